@@ -1,0 +1,3 @@
+module github.com/deckhouse/secrets-store-integration/hooks
+
+go 1.26

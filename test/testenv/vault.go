@@ -1,0 +1,207 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	vault "github.com/hashicorp/vault/api"
+)
+
+// Names of what the environment sets up in Vault.
+const (
+	// KVMount is a KV version 2 secrets engine.
+	KVMount = "secret"
+	// KVv1Mount is a KV version 1 secrets engine.
+	KVv1Mount = "kv1"
+	// KubernetesAuthMount is the Kubernetes auth method, configured against
+	// the environment's kube-apiserver.
+	KubernetesAuthMount = "kubernetes"
+)
+
+type vaultServer struct {
+	proc      *process
+	addr      string
+	caPEM     []byte
+	caPath    string
+	rootToken string
+	client    *vault.Client
+}
+
+// startVault runs a real Vault server (in-memory storage, TLS signed by its
+// own CA), initialises and unseals it, and mounts the KV engines.
+func startVault(ctx context.Context, bin, dir string) (*vaultServer, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := newAuthority("testenv-vault-ca")
+	if err != nil {
+		return nil, err
+	}
+	serving, err := ca.serving("vault")
+	if err != nil {
+		return nil, err
+	}
+	certPath, keyPath, err := serving.write(dir, "vault")
+	if err != nil {
+		return nil, err
+	}
+	caPath := filepath.Join(dir, "vault-ca.crt")
+	if err := os.WriteFile(caPath, ca.certPEM, 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", caPath, err)
+	}
+	addr := fmt.Sprintf("https://127.0.0.1:%d", ports[0])
+	configPath := filepath.Join(dir, "vault.hcl")
+	config := fmt.Sprintf(`disable_mlock = true
+ui = false
+log_level = "warn"
+storage "inmem" {}
+listener "tcp" {
+  address         = "127.0.0.1:%d"
+  cluster_address = "127.0.0.1:%d"
+  tls_cert_file   = %q
+  tls_key_file    = %q
+}
+api_addr     = %q
+cluster_addr = "https://127.0.0.1:%d"
+`, ports[0], ports[1], certPath, keyPath, addr, ports[1])
+	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", configPath, err)
+	}
+
+	proc, err := startProcess("vault", dir, bin, "server", "-config="+configPath)
+	if err != nil {
+		return nil, err
+	}
+	v := &vaultServer{proc: proc, addr: addr, caPEM: ca.certPEM, caPath: caPath}
+	if err := v.initialise(ctx); err != nil {
+		proc.stop(0)
+		return nil, err
+	}
+	return v, nil
+}
+
+func (v *vaultServer) initialise(ctx context.Context) error {
+	client, err := newVaultClient(v.addr, v.caPEM)
+	if err != nil {
+		return err
+	}
+	if err := v.proc.waitReady(ctx, func(ctx context.Context) error {
+		_, err := client.Sys().InitStatusWithContext(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	init, err := client.Sys().InitWithContext(ctx, &vault.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		return fmt.Errorf("initialise vault: %w", err)
+	}
+	if _, err := client.Sys().UnsealWithContext(ctx, init.KeysB64[0]); err != nil {
+		return fmt.Errorf("unseal vault: %w", err)
+	}
+	client.SetToken(init.RootToken)
+	// Unsealed is not yet active: wait until the node serves requests.
+	if err := v.proc.waitReady(ctx, func(ctx context.Context) error {
+		h, err := client.Sys().HealthWithContext(ctx)
+		if err != nil {
+			return err
+		}
+		if h.Sealed || h.Standby {
+			return fmt.Errorf("vault sealed=%t standby=%t", h.Sealed, h.Standby)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	mounts := map[string]*vault.MountInput{
+		KVMount:   {Type: "kv", Options: map[string]string{"version": "2"}},
+		KVv1Mount: {Type: "kv", Options: map[string]string{"version": "1"}},
+	}
+	for path, in := range mounts {
+		if err := client.Sys().MountWithContext(ctx, path, in); err != nil {
+			return fmt.Errorf("mount %s secrets engine at %s: %w", in.Type, path, err)
+		}
+	}
+	if err := client.Sys().EnableAuthWithOptionsWithContext(ctx, KubernetesAuthMount,
+		&vault.EnableAuthOptions{Type: "kubernetes"}); err != nil {
+		return fmt.Errorf("enable kubernetes auth at %s: %w", KubernetesAuthMount, err)
+	}
+	v.rootToken = init.RootToken
+	v.client = client
+	return nil
+}
+
+// configureKubernetesAuth points the Kubernetes auth method at kube-apiserver;
+// reviewerJWT is a token allowed to call TokenReview, so logins are checked
+// by the API server for real.
+func (v *vaultServer) configureKubernetesAuth(ctx context.Context, apiURL string, apiCAPEM []byte, reviewerJWT string) error {
+	_, err := v.client.Logical().WriteWithContext(ctx, "auth/"+KubernetesAuthMount+"/config", map[string]any{
+		"kubernetes_host":      apiURL,
+		"kubernetes_ca_cert":   string(apiCAPEM),
+		"token_reviewer_jwt":   reviewerJWT,
+		"disable_local_ca_jwt": true,
+	})
+	if err != nil {
+		return fmt.Errorf("configure auth/%s: %w", KubernetesAuthMount, err)
+	}
+	return nil
+}
+
+// newVaultClient returns a client of addr that trusts caPEM and has no token.
+func newVaultClient(addr string, caPEM []byte) (*vault.Client, error) {
+	cfg := vault.DefaultConfig()
+	cfg.Address = addr
+	if err := cfg.ConfigureTLS(&vault.TLSConfig{CACertBytes: caPEM}); err != nil {
+		return nil, fmt.Errorf("configure vault TLS: %w", err)
+	}
+	cfg.MaxRetries = 0
+	client, err := vault.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("make vault client for %s: %w", addr, err)
+	}
+	// NewClient reads VAULT_TOKEN from the environment; tests must not.
+	client.ClearToken()
+	return client, nil
+}
+
+// KubernetesRole is a role of the Kubernetes auth method.
+type KubernetesRole struct {
+	ServiceAccounts []string
+	Namespaces      []string
+	Policies        []string
+	// Audience the role requires in tokens; empty accepts any the API
+	// server accepts.
+	Audience string
+	TTL      time.Duration
+}
+
+// WriteKubernetesRole creates or replaces role name of the Kubernetes auth method.
+func (e *Env) WriteKubernetesRole(ctx context.Context, name string, r KubernetesRole) error {
+	data := map[string]any{
+		"bound_service_account_names":      r.ServiceAccounts,
+		"bound_service_account_namespaces": r.Namespaces,
+		"token_policies":                   r.Policies,
+	}
+	if r.Audience != "" {
+		data["audience"] = r.Audience
+	}
+	if r.TTL > 0 {
+		data["token_ttl"] = int(r.TTL / time.Second)
+	}
+	path := "auth/" + KubernetesAuthMount + "/role/" + name
+	if _, err := e.Vault.Logical().WriteWithContext(ctx, path, data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// WritePolicy creates or replaces ACL policy name.
+func (e *Env) WritePolicy(ctx context.Context, name, hcl string) error {
+	if err := e.Vault.Sys().PutPolicyWithContext(ctx, name, hcl); err != nil {
+		return fmt.Errorf("write policy %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,11 @@
+// Command etcd is the etcd server used by the integration tests, built from
+// the Go module proxy so that the tests need no downloaded binary.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
