@@ -1,0 +1,337 @@
+// Package params is the contract between a CSI driver and the Vault provider:
+// the attributes of a provider MountRequest. Names follow the upstream
+// secrets-store-csi-driver (pod information, service-account tokens) and
+// hashicorp/vault-csi-provider (roleName, vaultAddress, objects, ...), so our
+// provider runs under the upstream driver and our driver can call an upstream
+// provider; names marked "ours" extend them.
+//
+// Parse validates once, at the edge; everything after it works on a
+// Parameters value that is known to be well-formed.
+package params
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Pod information kubelet puts in the volume context (podInfoOnMount,
+// tokenRequests); the driver passes it on.
+const (
+	PodName             = "csi.storage.k8s.io/pod.name"
+	PodNamespace        = "csi.storage.k8s.io/pod.namespace"
+	PodUID              = "csi.storage.k8s.io/pod.uid"
+	ServiceAccountName  = "csi.storage.k8s.io/serviceAccount.name"
+	ServiceAccountToken = "csi.storage.k8s.io/serviceAccount.tokens"
+	Ephemeral           = "csi.storage.k8s.io/ephemeral"
+)
+
+// Attribute names of vault-csi-provider.
+const (
+	RoleName                 = "roleName"
+	VaultAddress             = "vaultAddress"
+	VaultKubernetesMountPath = "vaultKubernetesMountPath"
+	VaultAuthMountPath       = "vaultAuthMountPath"
+	VaultNamespace           = "vaultNamespace"
+	VaultCACertPath          = "vaultCACertPath"
+	VaultTLSServerName       = "vaultTLSServerName"
+	VaultTLSClientCertPath   = "vaultTLSClientCertPath"
+	VaultTLSClientKeyPath    = "vaultTLSClientKeyPath"
+	VaultSkipTLSVerify       = "vaultSkipTLSVerify"
+	Audience                 = "audience"
+	Objects                  = "objects"
+)
+
+// Attribute names that are ours.
+const (
+	// VaultCACert is an inline PEM CA bundle (SecretsStoreImport.spec.caCert).
+	VaultCACert = "vaultCACert"
+	// VaultAuthType is "kubernetes" (default) or "jwt".
+	VaultAuthType = "vaultAuthType"
+	// Source names the object the request was made from, e.g.
+	// "SecretsStoreImport demo/app"; errors start with it.
+	Source = "source"
+)
+
+// DefaultAudience is the audience of the service-account token sent to the
+// store when the request names none.
+const DefaultAudience = "vault"
+
+// Auth types.
+const (
+	AuthKubernetes = "kubernetes"
+	AuthJWT        = "jwt"
+)
+
+// Encodings of a value in the store; the file gets the decoded bytes.
+const (
+	EncodingNone   = ""
+	EncodingUTF8   = "utf-8"
+	EncodingBase64 = "base64"
+	EncodingHex    = "hex"
+)
+
+// Object is one file of the volume and where its content comes from.
+type Object struct {
+	// ObjectName is the file's path inside the volume.
+	ObjectName string `json:"objectName"`
+	// SecretPath is the API path of the secret, e.g. "secret/data/app"
+	// (KV v2) or "pki/issue/web" (with Method PUT).
+	SecretPath string `json:"secretPath"`
+	// SecretKey selects one key of the secret's data; empty writes the
+	// whole data as JSON.
+	SecretKey string `json:"secretKey,omitempty"`
+	// Method is GET (default), PUT or POST; PUT and POST send SecretArgs
+	// as the body (dynamic secrets, PKI).
+	Method     string         `json:"method,omitempty"`
+	SecretArgs map[string]any `json:"secretArgs,omitempty"`
+	// Encoding of the value in the store.
+	Encoding string `json:"encoding,omitempty"`
+	// FilePermission is the file's mode; zero means the request's
+	// permission.
+	FilePermission os.FileMode `json:"filePermission,omitempty"`
+	// Template (ours) is a Go text/template with Sprig functions over the
+	// secret's data, rendered in place of SecretKey.
+	Template string `json:"template,omitempty"`
+	// Version (ours) pins a KV v2 version; zero is the latest.
+	Version int `json:"version,omitempty"`
+	// Ref (ours) is how errors name the object, e.g. "files[2]"; default
+	// "objects[i]".
+	Ref string `json:"ref,omitempty"`
+}
+
+// Parameters is a validated MountRequest's attributes.
+type Parameters struct {
+	Source string // e.g. "SecretsStoreImport demo/app"; "" if not given
+
+	PodName, PodNamespace, PodUID, ServiceAccount string
+	// Tokens are the service-account tokens by audience.
+	Tokens map[string]string
+
+	Role       string
+	Address    string // "" means the provider's default
+	AuthType   string
+	AuthMount  string // "" means the provider's default
+	Namespace  string
+	Audience   string
+	CACertPEM  string
+	CACertPath string
+	ServerName string
+	ClientCert string // path
+	ClientKey  string // path
+	SkipVerify bool
+
+	Objects []Object
+}
+
+// Token returns the pod's service-account token for the parameters' audience.
+func (p Parameters) Token() (string, error) {
+	if t, ok := p.Tokens[p.Audience]; ok && t != "" {
+		return t, nil
+	}
+	return "", p.Errorf("no service-account token for audience %q in %s (the CSIDriver's tokenRequests must list it)",
+		p.Audience, ServiceAccountToken)
+}
+
+// Errorf formats an error that starts with the request's source.
+func (p Parameters) Errorf(format string, args ...any) error {
+	if p.Source == "" {
+		return fmt.Errorf(format, args...)
+	}
+	return fmt.Errorf(p.Source+": "+format, args...)
+}
+
+// Parse reads and validates MountRequest attributes (a JSON object of strings).
+func Parse(attributes string) (Parameters, error) {
+	var attrs map[string]string
+	if err := json.Unmarshal([]byte(attributes), &attrs); err != nil {
+		return Parameters{}, fmt.Errorf("decode mount attributes: %w", err)
+	}
+	return FromMap(attrs)
+}
+
+// FromMap validates attributes already decoded.
+func FromMap(attrs map[string]string) (Parameters, error) {
+	p := Parameters{
+		Source:         attrs[Source],
+		PodName:        attrs[PodName],
+		PodNamespace:   attrs[PodNamespace],
+		PodUID:         attrs[PodUID],
+		ServiceAccount: attrs[ServiceAccountName],
+		Role:           attrs[RoleName],
+		Address:        attrs[VaultAddress],
+		AuthType:       attrs[VaultAuthType],
+		AuthMount:      firstOf(attrs[VaultAuthMountPath], attrs[VaultKubernetesMountPath]),
+		Namespace:      attrs[VaultNamespace],
+		Audience:       attrs[Audience],
+		CACertPEM:      attrs[VaultCACert],
+		CACertPath:     attrs[VaultCACertPath],
+		ServerName:     attrs[VaultTLSServerName],
+		ClientCert:     attrs[VaultTLSClientCertPath],
+		ClientKey:      attrs[VaultTLSClientKeyPath],
+	}
+	if p.Audience == "" {
+		p.Audience = DefaultAudience
+	}
+	if p.AuthType == "" {
+		p.AuthType = AuthKubernetes
+	}
+	if p.AuthType != AuthKubernetes && p.AuthType != AuthJWT {
+		return p, p.Errorf("%s %q: want %q or %q", VaultAuthType, p.AuthType, AuthKubernetes, AuthJWT)
+	}
+	if p.Role == "" {
+		return p, p.Errorf("%s is empty", RoleName)
+	}
+	if p.Address != "" && !strings.HasPrefix(p.Address, "https://") && !strings.HasPrefix(p.Address, "http://") {
+		return p, p.Errorf("%s %q: want an http(s):// URL", VaultAddress, p.Address)
+	}
+	if (p.ClientCert == "") != (p.ClientKey == "") {
+		return p, p.Errorf("%s and %s must be given together", VaultTLSClientCertPath, VaultTLSClientKeyPath)
+	}
+	if s := attrs[VaultSkipTLSVerify]; s != "" {
+		v, err := strconv.ParseBool(s)
+		if err != nil {
+			return p, p.Errorf("%s %q: want true or false", VaultSkipTLSVerify, s)
+		}
+		p.SkipVerify = v
+	}
+	if s := attrs[ServiceAccountToken]; s != "" {
+		tokens, err := parseTokens(s)
+		if err != nil {
+			return p, p.Errorf("%s: %w", ServiceAccountToken, err)
+		}
+		p.Tokens = tokens
+	}
+	objects, err := ParseObjects(attrs[Objects])
+	if err != nil {
+		return p, p.Errorf("%w", err)
+	}
+	p.Objects = objects
+	return p, nil
+}
+
+// parseTokens decodes kubelet's {"audience": {"token": "...", ...}} map.
+func parseTokens(s string) (map[string]string, error) {
+	var raw map[string]struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		// Never echo the input: it holds tokens.
+		return nil, fmt.Errorf("not a JSON map of audience to token")
+	}
+	tokens := make(map[string]string, len(raw))
+	for aud, t := range raw {
+		tokens[aud] = t.Token
+	}
+	return tokens, nil
+}
+
+// ParseObjects reads and validates the objects attribute (YAML or JSON list).
+func ParseObjects(s string) ([]Object, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("%s is empty: nothing to mount", Objects)
+	}
+	var objects []Object
+	if err := yaml.UnmarshalStrict([]byte(s), &objects); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", Objects, err)
+	}
+	if len(objects) == 0 {
+		return nil, fmt.Errorf("%s is empty: nothing to mount", Objects)
+	}
+	seen := make(map[string]string, len(objects))
+	for i := range objects {
+		o := &objects[i]
+		if o.Ref == "" {
+			o.Ref = fmt.Sprintf("%s[%d]", Objects, i)
+		}
+		if err := o.validate(); err != nil {
+			return nil, err
+		}
+		if prev, ok := seen[o.ObjectName]; ok {
+			return nil, fmt.Errorf("%s: name %q is also used by %s", o.Ref, o.ObjectName, prev)
+		}
+		seen[o.ObjectName] = o.Ref
+	}
+	return objects, nil
+}
+
+func (o *Object) validate() error {
+	if err := ValidateFileName(o.ObjectName); err != nil {
+		return fmt.Errorf("%s.objectName: %w", o.Ref, err)
+	}
+	if o.SecretPath == "" {
+		return fmt.Errorf("%s.secretPath is empty", o.Ref)
+	}
+	if strings.HasPrefix(o.SecretPath, "/") || strings.Contains("/"+o.SecretPath+"/", "/../") {
+		return fmt.Errorf("%s.secretPath %q: must be relative, without '..'", o.Ref, o.SecretPath)
+	}
+	o.Method = strings.ToUpper(o.Method)
+	switch o.Method {
+	case "":
+		o.Method = "GET"
+	case "GET", "PUT", "POST":
+	default:
+		return fmt.Errorf("%s.method %q: want GET, PUT or POST", o.Ref, o.Method)
+	}
+	if o.Method == "GET" && len(o.SecretArgs) > 0 {
+		return fmt.Errorf("%s.secretArgs: only for method PUT or POST", o.Ref)
+	}
+	switch strings.ToLower(o.Encoding) {
+	case EncodingNone, EncodingUTF8, EncodingBase64, EncodingHex:
+		o.Encoding = strings.ToLower(o.Encoding)
+	default:
+		return fmt.Errorf("%s.encoding %q: want utf-8, base64 or hex", o.Ref, o.Encoding)
+	}
+	if o.FilePermission&^os.ModePerm != 0 {
+		return fmt.Errorf("%s.filePermission %#o: only permission bits (0 to 0777)", o.Ref, uint32(o.FilePermission))
+	}
+	if o.Version < 0 {
+		return fmt.Errorf("%s.version %d: must not be negative", o.Ref, o.Version)
+	}
+	if o.Template != "" && o.SecretKey != "" {
+		return fmt.Errorf("%s: secretKey and template exclude each other", o.Ref)
+	}
+	return nil
+}
+
+// ValidateFileName refuses names that would leave the volume: absolute
+// paths, '..' elements, empty or unclean names.
+func ValidateFileName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("empty file name")
+	case strings.HasPrefix(name, "/"):
+		return fmt.Errorf("%q is an absolute path", name)
+	case strings.Contains("/"+name+"/", "/../"):
+		return fmt.Errorf("%q contains '..'", name)
+	case strings.HasPrefix(name, ".."):
+		// The volume's own bookkeeping (..data, ..timestamp folders).
+		return fmt.Errorf("%q starts with '..'", name)
+	case path.Clean(name) != name:
+		return fmt.Errorf("%q is not a clean path (want %q)", name, path.Clean(name))
+	}
+	return nil
+}
+
+// EncodeObjects renders objects as the objects attribute.
+func EncodeObjects(objects []Object) (string, error) {
+	data, err := yaml.Marshal(objects)
+	if err != nil {
+		return "", fmt.Errorf("encode %s: %w", Objects, err)
+	}
+	return string(data), nil
+}
+
+func firstOf(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,118 @@
+package params
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFromMapAcceptsVaultCSIProviderNames(t *testing.T) {
+	p, err := FromMap(map[string]string{
+		RoleName:                 "app",
+		VaultAddress:             "https://vault:8200",
+		VaultKubernetesMountPath: "k8s",
+		VaultSkipTLSVerify:       "true",
+		ServiceAccountToken:      `{"vault":{"token":"jwt-a","expirationTimestamp":"2026-01-01T00:00:00Z"}}`,
+		Objects: `
+- objectName: db/password
+  secretPath: secret/data/db
+  secretKey: password
+  filePermission: 0600
+- objectName: cert
+  secretPath: pki/issue/web
+  method: put
+  secretArgs:
+    common_name: web.example.com
+  encoding: Base64
+`,
+	})
+	if err != nil {
+		t.Fatalf("FromMap: %v", err)
+	}
+	if p.AuthMount != "k8s" || !p.SkipVerify || p.Audience != DefaultAudience || p.AuthType != AuthKubernetes {
+		t.Errorf("parsed %+v", p)
+	}
+	if tok, err := p.Token(); err != nil || tok != "jwt-a" {
+		t.Errorf("Token() = %q, %v", tok, err)
+	}
+	if len(p.Objects) != 2 {
+		t.Fatalf("want 2 objects, got %d", len(p.Objects))
+	}
+	if o := p.Objects[0]; o.FilePermission != 0o600 || o.Method != "GET" || o.Ref != "objects[0]" {
+		t.Errorf("objects[0] = %+v", o)
+	}
+	if o := p.Objects[1]; o.Method != "PUT" || o.Encoding != EncodingBase64 || o.SecretArgs["common_name"] != "web.example.com" {
+		t.Errorf("objects[1] = %+v", o)
+	}
+}
+
+func TestFromMapRefusesBadInput(t *testing.T) {
+	base := func() map[string]string {
+		return map[string]string{
+			Source:   "SecretsStoreImport demo/app",
+			RoleName: "app",
+			Objects:  `[{"objectName":"a","secretPath":"secret/data/a","ref":"files[0]"}]`,
+		}
+	}
+	cases := []struct {
+		name string
+		set  map[string]string
+		want string
+	}{
+		{"no role", map[string]string{RoleName: ""}, "SecretsStoreImport demo/app: roleName is empty"},
+		{"bad skip", map[string]string{VaultSkipTLSVerify: "maybe"}, `vaultSkipTLSVerify "maybe"`},
+		{"bad address", map[string]string{VaultAddress: "vault:8200"}, "want an http(s):// URL"},
+		{"bad auth type", map[string]string{VaultAuthType: "ldap"}, `vaultAuthType "ldap"`},
+		{"half client cert", map[string]string{VaultTLSClientCertPath: "/c"}, "must be given together"},
+		{"no objects", map[string]string{Objects: ""}, "objects is empty"},
+		{"unknown field", map[string]string{Objects: `[{"objectName":"a","secretPath":"p","secretKye":"k"}]`}, "unknown field"},
+		{"dot dot", map[string]string{Objects: `[{"objectName":"../x","secretPath":"p","ref":"files[0]"}]`}, `files[0].objectName: "../x" contains '..'`},
+		{"absolute", map[string]string{Objects: `[{"objectName":"/etc/x","secretPath":"p"}]`}, `objects[0].objectName: "/etc/x" is an absolute path`},
+		{"hidden", map[string]string{Objects: `[{"objectName":"..data","secretPath":"p"}]`}, "starts with '..'"},
+		{"unclean", map[string]string{Objects: `[{"objectName":"a//b","secretPath":"p"}]`}, "not a clean path"},
+		{"duplicate", map[string]string{Objects: `[{"objectName":"a","secretPath":"p"},{"objectName":"a","secretPath":"q"}]`}, `objects[1]: name "a" is also used by objects[0]`},
+		{"method", map[string]string{Objects: `[{"objectName":"a","secretPath":"p","method":"DELETE"}]`}, `method "DELETE"`},
+		{"args on GET", map[string]string{Objects: `[{"objectName":"a","secretPath":"p","secretArgs":{"x":1}}]`}, "only for method PUT or POST"},
+		{"encoding", map[string]string{Objects: `[{"objectName":"a","secretPath":"p","encoding":"rot13"}]`}, `encoding "rot13"`},
+		{"mode", map[string]string{Objects: `[{"objectName":"a","secretPath":"p","filePermission":4095}]`}, "only permission bits"},
+		{"key and template", map[string]string{Objects: `[{"objectName":"a","secretPath":"p","secretKey":"k","template":"x"}]`}, "exclude each other"},
+		{"path dot dot", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/../sys/x"}]`}, "without '..'"},
+		{"tokens", map[string]string{ServiceAccountToken: "secret-jwt-not-json"}, "not a JSON map"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			attrs := base()
+			for k, v := range c.set {
+				attrs[k] = v
+			}
+			_, err := FromMap(attrs)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), "secret-jwt") {
+				t.Errorf("error echoes the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestTokenNamesMissingAudience(t *testing.T) {
+	p := Parameters{Audience: "vault", Tokens: map[string]string{"other": "x"}}
+	if _, err := p.Token(); err == nil || !strings.Contains(err.Error(), `audience "vault"`) {
+		t.Fatalf("Token() error = %v", err)
+	}
+}
+
+func TestEncodeObjectsRoundTrips(t *testing.T) {
+	in := []Object{{ObjectName: "a", SecretPath: "secret/data/a", SecretKey: "k", FilePermission: 0o640, Version: 3, Ref: "files[0]"}}
+	s, err := EncodeObjects(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ParseObjects(s)
+	if err != nil {
+		t.Fatalf("ParseObjects(%q): %v", s, err)
+	}
+	if out[0].FilePermission != 0o640 || out[0].Version != 3 || out[0].Method != "GET" || out[0].Ref != "files[0]" {
+		t.Errorf("round trip = %+v", out[0])
+	}
+}
