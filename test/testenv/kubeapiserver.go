@@ -54,6 +54,8 @@ func startAPIServer(ctx context.Context, bin, dir, etcdURL string, ca *authority
 	proc, err := startProcess("kube-apiserver", dir, bin,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
+		// No kubernetes Service endpoints: a loopback address may not be one.
+		"--endpoint-reconciler-type=none",
 		"--secure-port="+strconv.Itoa(ports[0]),
 		"--cert-dir="+filepath.Join(dir, "apiserver-certs"),
 		"--tls-cert-file="+certPath,
