@@ -56,6 +56,12 @@ const (
 	// Source names the object the request was made from, e.g.
 	// "SecretsStoreImport demo/app"; errors start with it.
 	Source = "source"
+	// KeepUnchangedFiles ("true") lets the provider leave out the files of
+	// an object whose version equals the one in the request's
+	// current_object_version: the driver keeps that file from the volume.
+	// ObjectVersion ids are object names (file paths), as in
+	// vault-csi-provider.
+	KeepUnchangedFiles = "keepUnchangedFiles"
 )
 
 // DefaultAudience is the audience of the service-account token sent to the
@@ -125,6 +131,9 @@ type Parameters struct {
 	ClientCert string // path
 	ClientKey  string // path
 	SkipVerify bool
+
+	// KeepUnchangedFiles: see the attribute of the same name.
+	KeepUnchangedFiles bool
 
 	Objects []Object
 }
@@ -199,6 +208,13 @@ func FromMap(attrs map[string]string) (Parameters, error) {
 			return p, p.Errorf("%s %q: want true or false", VaultSkipTLSVerify, s)
 		}
 		p.SkipVerify = v
+	}
+	if s := attrs[KeepUnchangedFiles]; s != "" {
+		v, err := strconv.ParseBool(s)
+		if err != nil {
+			return p, p.Errorf("%s %q: want true or false", KeepUnchangedFiles, s)
+		}
+		p.KeepUnchangedFiles = v
 	}
 	if s := attrs[ServiceAccountToken]; s != "" {
 		tokens, err := parseTokens(s)

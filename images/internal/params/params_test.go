@@ -77,6 +77,7 @@ func TestFromMapRefusesBadInput(t *testing.T) {
 		{"key and template", map[string]string{Objects: `[{"objectName":"a","secretPath":"p","secretKey":"k","template":"x"}]`}, "exclude each other"},
 		{"path dot dot", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/../sys/x"}]`}, "without '..'"},
 		{"tokens", map[string]string{ServiceAccountToken: "secret-jwt-not-json"}, "not a JSON map"},
+		{"keep unchanged", map[string]string{KeepUnchangedFiles: "yes"}, `keepUnchangedFiles "yes"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -114,5 +115,19 @@ func TestEncodeObjectsRoundTrips(t *testing.T) {
 	}
 	if out[0].FilePermission != 0o640 || out[0].Version != 3 || out[0].Method != "GET" || out[0].Ref != "files[0]" {
 		t.Errorf("round trip = %+v", out[0])
+	}
+}
+
+func TestKeepUnchangedFiles(t *testing.T) {
+	cases := map[string]bool{"": false, "true": true, "false": false, "1": true}
+	for in, want := range cases {
+		attrs := map[string]string{RoleName: "app", Objects: `[{"objectName":"a","secretPath":"p"}]`}
+		if in != "" {
+			attrs[KeepUnchangedFiles] = in
+		}
+		p, err := FromMap(attrs)
+		if err != nil || p.KeepUnchangedFiles != want {
+			t.Errorf("%s=%q: got %t, %v; want %t", KeepUnchangedFiles, in, p.KeepUnchangedFiles, err, want)
+		}
 	}
 }

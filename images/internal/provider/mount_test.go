@@ -1,0 +1,213 @@
+package provider
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	pb "sigs.k8s.io/secrets-store-csi-driver/provider/v1alpha1"
+
+	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+)
+
+// fakeStore counts requests per path; dynamic/creds answers with a lease.
+type fakeStore struct {
+	mu    sync.Mutex
+	calls map[string]int
+	seq   int
+}
+
+func (f *fakeStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[r.Method+" "+r.URL.Path]++
+	f.seq++
+	w.Header().Set("Content-Type", "application/json")
+	switch r.URL.Path {
+	case "/v1/auth/kubernetes/login":
+		json.NewEncoder(w).Encode(map[string]any{"auth": map[string]any{"client_token": "hvs.x", "lease_duration": 600}})
+	case "/v1/sys/internal/ui/mounts/secret/data/app":
+		json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"path": "secret/", "type": "kv", "options": map[string]any{"version": "2"}}})
+	case "/v1/secret/data/app":
+		json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"data": map[string]any{"password": "s3cr3t"}, "metadata": map[string]any{}}})
+	case "/v1/dynamic/creds":
+		json.NewEncoder(w).Encode(map[string]any{"lease_id": "dynamic/creds/1", "lease_duration": 3600,
+			"data": map[string]any{"user": fmt.Sprintf("u%d", f.seq)}})
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"errors":[]}`)
+	}
+}
+
+func (f *fakeStore) count(key string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[key]
+}
+
+func fakeJWT(ns, sa string) string {
+	claims := base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"system:serviceaccount:` + ns + `:` + sa + `"}`))
+	return "e30." + claims + ".c2ln"
+}
+
+func attributes(t *testing.T, addr, pod, sa, objects string, extra map[string]string) string {
+	t.Helper()
+	tokens, _ := json.Marshal(map[string]any{"vault": map[string]string{"token": fakeJWT("demo", sa)}})
+	a := map[string]string{
+		"csi.storage.k8s.io/pod.name": pod, "csi.storage.k8s.io/pod.namespace": "demo",
+		"csi.storage.k8s.io/serviceAccount.name": sa, "csi.storage.k8s.io/serviceAccount.tokens": string(tokens),
+		"roleName": "app", "vaultAddress": addr, "objects": objects, "source": "SecretsStoreImport demo/app",
+	}
+	for k, v := range extra {
+		a[k] = v
+	}
+	b, _ := json.Marshal(a)
+	return string(b)
+}
+
+func newTestServer(t *testing.T, ttl time.Duration, now func() time.Time) (*Server, *Metrics) {
+	t.Helper()
+	m := NewMetrics(prometheus.NewRegistry())
+	s, err := NewServer(Config{Store: store.New(store.Options{Observer: m}), Metrics: m, ReadCacheTTL: ttl,
+		VersionKey: []byte("0123456789abcdef"), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, m
+}
+
+func TestMountSharesStaticReadsNotDynamicOnes(t *testing.T) {
+	fs := &fakeStore{calls: map[string]int{}}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	s, m := newTestServer(t, time.Minute, nil)
+	ctx := context.Background()
+	objects := `[{"objectName":"p","secretPath":"secret/data/app","secretKey":"password"},
+{"objectName":"u","secretPath":"dynamic/creds","secretKey":"user"}]`
+	users := map[string]bool{}
+	for _, pod := range []string{"a", "b", "c"} {
+		resp, err := s.Mount(ctx, &pb.MountRequest{Attributes: attributes(t, srv.URL, pod, "app", objects, nil), Permission: "420"})
+		if err != nil {
+			t.Fatalf("Mount %s: %v", pod, err)
+		}
+		for _, f := range resp.Files {
+			if f.Path == "u" {
+				users[string(f.Contents)] = true
+			}
+		}
+	}
+	if n := fs.count("GET /v1/secret/data/app"); n != 1 {
+		t.Errorf("static secret read %d times for three pods of one identity, want 1", n)
+	}
+	if n := fs.count("GET /v1/dynamic/creds"); n != 3 || len(users) != 3 {
+		t.Errorf("dynamic secret read %d times, %d distinct users; want 3 and 3", n, len(users))
+	}
+	if n := fs.count("POST /v1/auth/kubernetes/login") + fs.count("PUT /v1/auth/kubernetes/login"); n != 1 {
+		t.Errorf("logins %d, want 1 (token cache)", n)
+	}
+	if got := testutil.ToFloat64(m.sharedHits); got != 2 {
+		t.Errorf("shared read hits %v, want 2", got)
+	}
+
+	// Another service account reads for itself.
+	if _, err := s.Mount(ctx, &pb.MountRequest{Attributes: attributes(t, srv.URL, "d", "other", objects, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := fs.count("GET /v1/secret/data/app"); n != 2 {
+		t.Errorf("static secret read %d times after another identity, want 2", n)
+	}
+}
+
+func TestMountKeepsFreshLeasesOnlyWhenAsked(t *testing.T) {
+	fs := &fakeStore{calls: map[string]int{}}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	now := time.Unix(1_000_000, 0)
+	s, _ := newTestServer(t, 0, func() time.Time { return now })
+	ctx := context.Background()
+	objects := `[{"objectName":"u","secretPath":"dynamic/creds","secretKey":"user"}]`
+	first, err := s.Mount(ctx, &pb.MountRequest{Attributes: attributes(t, srv.URL, "a", "app", objects, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := first.ObjectVersion[0].Version
+	if !strings.HasPrefix(v, "lease:1000000:1003600:") {
+		t.Fatalf("version %q", v)
+	}
+	keep := map[string]string{"keepUnchangedFiles": "true"}
+	cases := []struct {
+		name      string
+		extra     map[string]string
+		after     time.Duration
+		wantFiles int
+	}{
+		{"our driver, fresh lease", keep, 30 * time.Minute, 0},
+		{"our driver, last third", keep, 41 * time.Minute, 1},
+		{"upstream driver", nil, 0, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			now = time.Unix(1_000_000, 0).Add(c.after)
+			before := fs.count("GET /v1/dynamic/creds")
+			resp, err := s.Mount(ctx, &pb.MountRequest{Attributes: attributes(t, srv.URL, "a", "app", objects, c.extra),
+				CurrentObjectVersion: first.ObjectVersion})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Files) != c.wantFiles || fs.count("GET /v1/dynamic/creds")-before != c.wantFiles {
+				t.Errorf("files %d, reads %d; want %d", len(resp.Files), fs.count("GET /v1/dynamic/creds")-before, c.wantFiles)
+			}
+			if len(resp.ObjectVersion) != 1 || (c.wantFiles == 0 && resp.ObjectVersion[0].Version != v) {
+				t.Errorf("versions %v", resp.ObjectVersion)
+			}
+		})
+	}
+}
+
+func TestMountErrors(t *testing.T) {
+	fs := &fakeStore{calls: map[string]int{}}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	s, m := newTestServer(t, time.Minute, nil)
+	cases := []struct {
+		name    string
+		attrs   string
+		code    codes.Code
+		message string
+	}{
+		{"missing key", attributes(t, srv.URL, "a", "app", `[{"objectName":"p","secretPath":"secret/data/app","secretKey":"pass","ref":"files[2]"}]`, nil),
+			codes.InvalidArgument, `SecretsStoreImport demo/app: files[2]: key "pass" not found at secret/data/app`},
+		{"missing secret", attributes(t, srv.URL, "a", "app", `[{"objectName":"p","secretPath":"nothing/here","ref":"files[0]"}]`, nil),
+			codes.NotFound, `SecretsStoreImport demo/app: files[0]: read nothing/here: HTTP 404`},
+		{"bad attributes", `{"roleName":""}`, codes.InvalidArgument, "roleName is empty"},
+		{"no token", attributes(t, srv.URL, "a", "app", `[{"objectName":"p","secretPath":"x"}]`, map[string]string{"audience": "other"}),
+			codes.InvalidArgument, `no service-account token for audience "other"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := s.Mount(context.Background(), &pb.MountRequest{Attributes: c.attrs})
+			if status.Code(err) != c.code || !strings.Contains(status.Convert(err).Message(), c.message) {
+				t.Fatalf("error %v, want code %v with %q", err, c.code, c.message)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "c2ln") {
+				t.Errorf("error reveals a value or token: %v", err)
+			}
+		})
+	}
+	if got := testutil.ToFloat64(m.mountErrors.WithLabelValues("render")); got != 1 {
+		t.Errorf("render errors %v, want 1", got)
+	}
+}

@@ -1,0 +1,85 @@
+package provider
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+)
+
+func TestRender(t *testing.T) {
+	data := map[string]any{
+		"password": "s3cr3t",
+		"blob":     "AAEC/w==",
+		"hexblob":  "00ff10",
+		"port":     json.Number("5432"),
+		"enabled":  true,
+		"nested":   map[string]any{"a": "b"},
+		"user":     "app",
+	}
+	cases := []struct {
+		name string
+		o    params.Object
+		want string
+	}{
+		{"key", params.Object{SecretKey: "password"}, "s3cr3t"},
+		{"number key", params.Object{SecretKey: "port"}, "5432"},
+		{"bool key", params.Object{SecretKey: "enabled"}, "true"},
+		{"object key as JSON", params.Object{SecretKey: "nested"}, `{"a":"b"}`},
+		{"base64", params.Object{SecretKey: "blob", Encoding: params.EncodingBase64}, "\x00\x01\x02\xff"},
+		{"hex", params.Object{SecretKey: "hexblob", Encoding: params.EncodingHex}, "\x00\xff\x10"},
+		{"utf-8 is as is", params.Object{SecretKey: "password", Encoding: params.EncodingUTF8}, "s3cr3t"},
+		{"whole secret", params.Object{}, `{"blob":"AAEC/w==","enabled":true,"hexblob":"00ff10","nested":{"a":"b"},"password":"s3cr3t","port":5432,"user":"app"}`},
+		{"template", params.Object{Template: `postgres://{{ .user }}:{{ .password }}@db:{{ .port }}`}, "postgres://app:s3cr3t@db:5432"},
+		{"template with sprig", params.Object{Template: `{{ .user | upper }}-{{ .password | b64enc }}`}, "APP-czNjcjN0"},
+		{"template then base64", params.Object{Template: `{{ .blob }}`, Encoding: params.EncodingBase64}, "\x00\x01\x02\xff"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.o.Ref = "files[0]"
+			got, err := render(c.o, "secret/data/app", data)
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			if string(got) != c.want {
+				t.Errorf("render = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestRenderErrorsNameTheProblemNotTheValue(t *testing.T) {
+	data := map[string]any{"password": "s3cr3t!value", "num": "s3cr3t!value"}
+	cases := []struct {
+		name string
+		o    params.Object
+		want string
+	}{
+		{"missing key", params.Object{SecretKey: "pass"}, `key "pass" not found at secret/data/app`},
+		{"bad base64", params.Object{SecretKey: "password", Encoding: params.EncodingBase64}, "not valid base64"},
+		{"bad hex", params.Object{SecretKey: "password", Encoding: params.EncodingHex}, "not valid hex"},
+		{"encoding of whole secret", params.Object{Encoding: params.EncodingBase64}, "needs secretKey or template"},
+		{"template missing key", params.Object{Template: `{{ .nope }}`}, `map has no entry for key "nope"`},
+		{"template parse", params.Object{Template: `{{ .password `}, "template:"},
+		{"template function error", params.Object{Template: `{{ .num | atoi | add 1 }}{{ fail .password }}`}, "error calling fail"},
+		{"no env", params.Object{Template: `{{ env "HOME" }}`}, `function "env" not defined`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.o.Ref = "files[1]"
+			_, err := render(c.o, "secret/data/app", data)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("error reveals the value: %v", err)
+			}
+			var re *renderError
+			if !errors.As(err, &re) {
+				t.Errorf("error %T is not a renderError", err)
+			}
+		})
+	}
+}

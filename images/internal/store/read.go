@@ -1,0 +1,250 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	vault "github.com/hashicorp/vault/api"
+)
+
+// Request is one read of the store.
+type Request struct {
+	// Path is the API path as the user wrote it: "secret/data/app" and
+	// "secret/app" both read KV v2 mount "secret".
+	Path string
+	// Method is GET, PUT or POST; PUT and POST send Args (dynamic secrets,
+	// PKI issue).
+	Method string
+	Args   map[string]any
+	// Version pins a KV v2 version; 0 is the latest.
+	Version int
+}
+
+// Secret is what a read returned.
+type Secret struct {
+	// Path is the API path that was read, e.g. "secret/data/app".
+	Path string
+	Data map[string]any
+	// LeaseID and LeaseDuration are set for dynamic secrets.
+	LeaseID       string
+	LeaseDuration time.Duration
+}
+
+// Read reads req as the session's identity, logging in if needed and once
+// more when a cached token is refused (it may have been revoked).
+func (s *Session) Read(ctx context.Context, req Request) (*Secret, error) {
+	tok, cached, err := s.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := s.read(ctx, tok, req)
+	if err != nil && cached && StatusCode(err) == http.StatusForbidden {
+		s.store.tokens.Forget(s.id, tok)
+		tok, _, lerr := s.token(ctx)
+		if lerr != nil {
+			return nil, lerr
+		}
+		sec, err = s.read(ctx, tok, req)
+	}
+	return sec, err
+}
+
+func (s *Session) read(ctx context.Context, token string, req Request) (*Secret, error) {
+	c, err := s.client.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("clone store client: %w", err)
+	}
+	c.SetToken(token)
+	if s.cfg.Namespace != "" {
+		c.SetNamespace(s.cfg.Namespace)
+	}
+	path := strings.Trim(req.Path, "/")
+	method := strings.ToUpper(req.Method)
+	if method == "" {
+		method = http.MethodGet
+	}
+	if method != http.MethodGet {
+		// Dynamic secrets and PKI: the path is what the engine expects.
+		return s.write(ctx, c, method, path, req.Args)
+	}
+	kv, mount := s.kvVersion(ctx, c, path)
+	apiPath := path
+	var query map[string][]string
+	if kv == 2 {
+		rest := strings.TrimPrefix(strings.TrimPrefix(path, mount), "/")
+		if !strings.HasPrefix(rest, "data/") {
+			apiPath = mount + "/data/" + rest
+		}
+		if req.Version > 0 {
+			query = map[string][]string{"version": {strconv.Itoa(req.Version)}}
+		}
+	} else if req.Version > 0 {
+		return nil, fmt.Errorf("read %s: a pinned version needs a KV v2 mount", path)
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
+	defer cancel()
+	began := time.Now()
+	sec, err := c.Logical().ReadWithDataWithContext(rctx, apiPath, query)
+	if err == nil && sec == nil {
+		err = &Error{Op: "read", Path: apiPath, Status: http.StatusNotFound, Reasons: []string{"no secret at this path"}}
+	}
+	s.store.opts.Observer.StoreRequest("read", result(err), time.Since(began))
+	if err != nil {
+		return nil, storeError("read", apiPath, err)
+	}
+	out := &Secret{Path: apiPath, Data: sec.Data, LeaseID: sec.LeaseID,
+		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second}
+	if kv == 2 || (kv == 0 && looksLikeKVv2(sec.Data)) {
+		inner, ok := sec.Data["data"].(map[string]any)
+		if !ok {
+			// A deleted or destroyed version: metadata without data.
+			return nil, &Error{Op: "read", Path: apiPath, Status: http.StatusNotFound, Reasons: []string{"version deleted or destroyed"}}
+		}
+		out.Data = inner
+	}
+	return out, nil
+}
+
+func (s *Session) write(ctx context.Context, c *vault.Client, method, path string, args map[string]any) (*Secret, error) {
+	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
+	defer cancel()
+	r := c.NewRequest(method, "/v1/"+path)
+	if args != nil {
+		if err := r.SetJSONBody(args); err != nil {
+			return nil, fmt.Errorf("%s %s: encode arguments: %w", method, path, err)
+		}
+	}
+	began := time.Now()
+	//nolint:staticcheck // RawRequest is the way to send POST as POST.
+	resp, err := c.RawRequestWithContext(rctx, r)
+	if resp != nil {
+		defer resp.Body.Close()
+	}
+	s.store.opts.Observer.StoreRequest("write", result(err), time.Since(began))
+	if err != nil {
+		return nil, storeError(strings.ToLower(method), path, err)
+	}
+	sec, err := vault.ParseSecret(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+	}
+	if sec == nil {
+		return nil, &Error{Op: strings.ToLower(method), Path: path, Status: resp.StatusCode, Reasons: []string{"empty answer"}}
+	}
+	return &Secret{Path: path, Data: sec.Data, LeaseID: sec.LeaseID,
+		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second}, nil
+}
+
+func looksLikeKVv2(data map[string]any) bool {
+	_, d := data["data"].(map[string]any)
+	_, m := data["metadata"].(map[string]any)
+	return d && m && len(data) == 2
+}
+
+// mountCache remembers the KV version of mounts, per store and namespace.
+type mountCache struct {
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string][]mountInfo // key: address|namespace
+}
+
+type mountInfo struct {
+	path    string // without trailing slash
+	version int    // 0: not KV
+	until   time.Time
+}
+
+// mountInfoTTL bounds how long a mount's KV version is trusted: mounts are
+// rarely upgraded, but it happens.
+const mountInfoTTL = 10 * time.Minute
+
+func newMountCache(now func() time.Time) *mountCache {
+	return &mountCache{now: now, m: map[string][]mountInfo{}}
+}
+
+func (m *mountCache) lookup(key, path string) (mountInfo, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	for _, mi := range m.m[key] {
+		if (path == mi.path || strings.HasPrefix(path, mi.path+"/")) && now.Before(mi.until) {
+			return mi, true
+		}
+	}
+	return mountInfo{}, false
+}
+
+func (m *mountCache) put(key string, mi mountInfo) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	list := m.m[key][:0:0]
+	for _, old := range m.m[key] {
+		if old.path != mi.path {
+			list = append(list, old)
+		}
+	}
+	mi.until = m.now().Add(mountInfoTTL)
+	m.m[key] = append(list, mi)
+}
+
+// kvVersion returns the KV version (1, 2; 0 if not KV or unknown) and the
+// mount path of path. It asks sys/internal/ui/mounts, which any token with a
+// capability under the mount may call, once per mount.
+func (s *Session) kvVersion(ctx context.Context, c *vault.Client, path string) (int, string) {
+	key := s.cfg.Address + "|" + s.cfg.Namespace
+	if mi, ok := s.store.mounts.lookup(key, path); ok {
+		return mi.version, mi.path
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
+	defer cancel()
+	began := time.Now()
+	sec, err := c.Logical().ReadWithContext(rctx, "sys/internal/ui/mounts/"+path)
+	s.store.opts.Observer.StoreRequest("mounts", result(err), time.Since(began))
+	if err != nil || sec == nil {
+		// Not cached: the read decides by the answer's shape, and a later
+		// request may be allowed to ask.
+		return 0, ""
+	}
+	mi := parseMountInfo(sec.Data)
+	if mi.path == "" {
+		return 0, ""
+	}
+	s.store.mounts.put(key, mi)
+	return mi.version, mi.path
+}
+
+func parseMountInfo(data map[string]any) mountInfo {
+	mountPath, _ := data["path"].(string)
+	mi := mountInfo{path: strings.Trim(mountPath, "/")}
+	if t, _ := data["type"].(string); t != "kv" && t != "generic" {
+		return mi
+	}
+	mi.version = 1
+	if opts, ok := data["options"].(map[string]any); ok {
+		switch v := opts["version"].(type) {
+		case string:
+			if v == "2" {
+				mi.version = 2
+			}
+		case json.Number:
+			if v.String() == "2" {
+				mi.version = 2
+			}
+		}
+	}
+	return mi
+}
+
+// IsNotFound reports whether err says the store has nothing at the path.
+func IsNotFound(err error) bool { return StatusCode(err) == http.StatusNotFound }
+
+// IsDenied reports whether err is the store refusing the identity.
+func IsDenied(err error) bool {
+	return StatusCode(err) == http.StatusForbidden || StatusCode(err) == http.StatusUnauthorized
+}

@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	vault "github.com/hashicorp/vault/api"
+)
+
+// Observer receives what the store does, for metrics. Methods must be cheap
+// and safe for concurrent use.
+type Observer interface {
+	// StoreRequest is called after each HTTP request to the store; op is
+	// "login", "read", "write" or "mounts"; result is "ok", "denied",
+	// "not_found" or "error".
+	StoreRequest(op, result string, took time.Duration)
+	// TokenCache is called on each token lookup.
+	TokenCache(hit bool)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) StoreRequest(string, string, time.Duration) {}
+func (nopObserver) TokenCache(bool)                            {}
+
+// Options tune a Store.
+type Options struct {
+	// RequestTimeout bounds one HTTP request to the store. Default 15s.
+	RequestTimeout time.Duration
+	// Observer gets request and cache events; nil ignores them.
+	Observer Observer
+	// Now is the clock; nil means time.Now (tests replace it).
+	Now func() time.Time
+}
+
+// Store holds what is shared between requests: HTTP clients per address and
+// TLS settings, logged-in tokens per identity and the KV version of mounts.
+type Store struct {
+	opts   Options
+	tokens *TokenCache
+	mounts *mountCache
+
+	mu      sync.Mutex
+	clients map[string]*vault.Client
+}
+
+// New returns a Store.
+func New(opts Options) *Store {
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 15 * time.Second
+	}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{
+		opts:    opts,
+		tokens:  NewTokenCache(opts.Now),
+		mounts:  newMountCache(opts.Now),
+		clients: map[string]*vault.Client{},
+	}
+}
+
+// Config is where the store is and how to reach it.
+type Config struct {
+	Address string
+	// Namespace is the Vault namespace ("" for the root).
+	Namespace string
+	TLS       TLS
+}
+
+// Login is who logs in: the pod's service-account token at an auth mount.
+type Login struct {
+	// AuthMount is the auth method's path without "auth/", e.g. "kubernetes".
+	AuthMount string
+	Role      string
+	// JWT is the pod's service-account token for the store's audience.
+	JWT string
+	// PodNamespace and ServiceAccount name the token's subject; they key the
+	// token cache.
+	PodNamespace, ServiceAccount string
+}
+
+// Identity keys everything that is safe to share between pods: the same
+// identity gets the same policies.
+type Identity struct {
+	Address, Namespace, AuthMount, Role, PodNamespace, ServiceAccount string
+}
+
+func (id Identity) String() string {
+	return strings.Join([]string{id.Address, id.Namespace, id.AuthMount, id.Role, id.PodNamespace, id.ServiceAccount}, "|")
+}
+
+// Session reads from the store as one identity.
+type Session struct {
+	store  *Store
+	client *vault.Client // a clone: its token is this session's
+	cfg    Config
+	login  Login
+	id     Identity
+}
+
+// Session returns a session of the identity; it logs in lazily, on the first
+// read, unless the token cache has a token.
+func (s *Store) Session(cfg Config, login Login) (*Session, error) {
+	if cfg.Address == "" {
+		return nil, errors.New("no store address")
+	}
+	if login.AuthMount == "" || login.Role == "" || login.JWT == "" {
+		return nil, errors.New("login needs an auth mount, a role and a token")
+	}
+	if err := checkSubject(login.JWT, login.PodNamespace, login.ServiceAccount); err != nil {
+		return nil, err
+	}
+	base, err := s.client(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := base.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("clone store client: %w", err)
+	}
+	c.ClearToken()
+	if cfg.Namespace != "" {
+		c.SetNamespace(cfg.Namespace)
+	}
+	return &Session{
+		store: s, client: c, cfg: cfg, login: login,
+		id: Identity{
+			Address: cfg.Address, Namespace: cfg.Namespace, AuthMount: strings.Trim(login.AuthMount, "/"),
+			Role: login.Role, PodNamespace: login.PodNamespace, ServiceAccount: login.ServiceAccount,
+		},
+	}, nil
+}
+
+// Identity returns the session's identity.
+func (s *Session) Identity() Identity { return s.id }
+
+func (s *Store) client(cfg Config) (*vault.Client, error) {
+	key := cfg.Address + "|" + cfg.TLS.key()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[key]; ok {
+		return c, nil
+	}
+	vc := vault.DefaultConfig()
+	if vc.Error != nil {
+		return nil, fmt.Errorf("default store client config: %w", vc.Error)
+	}
+	vc.Address = cfg.Address
+	vc.Timeout = s.opts.RequestTimeout
+	// Kubelet retries a failed mount; retrying here too would only hide
+	// the store's state from metrics and slow the answer.
+	vc.MaxRetries = 0
+	if err := cfg.TLS.apply(vc); err != nil {
+		return nil, fmt.Errorf("store %s: %w", cfg.Address, err)
+	}
+	c, err := vault.NewClient(vc)
+	if err != nil {
+		return nil, fmt.Errorf("make store client for %s: %w", cfg.Address, err)
+	}
+	// NewClient reads VAULT_TOKEN and VAULT_NAMESPACE; sessions set their own.
+	c.ClearToken()
+	c.ClearNamespace()
+	s.clients[key] = c
+	return c, nil
+}
+
+// StatusCode returns the HTTP status of a store error, 0 if there is none.
+func StatusCode(err error) int {
+	var re *vault.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	var se *Error
+	if errors.As(err, &se) {
+		return se.Status
+	}
+	return 0
+}
+
+// Error is a refusal of the store, worded without its URL or body so that it
+// can be shown to users.
+type Error struct {
+	Op, Path string
+	Status   int
+	Reasons  []string
+}
+
+func (e *Error) Error() string {
+	what := "HTTP " + fmt.Sprint(e.Status)
+	if e.Status == http.StatusForbidden {
+		what = "permission denied"
+	}
+	msg := fmt.Sprintf("%s %s: %s", e.Op, e.Path, what)
+	if len(e.Reasons) > 0 && !(len(e.Reasons) == 1 && e.Reasons[0] == "permission denied") {
+		msg += " (" + strings.Join(e.Reasons, "; ") + ")"
+	}
+	return msg
+}
+
+// storeError rewords a vault API error; other errors (network, TLS) keep
+// their text, which holds neither tokens nor values.
+func storeError(op, path string, err error) error {
+	var own *Error
+	if errors.As(err, &own) {
+		return err
+	}
+	var re *vault.ResponseError
+	if errors.As(err, &re) {
+		return &Error{Op: op, Path: path, Status: re.StatusCode, Reasons: cleanReasons(re.Errors)}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s %s: store did not answer in time: %w", op, path, err)
+	}
+	return fmt.Errorf("%s %s: %w", op, path, err)
+}
+
+func result(err error) string {
+	switch StatusCode(err) {
+	case 0:
+		if err == nil {
+			return "ok"
+		}
+		return "error"
+	case http.StatusForbidden:
+		return "denied"
+	case http.StatusNotFound:
+		return "not_found"
+	default:
+		return "error"
+	}
+}
+
+// cleanReasons flattens Vault's multierror texts ("1 error occurred:\n\t*
+// permission denied\n\n") into their items.
+func cleanReasons(in []string) []string {
+	var out []string
+	for _, r := range in {
+		for _, line := range strings.Split(r, "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasSuffix(line, "error occurred:") || strings.HasSuffix(line, "errors occurred:") {
+				continue
+			}
+			line = strings.TrimSpace(strings.TrimPrefix(line, "* "))
+			if line != "" && !slices.Contains(out, line) {
+				out = append(out, line)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,255 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func jwtFor(sub string) string {
+	enc := base64.RawURLEncoding
+	claims, _ := json.Marshal(map[string]any{"sub": sub})
+	return enc.EncodeToString([]byte(`{"alg":"RS256"}`)) + "." + enc.EncodeToString(claims) + ".c2ln"
+}
+
+func TestCheckSubject(t *testing.T) {
+	cases := []struct {
+		name, jwt, want string
+	}{
+		{"match", jwtFor("system:serviceaccount:demo:app"), ""},
+		{"other account", jwtFor("system:serviceaccount:demo:other"), `is for "demo:other", not for pod service account demo/app`},
+		{"not a service account", jwtFor("alice"), "not a service account"},
+		{"not a JWT", "abc", "not a JWT"},
+		{"garbage claims", "a.!!!.c", "undecodable claims"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := checkSubject(c.jwt, "demo", "app")
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("checkSubject: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), c.jwt) {
+				t.Errorf("error echoes the token")
+			}
+		})
+	}
+}
+
+func TestTokenCache(t *testing.T) {
+	now := time.Unix(0, 0)
+	c := NewTokenCache(func() time.Time { return now })
+	id := Identity{Address: "a", Role: "r", PodNamespace: "n", ServiceAccount: "s"}
+	other := id
+	other.ServiceAccount = "t"
+	c.Put(id, "tok", 60*time.Second)
+	if tok, ok := c.Get(id); !ok || tok != "tok" {
+		t.Fatalf("Get = %q, %t", tok, ok)
+	}
+	if _, ok := c.Get(other); ok {
+		t.Fatal("another identity got the token")
+	}
+	now = now.Add(39 * time.Second)
+	if _, ok := c.Get(id); !ok {
+		t.Fatal("token dropped before two thirds of its lease")
+	}
+	now = now.Add(time.Second)
+	if _, ok := c.Get(id); ok {
+		t.Fatal("token kept in the last third of its lease")
+	}
+	c.Put(id, "new", 0)
+	c.Forget(id, "old")
+	if tok, _ := c.Get(id); tok != "new" {
+		t.Fatal("Forget of a replaced token dropped the new one")
+	}
+	c.Forget(id, "new")
+	if _, ok := c.Get(id); ok {
+		t.Fatal("Forget kept the token")
+	}
+	c.Put(other, "t", time.Second)
+	now = now.Add(time.Hour)
+	c.Put(id, "later", time.Minute)
+	if len(c.m) != 1 {
+		t.Errorf("expired tokens kept: %d entries", len(c.m))
+	}
+}
+
+func TestParseMountInfo(t *testing.T) {
+	cases := []struct {
+		name    string
+		data    map[string]any
+		path    string
+		version int
+	}{
+		{"kv v2", map[string]any{"path": "secret/", "type": "kv", "options": map[string]any{"version": "2"}}, "secret", 2},
+		{"kv v1", map[string]any{"path": "kv1/", "type": "kv", "options": map[string]any{"version": "1"}}, "kv1", 1},
+		{"kv without options", map[string]any{"path": "old/", "type": "kv", "options": nil}, "old", 1},
+		{"generic", map[string]any{"path": "g/", "type": "generic"}, "g", 1},
+		{"pki", map[string]any{"path": "pki/", "type": "pki"}, "pki", 0},
+		{"nested mount", map[string]any{"path": "team/a/kv/", "type": "kv", "options": map[string]any{"version": json.Number("2")}}, "team/a/kv", 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			mi := parseMountInfo(c.data)
+			if mi.path != c.path || mi.version != c.version {
+				t.Errorf("parseMountInfo = %+v, want path %q version %d", mi, c.path, c.version)
+			}
+		})
+	}
+}
+
+func TestCleanReasons(t *testing.T) {
+	got := cleanReasons([]string{"1 error occurred:\n\t* permission denied\n\n", "2 errors occurred:\n\t* a\n\t* b\n\n", "plain"})
+	want := []string{"permission denied", "a", "b", "plain"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("cleanReasons = %q, want %q", got, want)
+	}
+}
+
+func TestErrorWording(t *testing.T) {
+	cases := []struct {
+		err  *Error
+		want string
+	}{
+		{&Error{Op: "read", Path: "secret/data/x", Status: 403, Reasons: []string{"permission denied"}}, "read secret/data/x: permission denied"},
+		{&Error{Op: "write", Path: "auth/kubernetes/login", Status: 403, Reasons: []string{"service account name not authorized"}},
+			"write auth/kubernetes/login: permission denied (service account name not authorized)"},
+		{&Error{Op: "read", Path: "kv1/x", Status: 404}, "read kv1/x: HTTP 404"},
+	}
+	for _, c := range cases {
+		if got := c.err.Error(); got != c.want {
+			t.Errorf("Error() = %q, want %q", got, c.want)
+		}
+	}
+}
+
+// fakeVault answers login, mount discovery, KV v2 reads and a PUT, and can
+// revoke tokens, to check the session's protocol: one login per identity,
+// one mount lookup per mount, one re-login on 403.
+type fakeVault struct {
+	mu       sync.Mutex
+	logins   int
+	mounts   int
+	tokenSeq int
+	valid    map[string]bool
+	calls    []string
+}
+
+func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, r.Method+" "+r.URL.RequestURI())
+	reply := func(code int, body any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(body)
+	}
+	if r.URL.Path == "/v1/auth/kubernetes/login" {
+		f.logins++
+		f.tokenSeq++
+		tok := fmt.Sprintf("hvs.%d", f.tokenSeq)
+		f.valid[tok] = true
+		reply(200, map[string]any{"auth": map[string]any{"client_token": tok, "lease_duration": 600}})
+		return
+	}
+	if !f.valid[r.Header.Get("X-Vault-Token")] {
+		reply(403, map[string]any{"errors": []string{"permission denied"}})
+		return
+	}
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/v1/sys/internal/ui/mounts/"):
+		f.mounts++
+		reply(200, map[string]any{"data": map[string]any{"path": "secret/", "type": "kv", "options": map[string]any{"version": "2"}}})
+	case r.URL.Path == "/v1/secret/data/app":
+		v := r.URL.Query().Get("version")
+		reply(200, map[string]any{"data": map[string]any{"data": map[string]any{"password": "p" + v}, "metadata": map[string]any{}}})
+	case r.URL.Path == "/v1/pki/issue/web" && r.Method == http.MethodPut:
+		reply(200, map[string]any{"lease_id": "", "data": map[string]any{"certificate": "CERT"}})
+	default:
+		reply(404, map[string]any{"errors": []string{}})
+	}
+}
+
+func (f *fakeVault) revokeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.valid = map[string]bool{}
+}
+
+func TestSessionProtocol(t *testing.T) {
+	fv := &fakeVault{valid: map[string]bool{}}
+	srv := httptest.NewServer(fv)
+	defer srv.Close()
+	var hits, misses int
+	obs := observerFunc{cache: func(hit bool) {
+		if hit {
+			hits++
+		} else {
+			misses++
+		}
+	}}
+	st := New(Options{Observer: obs})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	session := func() *Session {
+		s, err := st.Session(Config{Address: srv.URL}, Login{AuthMount: "kubernetes", Role: "app",
+			JWT: jwtFor("system:serviceaccount:demo:app"), PodNamespace: "demo", ServiceAccount: "app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	sec, err := session().Read(ctx, Request{Path: "secret/app"})
+	if err != nil {
+		t.Fatalf("read secret/app: %v", err)
+	}
+	if sec.Path != "secret/data/app" || sec.Data["password"] != "p" {
+		t.Errorf("KV v2 read = %+v", sec)
+	}
+	sec, err = session().Read(ctx, Request{Path: "secret/data/app", Version: 3})
+	if err != nil || sec.Data["password"] != "p3" {
+		t.Fatalf("pinned read = %+v, %v", sec, err)
+	}
+	if fv.logins != 1 || fv.mounts != 1 || hits != 1 || misses != 1 {
+		t.Fatalf("logins %d mounts %d hits %d misses %d; want one login and one mount lookup", fv.logins, fv.mounts, hits, misses)
+	}
+
+	fv.revokeAll()
+	if _, err := session().Read(ctx, Request{Path: "secret/app"}); err != nil {
+		t.Fatalf("read after revocation: %v", err)
+	}
+	if fv.logins != 2 {
+		t.Errorf("logins after a 403 with a cached token: %d, want 2", fv.logins)
+	}
+
+	sec, err = session().Read(ctx, Request{Path: "pki/issue/web", Method: "PUT", Args: map[string]any{"common_name": "a"}})
+	if err != nil || sec.Data["certificate"] != "CERT" {
+		t.Fatalf("PUT = %+v, %v", sec, err)
+	}
+	_, err = session().Read(ctx, Request{Path: "secret/data/missing"})
+	if !IsNotFound(err) || !strings.Contains(err.Error(), "secret/data/missing") {
+		t.Errorf("missing secret error: %v", err)
+	}
+	if _, err := st.Session(Config{Address: srv.URL}, Login{AuthMount: "kubernetes", Role: "app",
+		JWT: jwtFor("system:serviceaccount:demo:other"), PodNamespace: "demo", ServiceAccount: "app"}); err == nil {
+		t.Error("a token of another service account opened a session of demo/app")
+	}
+}
+
+type observerFunc struct{ cache func(bool) }
+
+func (observerFunc) StoreRequest(string, string, time.Duration) {}
+func (o observerFunc) TokenCache(hit bool)                      { o.cache(hit) }
