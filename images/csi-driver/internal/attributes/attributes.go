@@ -1,0 +1,107 @@
+// Package attributes translates a SecretsStoreImport and the volume context
+// kubelet sends into the attributes of a provider MountRequest (the
+// contract in images/internal/params).
+package attributes
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+)
+
+// ImportAttribute is the volume attribute that names the SecretsStoreImport.
+const ImportAttribute = "secretsStoreImport"
+
+// podKeys are the volume context entries kubelet fills (podInfoOnMount,
+// tokenRequests) that the provider needs as they are.
+var podKeys = []string{
+	params.PodName,
+	params.PodNamespace,
+	params.PodUID,
+	params.ServiceAccountName,
+	params.ServiceAccountToken,
+}
+
+// Source is how errors name the object, e.g. "SecretsStoreImport demo/app".
+func Source(namespace, name string) string {
+	return fmt.Sprintf("%s %s/%s", v1alpha1.Kind, namespace, name)
+}
+
+// FromImport returns the MountRequest attributes for ssi and a pod whose
+// volume context is volumeContext. The result is validated with
+// params.FromMap, so an error names the object and the field.
+func FromImport(ssi *v1alpha1.SecretsStoreImport, volumeContext map[string]string) (map[string]string, error) {
+	source := Source(ssi.Namespace, ssi.Name)
+	if ssi.Spec.Type != "" && ssi.Spec.Type != v1alpha1.TypeCSI {
+		return nil, fmt.Errorf("%s: spec.type %q: want %q", source, ssi.Spec.Type, v1alpha1.TypeCSI)
+	}
+	objects := make([]params.Object, 0, len(ssi.Spec.Files))
+	for i, f := range ssi.Spec.Files {
+		o, err := object(f, fmt.Sprintf("files[%d]", i))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", source, err)
+		}
+		objects = append(objects, o)
+	}
+	encoded, err := params.EncodeObjects(objects)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	attrs := map[string]string{
+		params.Source:             source,
+		params.RoleName:           ssi.Spec.Role,
+		params.Objects:            encoded,
+		params.VaultSkipTLSVerify: strconv.FormatBool(ssi.Spec.SkipTLSVerify),
+		params.KeepUnchangedFiles: "true",
+	}
+	setIf(attrs, params.VaultAddress, ssi.Spec.Address)
+	setIf(attrs, params.VaultAuthMountPath, ssi.Spec.AuthPath)
+	setIf(attrs, params.VaultAuthType, ssi.Spec.AuthType)
+	setIf(attrs, params.VaultNamespace, ssi.Spec.Namespace)
+	setIf(attrs, params.VaultCACert, ssi.Spec.CACert)
+	setIf(attrs, params.Audience, ssi.Spec.Audience)
+	for _, k := range podKeys {
+		setIf(attrs, k, volumeContext[k])
+	}
+	if _, err := params.FromMap(attrs); err != nil {
+		return nil, err
+	}
+	return attrs, nil
+}
+
+// object maps spec.files[i] to a provider object; ref names it in errors.
+func object(f v1alpha1.File, ref string) (params.Object, error) {
+	o := params.Object{
+		ObjectName: f.Name,
+		SecretPath: f.Source.Path,
+		SecretKey:  f.Source.Key,
+		Method:     f.Source.Method,
+		SecretArgs: f.Source.Args,
+		Encoding:   f.Encoding,
+		Template:   f.Template,
+		Version:    f.Source.Version,
+		Ref:        ref,
+	}
+	if f.DecodeBase64 {
+		if f.Encoding != params.EncodingNone && f.Encoding != params.EncodingBase64 {
+			return o, fmt.Errorf("%s: decodeBase64 and encoding %q exclude each other", ref, f.Encoding)
+		}
+		o.Encoding = params.EncodingBase64
+	}
+	if f.Mode != nil {
+		if *f.Mode < 0 || *f.Mode > 0o777 {
+			return o, fmt.Errorf("%s.mode %d: want 0 to 0777 (511)", ref, *f.Mode)
+		}
+		o.FilePermission = os.FileMode(*f.Mode)
+	}
+	return o, nil
+}
+
+func setIf(attrs map[string]string, key, value string) {
+	if value != "" {
+		attrs[key] = value
+	}
+}

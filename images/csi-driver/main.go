@@ -1,0 +1,131 @@
+// Command csi-driver is the CSI node plugin secrets-store.csi.deckhouse.io:
+// it mounts a tmpfs for each ephemeral inline volume, asks a provider for
+// the files a SecretsStoreImport names and writes them atomically.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/driver"
+	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/imports"
+	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/metrics"
+	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/providerclient"
+	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/tmpfs"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type options struct {
+	endpoint         string
+	nodeID           string
+	kubeconfig       string
+	providerDir      string
+	provider         string
+	rotationInterval time.Duration
+	timeout          time.Duration
+	metricsAddr      string
+	logLevel         string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.endpoint, "endpoint", "unix:///csi/csi.sock", "CSI endpoint (unix socket) kubelet calls")
+	flag.StringVar(&o.nodeID, "nodeid", "", "name of this node (required)")
+	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; empty means the in-cluster configuration")
+	flag.StringVar(&o.providerDir, "provider-dir", "/var/run/secrets-store-csi-providers", "folder of the providers' unix sockets")
+	flag.StringVar(&o.provider, "provider", "vault", "provider name; its socket is <provider-dir>/<provider>.sock")
+	flag.DurationVar(&o.rotationInterval, "rotation-interval", 2*time.Minute, "least time between two fetches of a mounted volume")
+	flag.DurationVar(&o.timeout, "timeout", time.Minute, "bound of each API read and provider call")
+	flag.StringVar(&o.metricsAddr, "metrics-addr", ":8095", "address of /metrics and /healthz; empty turns them off")
+	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	flag.Parse()
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "--log-level: %v\n", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, log); err != nil {
+		log.Error("csi-driver stopped", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, log *slog.Logger) error {
+	if o.nodeID == "" {
+		return errors.New("--nodeid is required")
+	}
+	config, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+	if err != nil {
+		return fmt.Errorf("load kubernetes client configuration: %w", err)
+	}
+	config.UserAgent = "secrets-store-csi-driver/" + version
+	dyn, err := dynamic.NewForConfig(config)
+	if err != nil {
+		return fmt.Errorf("make kubernetes client: %w", err)
+	}
+	socket := providerclient.SocketPath(o.providerDir, o.provider)
+	prov, err := providerclient.New(socket)
+	if err != nil {
+		return err
+	}
+	defer prov.Close()
+
+	m := metrics.New()
+	node := driver.NewNode(driver.Config{
+		NodeID:           o.nodeID,
+		ProviderName:     "provider " + o.provider,
+		RotationInterval: o.rotationInterval,
+		Timeout:          o.timeout,
+		Imports:          imports.Start(ctx, dyn, 10*time.Minute),
+		Provider:         prov,
+		Mounter:          mounter{},
+		Metrics:          m,
+		Log:              log,
+	})
+	ln, err := driver.Listen(o.endpoint)
+	if err != nil {
+		return err
+	}
+	srv := driver.NewServer(&driver.Identity{Version: version}, node)
+
+	errc := make(chan error, 2)
+	if o.metricsAddr != "" {
+		go func() { errc <- m.Serve(ctx, o.metricsAddr, func() error { return nil }) }()
+	}
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("csi-driver serving", "driver", driver.Name, "version", version, "endpoint", o.endpoint,
+		"node", o.nodeID, "provider_socket", socket, "rotation_interval", o.rotationInterval.String())
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+		srv.GracefulStop()
+		return nil
+	case err := <-errc:
+		srv.Stop()
+		return err
+	}
+}
+
+// mounter mounts real tmpfs file systems.
+type mounter struct{}
+
+func (mounter) Mount(dir string, gid int) error    { return tmpfs.Mount(dir, gid) }
+func (mounter) Unmount(dir string) error           { return tmpfs.Unmount(dir) }
+func (mounter) IsMounted(dir string) (bool, error) { return tmpfs.IsMounted(dir) }
