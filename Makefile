@@ -13,7 +13,7 @@ MODULES := hooks images test
 export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all demo test test-servers vet fmt-check
+.PHONY: all demo test test-servers vet fmt-check bench
 
 all: test
 
@@ -22,6 +22,11 @@ test-servers:
 
 demo: test-servers
 	cd test && go run ./cmd/demo
+
+# Publishes volumes through the CSI driver and the Vault provider and prints
+# latency, store requests and memory (docs/BENCHMARKS.md). Needs root (tmpfs).
+bench: test-servers
+	cd test && go run ./cmd/bench-csi
 
 vet:
 	for m in $(MODULES); do (cd $$m && go vet ./...); done

@@ -282,7 +282,7 @@ func reasonOf(err error) string {
 	switch {
 	case errors.As(err, &re):
 		return "render"
-	case store.IsDenied(err):
+	case store.IsDenied(err), store.IsLoginRefused(err):
 		return "denied"
 	case store.IsNotFound(err):
 		return "not_found"

@@ -227,6 +227,9 @@ func TestReasonAndCode(t *testing.T) {
 		{&store.Error{Status: http.StatusServiceUnavailable}, "store_unavailable"},
 		{&store.Error{Status: http.StatusBadRequest}, "store_error"},
 		{errors.New("dial tcp: connection refused"), "store_unavailable"},
+		// Vault answers an unknown login role with 400: still a refusal.
+		{&store.LoginError{Role: "r", Err: &store.Error{Status: http.StatusBadRequest}}, "denied"},
+		{&store.LoginError{Role: "r", Err: &store.Error{Status: http.StatusBadGateway}}, "store_unavailable"},
 	}
 	for _, c := range cases {
 		if got := reasonOf(c.err); got != c.reason {

@@ -95,6 +95,11 @@ type Identity struct {
 	Address, Namespace, AuthMount, Role, PodNamespace, ServiceAccount string
 }
 
+// key is an unambiguous map key of the identity.
+func (id Identity) key() string {
+	return fmt.Sprintf("%q", []string{id.Address, id.Namespace, id.AuthMount, id.Role, id.PodNamespace, id.ServiceAccount})
+}
+
 func (id Identity) String() string {
 	return strings.Join([]string{id.Address, id.Namespace, id.AuthMount, id.Role, id.PodNamespace, id.ServiceAccount}, "|")
 }

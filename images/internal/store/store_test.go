@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -139,15 +140,20 @@ func TestErrorWording(t *testing.T) {
 // revoke tokens, to check the session's protocol: one login per identity,
 // one mount lookup per mount, one re-login on 403.
 type fakeVault struct {
-	mu       sync.Mutex
-	logins   int
-	mounts   int
-	tokenSeq int
-	valid    map[string]bool
-	calls    []string
+	// loginGate, when set, holds every login until it is closed.
+	loginGate chan struct{}
+	mu        sync.Mutex
+	logins    int
+	mounts    int
+	tokenSeq  int
+	valid     map[string]bool
+	calls     []string
 }
 
 func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.loginGate != nil && r.URL.Path == "/v1/auth/kubernetes/login" {
+		<-f.loginGate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, r.Method+" "+r.URL.RequestURI())
@@ -246,6 +252,59 @@ func TestSessionProtocol(t *testing.T) {
 	if _, err := st.Session(Config{Address: srv.URL}, Login{AuthMount: "kubernetes", Role: "app",
 		JWT: jwtFor("system:serviceaccount:demo:other"), PodNamespace: "demo", ServiceAccount: "app"}); err == nil {
 		t.Error("a token of another service account opened a session of demo/app")
+	}
+}
+
+// TestConcurrentSessionsShareOneLogin starts sessions of one identity
+// together, holds the store's login answer until all of them have missed
+// the token cache, and checks that the store saw one login.
+func TestConcurrentSessionsShareOneLogin(t *testing.T) {
+	const n = 20
+	fv := &fakeVault{valid: map[string]bool{}, loginGate: make(chan struct{})}
+	srv := httptest.NewServer(fv)
+	defer srv.Close()
+	var (
+		mu     sync.Mutex
+		misses int
+	)
+	allMissed := make(chan struct{})
+	st := New(Options{Observer: observerFunc{cache: func(hit bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !hit {
+			if misses++; misses == n {
+				close(allMissed)
+			}
+		}
+	}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			s, err := st.Session(Config{Address: srv.URL}, Login{AuthMount: "kubernetes", Role: "app",
+				JWT: jwtFor("system:serviceaccount:demo:app"), PodNamespace: "demo", ServiceAccount: "app"})
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, err = s.Read(ctx, Request{Path: "secret/data/app"})
+			errs <- fmt.Errorf("session %d: %w", i, err)
+		}()
+	}
+	select {
+	case <-allMissed:
+	case <-ctx.Done():
+		t.Fatalf("only %d of %d sessions reached the token cache", misses, n)
+	}
+	close(fv.loginGate)
+	for range n {
+		if err := <-errs; errors.Unwrap(err) != nil {
+			t.Error(err)
+		}
+	}
+	if fv.logins != 1 {
+		t.Errorf("%d concurrent sessions of one identity logged in %d times, want 1", n, fv.logins)
 	}
 }
 

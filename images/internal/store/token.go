@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // defaultTokenReuse is how long a token without a lease (a periodic or root
@@ -16,9 +19,10 @@ const defaultTokenReuse = 5 * time.Minute
 
 // TokenCache keeps store tokens per Identity until near their expiry.
 type TokenCache struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[Identity]cachedToken
+	now    func() time.Time
+	mu     sync.Mutex
+	m      map[Identity]cachedToken
+	logins singleflight.Group // by Identity.key
 }
 
 type cachedToken struct {
@@ -96,12 +100,24 @@ func (s *Session) token(ctx context.Context) (tok string, cached bool, err error
 		return t, true, nil
 	}
 	s.store.opts.Observer.TokenCache(false)
-	t, lease, err := s.logIn(ctx)
+	// Pods of one identity starting together (a rollout, a node coming
+	// up) share one login: each login creates a store token, and the
+	// identity, hence the policies, are the same.
+	v, err, _ := s.store.tokens.logins.Do(s.id.key(), func() (any, error) {
+		if t, ok := s.store.tokens.Get(s.id); ok {
+			return t, nil // a login that ended between Get and Do
+		}
+		t, lease, err := s.logIn(ctx)
+		if err != nil {
+			return "", err
+		}
+		s.store.tokens.Put(s.id, t, lease)
+		return t, nil
+	})
 	if err != nil {
 		return "", false, err
 	}
-	s.store.tokens.Put(s.id, t, lease)
-	return t, false, nil
+	return v.(string), false, nil
 }
 
 // logIn sends the pod's token to auth/<mount>/login; Kubernetes and JWT auth
@@ -122,7 +138,7 @@ func (s *Session) logIn(ctx context.Context) (string, time.Duration, error) {
 	secret, err := c.Logical().WriteWithContext(ctx, path, map[string]any{"role": s.login.Role, "jwt": s.login.JWT})
 	s.store.opts.Observer.StoreRequest("login", result(err), time.Since(began))
 	if err != nil {
-		return "", 0, fmt.Errorf("log in as role %q: %w", s.login.Role, storeError("write", path, err))
+		return "", 0, &LoginError{Role: s.login.Role, Err: storeError("write", path, err)}
 	}
 	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
 		return "", 0, fmt.Errorf("log in as role %q at %s: the store returned no token", s.login.Role, path)
@@ -160,4 +176,22 @@ func checkSubject(jwt, namespace, serviceAccount string) error {
 			strings.TrimPrefix(claims.Sub, prefix), namespace, serviceAccount)
 	}
 	return nil
+}
+
+// LoginError is the store refusing or failing a login.
+type LoginError struct {
+	Role string
+	Err  error
+}
+
+func (e *LoginError) Error() string { return fmt.Sprintf("log in as role %q: %v", e.Role, e.Err) }
+func (e *LoginError) Unwrap() error { return e.Err }
+
+// IsLoginRefused reports whether err is the store refusing a login (a 4xx
+// answer: unknown role, service account or audience not bound to it), which
+// a retry with the same token will not fix.
+func IsLoginRefused(err error) bool {
+	var le *LoginError
+	code := StatusCode(err)
+	return errors.As(err, &le) && code >= 400 && code < 500
 }

@@ -3,8 +3,6 @@ package csidriver
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -15,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -30,7 +29,7 @@ const (
 	password = "s3cr3t-from-vault"
 )
 
-var appPod = pod{name: "web-0", namespace: ns, uid: "6f2c1d0e-0001", serviceAccount: appSA, fsGroup: "2000"}
+var appPod = components.Pod{Name: "web-0", Namespace: ns, UID: "6f2c1d0e-0001", ServiceAccount: appSA, FSGroup: "2000"}
 
 // appImport is the SecretsStoreImport most specs mount.
 var appImport = map[string]any{
@@ -65,46 +64,46 @@ var _ = Describe("CSI node driver", Ordered, func() {
 			spec[k] = v
 		}
 		spec["address"], spec["caCert"] = env.VaultAddr, string(env.VaultCAPEM)
-		Expect(applyImport(ctx, ns, "app", spec)).To(Succeed())
+		Expect(components.ApplyImport(ctx, env, ns, "app", spec)).To(Succeed())
 	})
 
-	var app volume
+	var app components.Volume
 
 	It("mounts a tmpfs with the files, their modes and the pod's fsGroup", func(ctx SpecContext) {
 		app = newVolume("app")
-		Expect(publish(ctx, app, appPod, "app")).To(Succeed())
+		Expect(kubelet.Publish(ctx, app, appPod, "app")).To(Succeed())
 
-		Expect(mountType(app.target)).To(HavePrefix("tmpfs "))
-		Expect(mountType(app.target)).To(And(ContainSubstring("nosuid"), ContainSubstring("nodev")))
-		Expect(files(app.target)).To(Equal([]string{"all.json", "db/user", "password"}))
-		Expect(read(filepath.Join(app.target, "password"))).To(Equal(password))
-		Expect(read(filepath.Join(app.target, "db/user"))).To(Equal("alice"))
-		Expect(read(filepath.Join(app.target, "all.json"))).To(MatchJSON(`{"password":"` + password + `","user":"alice"}`))
+		Expect(mountType(app.Target)).To(HavePrefix("tmpfs "))
+		Expect(mountType(app.Target)).To(And(ContainSubstring("nosuid"), ContainSubstring("nodev")))
+		Expect(files(app.Target)).To(Equal([]string{"all.json", "db/user", "password"}))
+		Expect(read(filepath.Join(app.Target, "password"))).To(Equal(password))
+		Expect(read(filepath.Join(app.Target, "db/user"))).To(Equal("alice"))
+		Expect(read(filepath.Join(app.Target, "all.json"))).To(MatchJSON(`{"password":"` + password + `","user":"alice"}`))
 
 		for name, mode := range map[string]os.FileMode{"password": 0o440, "db/user": 0o644, "all.json": 0o400} {
-			info, err := os.Stat(filepath.Join(app.target, name))
+			info, err := os.Stat(filepath.Join(app.Target, name))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(info.Mode().Perm()).To(Equal(mode), name)
 			Expect(info.Sys().(*syscall.Stat_t).Gid).To(BeEquivalentTo(fsGroup), name)
 		}
-		link, err := os.Readlink(filepath.Join(app.target, "..data"))
+		link, err := os.Readlink(filepath.Join(app.Target, "..data"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(link).To(MatchRegexp(`^\.\.\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d\.`))
-		link, err = os.Readlink(filepath.Join(app.target, "password"))
+		link, err = os.Readlink(filepath.Join(app.Target, "password"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(link).To(Equal("..data/password"))
 
-		state := read(app.target + ".secrets-store.json")
+		state := read(app.Target + ".secrets-store.json")
 		Expect(state).To(ContainSubstring(`"import": "demo/app"`))
 		Expect(state).NotTo(ContainSubstring(password))
 		Expect(state).NotTo(ContainSubstring("eyJ"), "no token in the state file")
 	})
 
 	It("answers a second publish of the mounted target without work", func(ctx SpecContext) {
-		before, err := os.Readlink(filepath.Join(app.target, "..data"))
+		before, err := os.Readlink(filepath.Join(app.Target, "..data"))
 		Expect(err).NotTo(HaveOccurred())
-		Expect(publish(ctx, app, appPod, "app")).To(Succeed())
-		after, err := os.Readlink(filepath.Join(app.target, "..data"))
+		Expect(kubelet.Publish(ctx, app, appPod, "app")).To(Succeed())
+		after, err := os.Readlink(filepath.Join(app.Target, "..data"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(after).To(Equal(before))
 	})
@@ -112,10 +111,10 @@ var _ = Describe("CSI node driver", Ordered, func() {
 	It("shows a changed value after the rotation interval", func(ctx SpecContext) {
 		putApp(ctx, "rotated-1")
 		Eventually(ctx, func() string {
-			Expect(publish(ctx, app, appPod, "app")).To(Succeed())
-			return read(filepath.Join(app.target, "password"))
+			Expect(kubelet.Publish(ctx, app, appPod, "app")).To(Succeed())
+			return read(filepath.Join(app.Target, "password"))
 		}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Equal("rotated-1"))
-		info, err := os.Stat(filepath.Join(app.target, "password"))
+		info, err := os.Stat(filepath.Join(app.Target, "password"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(info.Mode().Perm()).To(Equal(os.FileMode(0o440)))
 		Expect(info.Sys().(*syscall.Stat_t).Gid).To(BeEquivalentTo(fsGroup))
@@ -126,117 +125,113 @@ var _ = Describe("CSI node driver", Ordered, func() {
 		DeferCleanup(func(ctx SpecContext) { Expect(env.WritePolicy(ctx, policy, readHCL)).To(Succeed()) })
 		putApp(ctx, "unseen")
 		time.Sleep(rotationInterval + 500*time.Millisecond)
-		err := publish(ctx, app, appPod, "app")
+		err := kubelet.Publish(ctx, app, appPod, "app")
 		Expect(err).To(HaveOccurred())
 		Expect(status.Convert(err).Message()).To(HavePrefix("SecretsStoreImport demo/app: files[0]"))
 		Expect(status.Convert(err).Message()).NotTo(ContainSubstring("unseen"))
-		Expect(read(filepath.Join(app.target, "password"))).To(Equal("rotated-1"))
-		Expect(mountType(app.target)).To(HavePrefix("tmpfs "))
+		Expect(read(filepath.Join(app.Target, "password"))).To(Equal("rotated-1"))
+		Expect(mountType(app.Target)).To(HavePrefix("tmpfs "))
 	})
 
 	It("keeps the last good files while the provider is down", func(ctx SpecContext) {
-		prov.stop()
-		DeferCleanup(func(ctx SpecContext) { prov.start(); waitForSocket(ctx, providerSocket()) })
+		Expect(prov.Stop()).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) { Expect(prov.Start(ctx)).To(Succeed()) })
 		time.Sleep(rotationInterval + 500*time.Millisecond)
-		err := publish(ctx, app, appPod, "app")
+		err := kubelet.Publish(ctx, app, appPod, "app")
 		Expect(status.Code(err)).To(Equal(codes.Unavailable), "%v", err)
 		Expect(status.Convert(err).Message()).To(HavePrefix("SecretsStoreImport demo/app: "))
-		Expect(read(filepath.Join(app.target, "password"))).To(Equal("rotated-1"))
+		Expect(read(filepath.Join(app.Target, "password"))).To(Equal("rotated-1"))
 	})
 
 	It("goes on rotating an existing mount after a driver restart", func(ctx SpecContext) {
-		driver.stop()
-		driver.start()
+		Expect(driver.Restart(ctx)).To(Succeed())
 		putApp(ctx, "after-restart")
 		Eventually(ctx, func() string {
-			if err := publish(ctx, app, appPod, "app"); err != nil {
+			if err := kubelet.Publish(ctx, app, appPod, "app"); err != nil {
 				return err.Error()
 			}
-			return read(filepath.Join(app.target, "password"))
+			return read(filepath.Join(app.Target, "password"))
 		}).WithTimeout(60 * time.Second).WithPolling(time.Second).Should(Equal("after-restart"))
-		Expect(read(filepath.Join(app.target, "db/user"))).To(Equal("alice"))
+		Expect(read(filepath.Join(app.Target, "db/user"))).To(Equal("alice"))
 	})
 
 	It("fails a publish with a wrong role clearly and leaves nothing mounted", func(ctx SpecContext) {
 		spec := map[string]any{"type": "CSI", "role": "no-such-role", "address": env.VaultAddr, "caCert": string(env.VaultCAPEM),
 			"files": []any{map[string]any{"name": "password", "source": map[string]any{"path": "secret/data/app", "key": "password"}}}}
-		Expect(applyImport(ctx, ns, "wrong-role", spec)).To(Succeed())
+		Expect(components.ApplyImport(ctx, env, ns, "wrong-role", spec)).To(Succeed())
 		v := newVolume("wrong-role")
-		err := publish(ctx, v, appPod, "wrong-role")
+		err := kubelet.Publish(ctx, v, appPod, "wrong-role")
 		Expect(err).To(HaveOccurred())
 		GinkgoWriter.Printf("wrong role: %v\n", err)
+		// Vault answers an unknown role with 400; for kubelet and the user it
+		// is a refusal, not an internal error.
+		Expect(status.Code(err)).To(Equal(codes.PermissionDenied))
 		Expect(status.Convert(err).Message()).To(HavePrefix("SecretsStoreImport demo/wrong-role: "))
 		Expect(status.Convert(err).Message()).To(ContainSubstring("no-such-role"))
-		Expect(mountType(v.target)).To(BeEmpty())
-		_, statErr := os.Stat(v.target + ".secrets-store.json")
+		Expect(mountType(v.Target)).To(BeEmpty())
+		_, statErr := os.Stat(v.Target + ".secrets-store.json")
 		Expect(errors.Is(statErr, os.ErrNotExist)).To(BeTrue())
 	})
 
 	It("fails a publish with the wrong service account and leaves nothing mounted", func(ctx SpecContext) {
 		v := newVolume("other-sa")
 		other := appPod
-		other.name, other.uid, other.serviceAccount = "intruder", "6f2c1d0e-0002", otherSA
-		err := publish(ctx, v, other, "app")
+		other.Name, other.UID, other.ServiceAccount = "intruder", "6f2c1d0e-0002", otherSA
+		err := kubelet.Publish(ctx, v, other, "app")
 		Expect(err).To(HaveOccurred())
 		GinkgoWriter.Printf("wrong service account: %v\n", err)
 		Expect(status.Convert(err).Message()).To(HavePrefix("SecretsStoreImport demo/app: "))
-		Expect(mountType(v.target)).To(BeEmpty())
+		Expect(mountType(v.Target)).To(BeEmpty())
 	})
 
 	It("refuses names with '..' or absolute paths", func(ctx SpecContext) {
 		for _, name := range []string{"../escape", "/etc/passwd", "a/../../escape"} {
 			spec := map[string]any{"type": "CSI", "role": role,
 				"files": []any{map[string]any{"name": name, "source": map[string]any{"path": "secret/data/app", "key": "password"}}}}
-			err := applyImport(ctx, ns, "escape", spec)
+			err := components.ApplyImport(ctx, env, ns, "escape", spec)
 			Expect(err).To(HaveOccurred(), "the API accepted %q", name)
 		}
 		// The API lets "..data" through; the driver refuses it as the
 		// volume's own bookkeeping name.
 		spec := map[string]any{"type": "CSI", "role": role, "address": env.VaultAddr, "caCert": string(env.VaultCAPEM),
 			"files": []any{map[string]any{"name": "..data", "source": map[string]any{"path": "secret/data/app", "key": "password"}}}}
-		Expect(applyImport(ctx, ns, "hidden", spec)).To(Succeed())
+		Expect(components.ApplyImport(ctx, env, ns, "hidden", spec)).To(Succeed())
 		v := newVolume("hidden")
-		err := publish(ctx, v, appPod, "hidden")
+		err := kubelet.Publish(ctx, v, appPod, "hidden")
 		Expect(status.Code(err)).To(Equal(codes.InvalidArgument), "%v", err)
-		Expect(status.Convert(err).Message()).To(Equal(`SecretsStoreImport demo/hidden: files[0].objectName: "..data" starts with '..'`))
-		Expect(mountType(v.target)).To(BeEmpty())
+		Expect(status.Convert(err).Message()).To(Equal(`SecretsStoreImport demo/hidden: files[0].name: "..data" starts with '..'`))
+		Expect(mountType(v.Target)).To(BeEmpty())
 	})
 
 	It("fails a publish of an unknown SecretsStoreImport with NotFound", func(ctx SpecContext) {
-		err := publish(ctx, newVolume("missing"), appPod, "missing")
+		err := kubelet.Publish(ctx, newVolume("missing"), appPod, "missing")
 		Expect(status.Code(err)).To(Equal(codes.NotFound), "%v", err)
 		Expect(status.Convert(err).Message()).To(ContainSubstring("SecretsStoreImport demo/missing not found"))
 	})
 
 	It("cleans up on unpublish, and a second unpublish succeeds", func(ctx SpecContext) {
-		Expect(unpublish(ctx, app)).To(Succeed())
-		Expect(mountType(app.target)).To(BeEmpty())
-		_, err := os.Stat(app.target)
+		Expect(kubelet.Unpublish(ctx, app)).To(Succeed())
+		Expect(mountType(app.Target)).To(BeEmpty())
+		_, err := os.Stat(app.Target)
 		Expect(errors.Is(err, os.ErrNotExist)).To(BeTrue(), "target stays: %v", err)
-		_, err = os.Stat(app.target + ".secrets-store.json")
+		_, err = os.Stat(app.Target + ".secrets-store.json")
 		Expect(errors.Is(err, os.ErrNotExist)).To(BeTrue(), "state stays: %v", err)
-		Expect(unpublish(ctx, app)).To(Succeed())
-		Expect(unpublish(ctx, newVolume("never-mounted"))).To(Succeed())
+		Expect(kubelet.Unpublish(ctx, app)).To(Succeed())
+		Expect(kubelet.Unpublish(ctx, newVolume("never-mounted"))).To(Succeed())
 	})
 
 	It("exports metrics and health", func(ctx SpecContext) {
 		get := func(path string) string {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+metricsAddr+path, nil)
+			body, err := driver.Get(ctx, path)
 			Expect(err).NotTo(HaveOccurred())
-			resp, err := http.DefaultClient.Do(req)
-			Expect(err).NotTo(HaveOccurred())
-			defer resp.Body.Close()
-			Expect(resp.StatusCode).To(Equal(http.StatusOK))
-			body, err := io.ReadAll(resp.Body)
-			Expect(err).NotTo(HaveOccurred())
-			return string(body)
+			return body
 		}
 		Expect(get("/healthz")).To(Equal("ok\n"))
 		// Counters start again with the restarted driver.
 		body := get("/metrics")
 		Expect(body).To(MatchRegexp(`secrets_store_csi_node_publish_total [1-9]`))
 		Expect(body).To(ContainSubstring(`secrets_store_csi_rotation_total{result="changed"} 1`))
-		Expect(body).To(ContainSubstring(`secrets_store_csi_node_publish_errors_total{reason="provider_permission_denied"} 1`))
+		Expect(body).To(ContainSubstring(`secrets_store_csi_node_publish_errors_total{reason="provider_permission_denied"} 2`))
 		Expect(body).To(ContainSubstring(`secrets_store_csi_node_publish_errors_total{reason="invalid_argument"} 1`))
 		Expect(body).To(ContainSubstring(`secrets_store_csi_node_publish_errors_total{reason="import_not_found"} 1`))
 		Expect(body).To(MatchRegexp(`secrets_store_csi_node_unpublish_total [1-9]`))

@@ -1,14 +1,12 @@
 package provider
 
 import (
-	"bufio"
 	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 	pb "sigs.k8s.io/secrets-store-csi-driver/provider/v1alpha1"
 
+	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -220,9 +219,9 @@ path "pki/issue/web"      { capabilities = ["create", "update"] }
 	It("lets pods of one identity share a read, but not pods of another", func(ctx SpecContext) {
 		objects := `[{"objectName":"token","secretPath":"secret/data/shared","secretKey":"token"}]`
 		reads := func() float64 {
-			return metric(ctx, "secrets_store_vault_provider_store_requests_total", `operation="read",result="ok"`)
+			return metric(ctx, "secrets_store_vault_provider_store_requests_total", map[string]string{"operation": "read", "result": "ok"})
 		}
-		hits := func() float64 { return metric(ctx, "secrets_store_vault_provider_shared_read_hits_total", "") }
+		hits := func() float64 { return metric(ctx, "secrets_store_vault_provider_shared_read_hits_total", nil) }
 		readsBefore, hitsBefore := reads(), hits()
 
 		for _, pod := range []string{"shared-1", "shared-2"} {
@@ -281,14 +280,15 @@ path "pki/issue/web"      { capabilities = ["create", "update"] }
 
 		By("a token of another service account than the pod's")
 		attrs := podAttributes(ctx, "web-6", appSA, map[string]string{"source": source, "objects": objects})
-		attrs["csi.storage.k8s.io/serviceAccount.tokens"] = tokens(ctx, otherSA)
+		attrs["csi.storage.k8s.io/serviceAccount.tokens"], err = components.TokenRequests(ctx, env, ns, otherSA)
+		Expect(err).NotTo(HaveOccurred())
 		_, err = mount(ctx, attrs, "420", nil)
 		Expect(status.Code(err)).To(Equal(codes.InvalidArgument))
 		Expect(status.Convert(err).Message()).To(ContainSubstring(`is for "prov:other", not for pod service account prov/app`))
 	})
 
 	It("logs mounts and failures without secret values or tokens", func() {
-		lines := providerLog.all()
+		lines := prov.Logs()
 		Expect(lines).To(ContainElement(ContainSubstring(`"msg":"mounted"`)))
 		Expect(lines).To(ContainElement(ContainSubstring(`"msg":"mount failed"`)))
 		secrets := []string{"v2-pass", "v1-pass", "kv1-value", "shared-value", "forbidden-value",
@@ -307,31 +307,16 @@ path "pki/issue/web"      { capabilities = ["create", "update"] }
 // podAttributes are the attributes the upstream driver sends for a pod of
 // namespace ns with ServiceAccount sa, plus extra.
 func podAttributes(ctx context.Context, pod, sa string, extra map[string]string) map[string]string {
-	attrs := map[string]string{
-		"csi.storage.k8s.io/pod.name":              pod,
-		"csi.storage.k8s.io/pod.namespace":         ns,
-		"csi.storage.k8s.io/pod.uid":               "uid-" + pod,
-		"csi.storage.k8s.io/serviceAccount.name":   sa,
-		"csi.storage.k8s.io/ephemeral":             "true",
-		"csi.storage.k8s.io/serviceAccount.tokens": tokens(ctx, sa),
-		"roleName":            role,
-		"secretProviderClass": "ignored-by-provider",
-	}
+	attrs, err := components.VolumeContext(ctx, env, components.Pod{
+		Name: pod, Namespace: ns, UID: "uid-" + pod, ServiceAccount: sa,
+	})
+	Expect(err).NotTo(HaveOccurred())
+	attrs["roleName"] = role
+	attrs["secretProviderClass"] = "ignored-by-provider"
 	for k, v := range extra {
 		attrs[k] = v
 	}
 	return attrs
-}
-
-// tokens is kubelet's tokenRequests map with a TokenRequest token for Vault.
-func tokens(ctx context.Context, sa string) string {
-	jwt, err := env.ServiceAccountToken(ctx, ns, sa, "vault", 10*time.Minute)
-	Expect(err).NotTo(HaveOccurred())
-	b, err := json.Marshal(map[string]any{"vault": map[string]string{
-		"token": jwt, "expirationTimestamp": time.Now().Add(10 * time.Minute).UTC().Format(time.RFC3339),
-	}})
-	Expect(err).NotTo(HaveOccurred())
-	return string(b)
 }
 
 func mount(ctx context.Context, attrs map[string]string, permission string, current []*pb.ObjectVersion) (*pb.MountResponse, error) {
@@ -394,31 +379,10 @@ func matches(key crypto.Signer, cert *x509.Certificate) bool {
 	return ok && pub.Equal(cert.PublicKey)
 }
 
-// metric scrapes the provider's /metrics and returns the sample of name
-// whose labels contain labels ("" for an unlabelled metric); 0 if absent.
-func metric(ctx context.Context, name, labels string) float64 {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+metricsAddr+"/metrics", nil)
+// metric scrapes the provider's /metrics and sums the samples of name
+// whose labels include labels (nil: all); 0 if absent.
+func metric(ctx context.Context, name string, labels map[string]string) float64 {
+	m, err := prov.Scrape(ctx)
 	Expect(err).NotTo(HaveOccurred())
-	resp, err := http.DefaultClient.Do(req)
-	Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name) {
-			continue
-		}
-		series, value, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		if (labels == "" && series == name) || (labels != "" && strings.HasPrefix(series, name+"{") && strings.Contains(series, labels)) {
-			v, err := strconv.ParseFloat(value, 64)
-			Expect(err).NotTo(HaveOccurred())
-			return v
-		}
-	}
-	Expect(sc.Err()).NotTo(HaveOccurred())
-	return 0
+	return m.Sum(name, labels)
 }

@@ -5,16 +5,9 @@
 package provider
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,33 +17,15 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	pb "sigs.k8s.io/secrets-store-csi-driver/provider/v1alpha1"
 
+	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
 var (
-	env         *testenv.Env
-	client      pb.CSIDriverProviderClient
-	metricsAddr string
-	providerLog logLines
+	env    *testenv.Env
+	client pb.CSIDriverProviderClient
+	prov   *components.Process
 )
-
-// logLines keeps the provider's log for checks on what it reveals.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) add(line string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line)
-}
-
-func (l *logLines) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...)
-}
 
 func TestVaultProvider(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -63,8 +38,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(env.Stop)
 
-	bin := buildProvider(ctx)
-	socket := filepath.Join(GinkgoT().TempDir(), "vault.sock")
+	dir := GinkgoT().TempDir()
+	bins, err := components.Build(ctx, dir)
+	Expect(err).NotTo(HaveOccurred())
+	socket := filepath.Join(dir, "vault.sock")
 	// A stale socket from a crashed run must not stop the provider.
 	stale, err := net.Listen("unix", socket)
 	Expect(err).NotTo(HaveOccurred())
@@ -72,13 +49,14 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	stale.Close()
 	Expect(socket).To(BeAnExistingFile())
 
-	metricsAddr = startProvider(bin,
-		"--endpoint", socket,
-		"--vault-addr", env.VaultAddr,
-		"--vault-ca-cert", env.VaultCAPath,
-		"--metrics-addr", "127.0.0.1:0",
-		"--read-cache-ttl", "2m",
-	)
+	prov, err = components.StartProvider(ctx, components.ProviderConfig{
+		Binary: bins.Provider, Socket: socket,
+		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath,
+		ReadCacheTTL: 2 * time.Minute, Log: GinkgoWriter,
+	})
+	Expect(err).NotTo(HaveOccurred())
+	// SIGTERM: the provider must stop gracefully and remove its socket.
+	DeferCleanup(prov.Stop)
 	info, err := os.Stat(socket)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(info.Mode().Perm()).To(Equal(os.FileMode(0o600)), "socket mode")
@@ -91,81 +69,3 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(v.RuntimeName).To(Equal("secrets-store-integration-vault-provider"))
 }, NodeTimeout(6*time.Minute))
-
-// buildProvider builds the binary from the workspace, as the image does.
-func buildProvider(ctx context.Context) string {
-	root, err := testenv.RepoRoot()
-	Expect(err).NotTo(HaveOccurred())
-	bin := filepath.Join(GinkgoT().TempDir(), "vault-provider")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/deckhouse/secrets-store-integration/images/vault-provider")
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(), "go build vault-provider:\n%s", out)
-	return bin
-}
-
-// startProvider runs the provider, copies its JSON log to GinkgoWriter and
-// returns the metrics address it logged once it serves.
-func startProvider(bin string, args ...string) string {
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	stderr, err := cmd.StderrPipe()
-	Expect(err).NotTo(HaveOccurred())
-	Expect(cmd.Start()).To(Succeed())
-	exited := make(chan error, 1)
-	addr := make(chan string, 1)
-	serving := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Bytes()
-			GinkgoWriter.Printf("vault-provider: %s\n", line)
-			providerLog.add(string(line))
-			var entry struct{ Msg, Addr string }
-			if json.Unmarshal(line, &entry) == nil {
-				switch entry.Msg {
-				case "serving metrics":
-					addr <- entry.Addr
-				case "serving provider":
-					close(serving)
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
-	go func() { exited <- cmd.Wait() }()
-	DeferCleanup(func() {
-		// SIGTERM: the provider must stop gracefully and remove its socket.
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			Expect(err).NotTo(HaveOccurred(), "vault-provider exit after SIGTERM")
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			Fail("vault-provider did not stop within 30s of SIGTERM")
-		}
-	})
-	var metrics string
-	select {
-	case metrics = <-addr:
-	case err := <-exited:
-		Fail("vault-provider exited at start: " + errString(err))
-	case <-time.After(time.Minute):
-		Fail("vault-provider did not log its metrics address")
-	}
-	select {
-	case <-serving:
-	case err := <-exited:
-		Fail("vault-provider exited at start: " + errString(err))
-	case <-time.After(time.Minute):
-		Fail("vault-provider did not start serving")
-	}
-	return metrics
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "exit 0"
-	}
-	return err.Error()
-}

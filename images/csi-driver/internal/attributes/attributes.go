@@ -85,6 +85,14 @@ func object(f v1alpha1.File, ref string) (params.Object, error) {
 		Version:    f.Source.Version,
 		Ref:        ref,
 	}
+	// Checked here as well as by params so that errors use the
+	// SecretsStoreImport's field names.
+	if err := params.ValidateFileName(f.Name); err != nil {
+		return o, fmt.Errorf("%s.name: %w", ref, err)
+	}
+	if err := params.ValidateSecretPath(f.Source.Path); err != nil {
+		return o, fmt.Errorf("%s.source.path: %w", ref, err)
+	}
 	if f.DecodeBase64 {
 		if f.Encoding != params.EncodingNone && f.Encoding != params.EncodingBase64 {
 			return o, fmt.Errorf("%s: decodeBase64 and encoding %q exclude each other", ref, f.Encoding)

@@ -83,12 +83,12 @@ func TestFromImportRefuses(t *testing.T) {
 		file v1alpha1.File
 		want string
 	}{
-		{"dot dot", v1alpha1.File{Name: "../etc/passwd", Source: v1alpha1.Source{Path: "secret/data/a"}}, `SecretsStoreImport demo/app: files[0].objectName: "../etc/passwd" contains '..'`},
-		{"absolute", v1alpha1.File{Name: "/etc/passwd", Source: v1alpha1.Source{Path: "secret/data/a"}}, `files[0].objectName: "/etc/passwd" is an absolute path`},
+		{"dot dot", v1alpha1.File{Name: "../etc/passwd", Source: v1alpha1.Source{Path: "secret/data/a"}}, `SecretsStoreImport demo/app: files[0].name: "../etc/passwd" contains '..'`},
+		{"absolute", v1alpha1.File{Name: "/etc/passwd", Source: v1alpha1.Source{Path: "secret/data/a"}}, `files[0].name: "/etc/passwd" is an absolute path`},
 		{"inner dot dot", v1alpha1.File{Name: "a/../../b", Source: v1alpha1.Source{Path: "secret/data/a"}}, "contains '..'"},
 		{"encoding clash", v1alpha1.File{Name: "a", DecodeBase64: true, Encoding: "hex", Source: v1alpha1.Source{Path: "p"}}, `SecretsStoreImport demo/app: files[0]: decodeBase64 and encoding "hex"`},
 		{"mode", v1alpha1.File{Name: "a", Mode: mode(0o1777), Source: v1alpha1.Source{Path: "p"}}, "files[0].mode"},
-		{"no path", v1alpha1.File{Name: "a"}, "files[0].secretPath is empty"},
+		{"no path", v1alpha1.File{Name: "a"}, "files[0].source.path: empty secret path"},
 		{"args on GET", v1alpha1.File{Name: "a", Source: v1alpha1.Source{Path: "p", Args: map[string]any{"x": "y"}}}, "files[0].secretArgs"},
 	}
 	for _, c := range cases {

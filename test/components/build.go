@@ -1,0 +1,49 @@
+// Package components runs the module's node components (the CSI driver and
+// the Vault provider) as the processes they are in production, and plays
+// kubelet's part against the driver's socket. The integration suites and the
+// benchmark command share it, so every one of them starts, stops and calls
+// the binaries the same way.
+package components
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/deckhouse/secrets-store-integration/test/testenv"
+)
+
+// module is the Go module of the product binaries.
+const module = "github.com/deckhouse/secrets-store-integration/images"
+
+// Binaries are the built executables.
+type Binaries struct {
+	Driver, Provider string
+}
+
+// Build compiles images/csi-driver and images/vault-provider from the
+// workspace into dir, as the images do, and returns their paths.
+func Build(ctx context.Context, dir string) (Binaries, error) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return Binaries{}, err
+	}
+	// A cold build cache on a busy machine takes minutes, not hours.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	// One go invocation builds both: the shared packages compile once. With a
+	// trailing slash -o names each binary after its package folder.
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
+		module+"/csi-driver", module+"/vault-provider")
+	// From the repository root go.work ties the product modules together.
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return Binaries{}, fmt.Errorf("go build csi-driver and vault-provider: %w\n%s", err, out)
+	}
+	return Binaries{
+		Driver:   filepath.Join(dir, "csi-driver"),
+		Provider: filepath.Join(dir, "vault-provider"),
+	}, nil
+}

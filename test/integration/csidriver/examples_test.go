@@ -1,0 +1,353 @@
+package csidriver
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	vault "github.com/hashicorp/vault/api"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/testenv"
+)
+
+// The example of docs/USAGE.md, as a user would follow it: the store is set
+// up by the commands of docs/examples/csi/vault-setup.sh, the
+// SecretsStoreImport and the pod are the files next to it, and the volume
+// holds what the documentation says it holds.
+var _ = Describe("docs/examples/csi", Ordered, func() {
+	var (
+		dir     string
+		example corev1.Pod
+		p       components.Pod
+		v       components.Volume
+		ssiName string
+	)
+
+	BeforeAll(func(ctx SpecContext) {
+		dir = filepath.Join(root, "docs", "examples", "csi")
+		example = examplePod(filepath.Join(dir, "pod.yaml"))
+		fsGroup := example.Spec.SecurityContext.FSGroup
+		Expect(fsGroup).NotTo(BeNil())
+		p = components.Pod{Name: example.Name, Namespace: example.Namespace, UID: "0d0c5e00-0000-4000-8000-000000000001",
+			ServiceAccount: example.Spec.ServiceAccountName, FSGroup: "1000"}
+		Expect(*fsGroup).To(BeEquivalentTo(1000))
+
+		_, err := env.CreateServiceAccount(ctx, p.Namespace, p.ServiceAccount)
+		Expect(err).NotTo(HaveOccurred())
+		runVaultScript(ctx, filepath.Join(dir, "vault-setup.sh"))
+
+		applied, err := env.ApplyFile(ctx, filepath.Join(dir, "secretsstoreimport.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(applied).To(HaveLen(1))
+		Expect(applied[0].GetKind()).To(Equal("SecretsStoreImport"))
+		Expect(applied[0].GetNamespace()).To(Equal(p.Namespace), "the SecretsStoreImport lives in the pod's namespace")
+		ssiName = applied[0].GetName()
+
+		By("the pod's volume names the driver and the SecretsStoreImport")
+		Expect(example.Spec.Volumes).To(HaveLen(1))
+		csiSource := example.Spec.Volumes[0].CSI
+		Expect(csiSource).NotTo(BeNil())
+		Expect(csiSource.Driver).To(Equal("secrets-store.csi.deckhouse.io"))
+		Expect(csiSource.ReadOnly).To(HaveValue(BeTrue()))
+		Expect(csiSource.VolumeAttributes).To(Equal(map[string]string{"secretsStoreImport": ssiName}))
+	})
+
+	AfterAll(func(ctx SpecContext) {
+		if v.Target != "" {
+			Expect(kubelet.Unpublish(ctx, v)).To(Succeed())
+		}
+	})
+
+	It("delivers the files docs/USAGE.md lists, with their modes and the pod's fsGroup", func(ctx SpecContext) {
+		v = newVolume("docs-example")
+		Expect(kubelet.Publish(ctx, v, p, ssiName)).To(Succeed())
+
+		Expect(files(v.Target)).To(Equal([]string{
+			"config.json", "db/dsn", "db/password", "db/username", "tls/ca.crt", "tls/tls.crt", "tls/tls.key",
+		}))
+		Expect(read(filepath.Join(v.Target, "db/username"))).To(Equal("myapp"))
+		Expect(read(filepath.Join(v.Target, "db/password"))).To(Equal("s3cr3t:p@ss/word"))
+		Expect(read(filepath.Join(v.Target, "db/dsn"))).To(Equal(
+			"postgresql://myapp:s3cr3t%3Ap%40ss%2Fword@postgres.myapp.svc:5432/myapp"))
+		Expect(read(filepath.Join(v.Target, "config.json"))).To(MatchJSON(`{"username":"myapp","password":"s3cr3t:p@ss/word"}`))
+
+		cert := pemCert(read(filepath.Join(v.Target, "tls/tls.crt")))
+		Expect(cert.DNSNames).To(ContainElement("web.myapp.svc"))
+		Expect(keyMatches(read(filepath.Join(v.Target, "tls/tls.key")), cert)).To(BeTrue(), "tls.key is the key of tls.crt")
+		Expect(cert.CheckSignatureFrom(pemCert(read(filepath.Join(v.Target, "tls/ca.crt"))))).To(Succeed())
+
+		modes := map[string]os.FileMode{
+			"config.json": 0o440, "db/dsn": 0o440, "db/password": 0o440, "db/username": 0o644,
+			"tls/ca.crt": 0o644, "tls/tls.crt": 0o644, "tls/tls.key": 0o440,
+		}
+		for name, mode := range modes {
+			info, err := os.Stat(filepath.Join(v.Target, name))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(info.Mode().Perm()).To(Equal(mode), name)
+			Expect(info.Sys().(*syscall.Stat_t).Gid).To(BeEquivalentTo(1000), name)
+		}
+		info, err := os.Stat(v.Target)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(info.Mode().Perm()).To(Equal(os.FileMode(0o750)), "the volume's root")
+		Expect(info.Sys().(*syscall.Stat_t).Gid).To(BeEquivalentTo(1000))
+		link, err := os.Readlink(filepath.Join(v.Target, "db"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(link).To(Equal("..data/db"))
+	})
+
+	It("rotates a changed value and keeps the certificate while it is fresh", func(ctx SpecContext) {
+		serial := pemCert(read(filepath.Join(v.Target, "tls/tls.crt"))).SerialNumber
+		_, err := env.Vault.KVv2(testenv.KVMount).Patch(ctx, "myapp", map[string]any{"password": "rotated"})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(ctx, func() string {
+			Expect(kubelet.Publish(ctx, v, p, ssiName)).To(Succeed())
+			return read(filepath.Join(v.Target, "db/password"))
+		}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Equal("rotated"))
+		Expect(read(filepath.Join(v.Target, "db/dsn"))).To(ContainSubstring("myapp:rotated@"))
+		Expect(pemCert(read(filepath.Join(v.Target, "tls/tls.crt"))).SerialNumber).To(Equal(serial), "no re-issue while the certificate is fresh")
+	})
+})
+
+// examplePod returns the Pod of a manifest file that may hold other objects.
+func examplePod(path string) corev1.Pod {
+	GinkgoHelper()
+	data, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		var u unstructured.Unstructured
+		err := dec.Decode(&u.Object)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		Expect(err).NotTo(HaveOccurred())
+		if u.GetKind() != "Pod" {
+			continue
+		}
+		var out corev1.Pod
+		Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &out)).To(Succeed())
+		return out
+	}
+	Fail("no Pod in " + path)
+	return corev1.Pod{}
+}
+
+// runVaultScript performs the vault CLI commands of a setup script against
+// the test Vault, as its root. The once-per-cluster Kubernetes auth setup is
+// testenv's; a command the test does not know fails the spec, so the
+// script cannot grow steps that are not proven here.
+func runVaultScript(ctx context.Context, path string) {
+	GinkgoHelper()
+	data, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	for _, c := range scriptCommands(string(data)) {
+		args := c.args
+		if args[0] == "set" {
+			continue
+		}
+		Expect(args[0]).To(Equal("vault"), "command %q", c.line)
+		Expect(len(args)).To(BeNumerically(">=", 3), "command %q", c.line)
+		switch sub := args[1] + " " + args[2]; {
+		case sub == "auth enable", strings.HasPrefix(sub, "write auth/kubernetes/config"):
+			// testenv's Vault has it, pointed at the test kube-apiserver.
+		case sub == "secrets enable":
+			flags, rest := cliFlags(args[3:])
+			Expect(rest).To(HaveLen(1), "command %q", c.line)
+			mount := flags["path"]
+			if mount == "" {
+				mount = rest[0]
+			}
+			in := &vault.MountInput{Type: rest[0]}
+			if ver := flags["version"]; ver != "" {
+				in.Options = map[string]string{"version": ver}
+			}
+			mounts, err := env.Vault.Sys().ListMountsWithContext(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			if _, ok := mounts[mount+"/"]; ok {
+				continue // "skip if it exists"
+			}
+			Expect(env.Vault.Sys().MountWithContext(ctx, mount, in)).To(Succeed(), "command %q", c.line)
+		case sub == "secrets tune":
+			flags, rest := cliFlags(args[3:])
+			Expect(rest).To(HaveLen(1), "command %q", c.line)
+			Expect(env.Vault.Sys().TuneMountWithContext(ctx, rest[0], vault.MountConfigInput{
+				MaxLeaseTTL: flags["max-lease-ttl"]})).To(Succeed(), "command %q", c.line)
+		case sub == "kv put":
+			flags, rest := cliFlags(args[3:])
+			Expect(rest).NotTo(BeEmpty(), "command %q", c.line)
+			_, err := env.Vault.KVv2(flags["mount"]).Put(ctx, rest[0], keyValues(rest[1:]))
+			Expect(err).NotTo(HaveOccurred(), "command %q", c.line)
+		case sub == "policy write":
+			Expect(args).To(HaveLen(5), "command %q", c.line)
+			Expect(args[4]).To(Equal("-"), "the policy comes from the here-document")
+			Expect(env.WritePolicy(ctx, args[3], c.stdin)).To(Succeed())
+		case args[1] == "write" && strings.HasPrefix(args[2], "auth/kubernetes/role/"):
+			kv := keyValues(args[3:])
+			ttl, err := time.ParseDuration(kv["token_ttl"].(string))
+			Expect(err).NotTo(HaveOccurred())
+			role := testenv.KubernetesRole{
+				ServiceAccounts: strings.Split(kv["bound_service_account_names"].(string), ","),
+				Namespaces:      strings.Split(kv["bound_service_account_namespaces"].(string), ","),
+				Policies:        strings.Split(kv["token_policies"].(string), ","),
+				Audience:        kv["audience"].(string),
+				TTL:             ttl,
+			}
+			Expect(kv).To(HaveLen(5), "role parameters the test does not know: %v", kv)
+			Expect(env.WriteKubernetesRole(ctx, strings.TrimPrefix(args[2], "auth/kubernetes/role/"), role)).To(Succeed())
+		case args[1] == "write":
+			_, err := env.Vault.Logical().WriteWithContext(ctx, args[2], keyValues(args[3:]))
+			Expect(err).NotTo(HaveOccurred(), "command %q", c.line)
+		default:
+			Fail("the test does not know command " + c.line)
+		}
+	}
+}
+
+type scriptCommand struct {
+	line  string
+	args  []string
+	stdin string // of a here-document
+}
+
+// scriptCommands splits a simple shell script into commands: comments and
+// blank lines dropped, backslash continuations joined, single and double
+// quotes removed, a here-document (<<'EOF') attached to its command.
+func scriptCommands(script string) []scriptCommand {
+	GinkgoHelper()
+	var out []scriptCommand
+	lines := strings.Split(script, "\n")
+	for i := 0; i < len(lines); i++ {
+		line := strings.TrimSpace(lines[i])
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		for strings.HasSuffix(line, "\\") && i+1 < len(lines) {
+			i++
+			line = strings.TrimSuffix(line, "\\") + " " + strings.TrimSpace(lines[i])
+		}
+		c := scriptCommand{line: line}
+		for _, word := range shellWords(line) {
+			if delim, ok := strings.CutPrefix(word, "<<"); ok {
+				var body []string
+				for i++; i < len(lines) && lines[i] != delim; i++ {
+					body = append(body, lines[i])
+				}
+				c.stdin = strings.Join(body, "\n") + "\n"
+				continue
+			}
+			c.args = append(c.args, word)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// shellWords splits a line into words as sh does for plain words and
+// quoted strings (no expansions: the script has none).
+func shellWords(line string) []string {
+	GinkgoHelper()
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range line {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case r == '$' || r == '`':
+			Fail("the example script must not use expansions: " + line)
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	Expect(quote).To(BeZero(), "unterminated quote in %q", line)
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+// cliFlags separates -name=value flags from the other arguments.
+func cliFlags(args []string) (map[string]string, []string) {
+	flags := map[string]string{}
+	var rest []string
+	for _, a := range args {
+		if name, ok := strings.CutPrefix(a, "-"); ok {
+			k, v, _ := strings.Cut(name, "=")
+			flags[k] = v
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return flags, rest
+}
+
+// keyValues reads key=value arguments.
+func keyValues(args []string) map[string]any {
+	GinkgoHelper()
+	kv := map[string]any{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		Expect(ok).To(BeTrue(), "argument %q is not key=value", a)
+		kv[k] = v
+	}
+	return kv
+}
+
+func pemCert(data string) *x509.Certificate {
+	GinkgoHelper()
+	block, _ := pem.Decode([]byte(data))
+	Expect(block).NotTo(BeNil(), "certificate PEM")
+	cert, err := x509.ParseCertificate(block.Bytes)
+	Expect(err).NotTo(HaveOccurred())
+	return cert
+}
+
+// keyMatches reports whether a PEM private key is the key of cert.
+func keyMatches(data string, cert *x509.Certificate) bool {
+	GinkgoHelper()
+	block, _ := pem.Decode([]byte(data))
+	Expect(block).NotTo(BeNil(), "key PEM")
+	var key any
+	var err error
+	switch block.Type {
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	default:
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	}
+	Expect(err).NotTo(HaveOccurred())
+	signer, ok := key.(crypto.Signer)
+	Expect(ok).To(BeTrue(), "private key type %T", key)
+	pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool })
+	return ok && pub.Equal(cert.PublicKey)
+}
