@@ -66,9 +66,16 @@ type Env struct {
 	VaultRootToken string
 	// Vault is a client of Vault holding the root token.
 	Vault *vault.Client
+	// VaultMTLSAddr is a second Vault listener that requires a client
+	// certificate; VaultClientCertPath and VaultClientKeyPath are one,
+	// signed by the Vault CA.
+	VaultMTLSAddr                           string
+	VaultClientCertPath, VaultClientKeyPath string
 
 	// Startup is how long each part took to become ready.
 	Startup Timings
+
+	vaultUnsealKey string
 
 	procs    []*process
 	stopOnce sync.Once
@@ -174,7 +181,8 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 	env.VaultAddr, env.VaultCAPEM, env.VaultCAPath = vs.addr, vs.caPEM, vs.caPath
-	env.VaultRootToken, env.Vault = vs.rootToken, vs.client
+	env.VaultRootToken, env.Vault, env.vaultUnsealKey = vs.rootToken, vs.client, vs.unsealKey
+	env.VaultMTLSAddr, env.VaultClientCertPath, env.VaultClientKeyPath = vs.mtlsAddr, vs.clientCert, vs.clientKey
 
 	start := time.Now()
 	reviewer, err := env.tokenReviewer(ctx)

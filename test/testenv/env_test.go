@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"errors"
+	vault "github.com/hashicorp/vault/api"
 	"os"
 	"strconv"
 	"strings"
@@ -97,5 +98,57 @@ func TestSweepStaleRemovesOnlyDeadOwners(t *testing.T) {
 		if kept := err == nil; kept != c.kept {
 			t.Errorf("%s: kept=%t, want %t", c.name, kept, c.kept)
 		}
+	}
+}
+
+// TestVaultSealUnsealAndClientCertificates checks the store-outage switch
+// and the listener that requires client certificates.
+func TestVaultSealUnsealAndClientCertificates(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	env, err := Start(ctx, Options{Log: testWriter{t}})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(env.Stop)
+	if _, err := env.Vault.KVv2(KVMount).Put(ctx, "kept", map[string]any{"v": "1"}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := env.SealVault(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Vault.KVv2(KVMount).Get(ctx, "kept"); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("read from a sealed vault: %v, want a 503", err)
+	}
+	if err := env.UnsealVault(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := env.Vault.KVv2(KVMount).Get(ctx, "kept"); err != nil || s.Data["v"] != "1" {
+		t.Fatalf("read after unseal: %+v, %v", s, err)
+	}
+
+	plain, err := newVaultClient(env.VaultMTLSAddr, env.VaultCAPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.Sys().SealStatusWithContext(ctx); err == nil {
+		t.Error("the client-certificate listener answered a client without a certificate")
+	}
+	withCert, err := newVaultClient(env.VaultMTLSAddr, env.VaultCAPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := withCert.CloneConfig()
+	if err := cfg.ConfigureTLS(&vault.TLSConfig{CACertBytes: env.VaultCAPEM,
+		ClientCert: env.VaultClientCertPath, ClientKey: env.VaultClientKeyPath}); err != nil {
+		t.Fatal(err)
+	}
+	withCert, err = vault.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := withCert.Sys().SealStatusWithContext(ctx); err != nil {
+		t.Errorf("the client-certificate listener refused a client with a certificate: %v", err)
 	}
 }

@@ -27,13 +27,17 @@ type vaultServer struct {
 	caPEM     []byte
 	caPath    string
 	rootToken string
+	unsealKey string
 	client    *vault.Client
+	// mtlsAddr is a second listener that requires a client certificate
+	// signed by the Vault CA; clientCert/clientKey are such a pair.
+	mtlsAddr, clientCert, clientKey string
 }
 
 // startVault runs a real Vault server (in-memory storage, TLS signed by its
 // own CA), initialises and unseals it, and mounts the KV engines.
 func startVault(ctx context.Context, bin, dir string) (*vaultServer, error) {
-	ports, err := freePorts(2)
+	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +57,14 @@ func startVault(ctx context.Context, bin, dir string) (*vaultServer, error) {
 	if err := os.WriteFile(caPath, ca.certPEM, 0o600); err != nil {
 		return nil, fmt.Errorf("write %s: %w", caPath, err)
 	}
+	client, err := ca.client("testenv-vault-client")
+	if err != nil {
+		return nil, err
+	}
+	clientCert, clientKey, err := client.write(dir, "vault-client")
+	if err != nil {
+		return nil, err
+	}
 	addr := fmt.Sprintf("https://127.0.0.1:%d", ports[0])
 	configPath := filepath.Join(dir, "vault.hcl")
 	config := fmt.Sprintf(`disable_mlock = true
@@ -65,9 +77,16 @@ listener "tcp" {
   tls_cert_file   = %q
   tls_key_file    = %q
 }
+listener "tcp" {
+  address                            = "127.0.0.1:%d"
+  tls_cert_file                      = %q
+  tls_key_file                       = %q
+  tls_client_ca_file                 = %q
+  tls_require_and_verify_client_cert = true
+}
 api_addr     = %q
 cluster_addr = "https://127.0.0.1:%d"
-`, ports[0], ports[1], certPath, keyPath, addr, ports[1])
+`, ports[0], ports[1], certPath, keyPath, ports[2], certPath, keyPath, caPath, addr, ports[1])
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
 		return nil, fmt.Errorf("write %s: %w", configPath, err)
 	}
@@ -76,7 +95,8 @@ cluster_addr = "https://127.0.0.1:%d"
 	if err != nil {
 		return nil, err
 	}
-	v := &vaultServer{proc: proc, addr: addr, caPEM: ca.certPEM, caPath: caPath}
+	v := &vaultServer{proc: proc, addr: addr, caPEM: ca.certPEM, caPath: caPath,
+		mtlsAddr: fmt.Sprintf("https://127.0.0.1:%d", ports[2]), clientCert: clientCert, clientKey: clientKey}
 	if err := v.initialise(ctx); err != nil {
 		proc.stop(0)
 		return nil, err
@@ -130,6 +150,7 @@ func (v *vaultServer) initialise(ctx context.Context) error {
 		return fmt.Errorf("enable kubernetes auth at %s: %w", KubernetesAuthMount, err)
 	}
 	v.rootToken = init.RootToken
+	v.unsealKey = init.KeysB64[0]
 	v.client = client
 	return nil
 }
@@ -204,4 +225,32 @@ func (e *Env) WritePolicy(ctx context.Context, name, hcl string) error {
 		return fmt.Errorf("write policy %s: %w", name, err)
 	}
 	return nil
+}
+
+// SealVault seals Vault: until UnsealVault every request but the status
+// ones gets 503, as from a store that is down.
+func (e *Env) SealVault(ctx context.Context) error {
+	if err := e.Vault.Sys().SealWithContext(ctx); err != nil {
+		return fmt.Errorf("seal vault: %w", err)
+	}
+	return nil
+}
+
+// UnsealVault unseals Vault after SealVault and waits until it serves again.
+// Its data (in memory) is kept across the seal.
+func (e *Env) UnsealVault(ctx context.Context) error {
+	if _, err := e.Vault.Sys().UnsealWithContext(ctx, e.vaultUnsealKey); err != nil {
+		return fmt.Errorf("unseal vault: %w", err)
+	}
+	for {
+		h, err := e.Vault.Sys().HealthWithContext(ctx)
+		if err == nil && !h.Sealed && !h.Standby {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for vault to serve after unseal: %w (last: %+v, %v)", ctx.Err(), h, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -133,6 +133,27 @@ var _ = Describe("CSI node driver", Ordered, func() {
 		Expect(mountType(app.Target)).To(HavePrefix("tmpfs "))
 	})
 
+	It("keeps the last good files while Vault is down (sealed), and rotates once it is back", func(ctx SpecContext) {
+		putApp(ctx, "while-sealed")
+		Expect(env.SealVault(ctx)).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) { Expect(env.UnsealVault(ctx)).To(Succeed()) })
+		time.Sleep(rotationInterval + 500*time.Millisecond)
+		err := kubelet.Publish(ctx, app, appPod, "app")
+		Expect(status.Code(err)).To(Equal(codes.Unavailable), "%v", err)
+		Expect(status.Convert(err).Message()).To(HavePrefix("SecretsStoreImport demo/app: "))
+		Expect(status.Convert(err).Message()).NotTo(ContainSubstring("while-sealed"))
+		Expect(read(filepath.Join(app.Target, "password"))).To(Equal("rotated-1"))
+		Expect(mountType(app.Target)).To(HavePrefix("tmpfs "))
+
+		Expect(env.UnsealVault(ctx)).To(Succeed())
+		Eventually(ctx, func() string {
+			if err := kubelet.Publish(ctx, app, appPod, "app"); err != nil {
+				return err.Error()
+			}
+			return read(filepath.Join(app.Target, "password"))
+		}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Equal("while-sealed"))
+	})
+
 	It("keeps the last good files while the provider is down", func(ctx SpecContext) {
 		Expect(prov.Stop()).To(Succeed())
 		DeferCleanup(func(ctx SpecContext) { Expect(prov.Start(ctx)).To(Succeed()) })
@@ -140,7 +161,7 @@ var _ = Describe("CSI node driver", Ordered, func() {
 		err := kubelet.Publish(ctx, app, appPod, "app")
 		Expect(status.Code(err)).To(Equal(codes.Unavailable), "%v", err)
 		Expect(status.Convert(err).Message()).To(HavePrefix("SecretsStoreImport demo/app: "))
-		Expect(read(filepath.Join(app.Target, "password"))).To(Equal("rotated-1"))
+		Expect(read(filepath.Join(app.Target, "password"))).To(Equal("while-sealed"))
 	})
 
 	It("goes on rotating an existing mount after a driver restart", func(ctx SpecContext) {

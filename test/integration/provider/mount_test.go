@@ -238,6 +238,35 @@ path "pki/issue/web"      { capabilities = ["create", "update"] }
 		Expect(reads()-readsBefore).To(Equal(2.0), "another service account reads for itself")
 	})
 
+	It("presents a client certificate to a store that requires one", func(ctx SpecContext) {
+		tls := func(extra map[string]string) map[string]string {
+			attrs := map[string]string{
+				"source":       source,
+				"vaultAddress": env.VaultMTLSAddr,
+				"vaultCACert":  string(env.VaultCAPEM),
+				"objects":      `[{objectName: password, secretPath: secret/data/app, secretKey: password, ref: "files[0]"}]`,
+			}
+			for k, v := range extra {
+				attrs[k] = v
+			}
+			return podAttributes(ctx, "mtls", appSA, attrs)
+		}
+		// Without a certificate first: a successful read would be shared
+		// with the same identity for the read-cache TTL.
+		_, err := mount(ctx, tls(nil), "420", nil)
+		Expect(err).To(HaveOccurred())
+		Expect(status.Code(err)).To(Equal(codes.Unavailable), "%v", err)
+		Expect(status.Convert(err).Message()).To(HavePrefix("SecretsStoreImport prov/app: "))
+		Expect(status.Convert(err).Message()).To(ContainSubstring("certificate"))
+
+		resp, err := mount(ctx, tls(map[string]string{
+			"vaultTLSClientCertPath": env.VaultClientCertPath,
+			"vaultTLSClientKeyPath":  env.VaultClientKeyPath,
+		}), "420", nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(byPath(resp.Files)["password"].Contents)).To(Equal("v2-pass"))
+	})
+
 	It("names the object, the key and the path when a key is missing", func(ctx SpecContext) {
 		_, err := mount(ctx, podAttributes(ctx, "web-2", appSA, map[string]string{
 			"source": source,
