@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine with Go and make:
 #   make demo   start a real kube-apiserver, etcd and Vault, read a secret
-#               through Kubernetes auth, print it, stop
+#               through Kubernetes auth, then deliver it as files through the
+#               module's CSI driver and Vault provider; print, rotate, stop
 #   make test   every unit and integration test
 # The test servers are built once from the Go module proxy and cached under
 # ~/.cache/secrets-store-integration (keyed by version).
