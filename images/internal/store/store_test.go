@@ -312,3 +312,41 @@ type observerFunc struct{ cache func(bool) }
 
 func (observerFunc) StoreRequest(string, string, time.Duration) {}
 func (o observerFunc) TokenCache(hit bool)                      { o.cache(hit) }
+
+// TestSessionSendsVaultNamespace checks that the login, the mount lookup and
+// the read all carry the session's Vault namespace. Open-source Vault, which
+// the integration tests run, has no namespaces, so a recording server is the
+// only check here.
+func TestSessionSendsVaultNamespace(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		seen = map[string]string{}
+	)
+	fv := &fakeVault{valid: map[string]bool{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path] = r.Header.Get("X-Vault-Namespace")
+		mu.Unlock()
+		fv.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	st := New(Options{Observer: observerFunc{cache: func(bool) {}}})
+	s, err := st.Session(Config{Address: srv.URL, Namespace: "team-a"}, Login{AuthMount: "kubernetes", Role: "app",
+		JWT: jwtFor("system:serviceaccount:demo:app"), PodNamespace: "demo", ServiceAccount: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.Read(ctx, Request{Path: "secret/app"}); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	for _, path := range []string{"/v1/auth/kubernetes/login", "/v1/sys/internal/ui/mounts/secret/app", "/v1/secret/data/app"} {
+		ns, ok := seen[path]
+		if !ok {
+			t.Errorf("no request to %s (saw %v)", path, seen)
+		} else if ns != "team-a" {
+			t.Errorf("%s sent X-Vault-Namespace %q, want team-a", path, ns)
+		}
+	}
+}

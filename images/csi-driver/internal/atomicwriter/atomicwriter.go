@@ -32,7 +32,7 @@ type File struct {
 }
 
 // Writer writes into Dir. GID, when not negative, group-owns every file and
-// folder it creates (the pod's fsGroup).
+// folder it creates (the pod's fsGroup) and makes them group-readable.
 type Writer struct {
 	Dir string
 	GID int
@@ -174,6 +174,10 @@ func (w Writer) own(path string, mode os.FileMode) error {
 		if err := os.Lchown(path, -1, w.GID); err != nil {
 			return fmt.Errorf("give %s to group %d: %w", filepath.Base(path), w.GID, err)
 		}
+		// The group must be able to read, or an fsGroup pod's non-root
+		// user could not: kubelet does the same for Secret volumes, and
+		// with VOLUME_MOUNT_GROUP it leaves ownership to the driver.
+		mode |= 0o040
 	}
 	if err := os.Chmod(path, mode); err != nil {
 		return fmt.Errorf("set mode of %s: %w", filepath.Base(path), err)

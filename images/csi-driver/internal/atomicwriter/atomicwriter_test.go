@@ -57,6 +57,8 @@ func TestWrite(t *testing.T) {
 			{Path: "tls.key", Mode: 0o600, Contents: []byte("k")},
 		}},
 		{"fsGroup", 4321, []File{{Path: "a", Mode: 0o440, Contents: []byte("a")}, {Path: "d/b", Mode: 0o640, Contents: []byte("b")}}},
+		// With an fsGroup the group can always read: 0400 and 0600 gain g+r.
+		{"fsGroup adds group read", 4321, []File{{Path: "k", Mode: 0o400, Contents: []byte("k")}, {Path: "t", Mode: 0o600, Contents: []byte("t")}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -77,14 +79,18 @@ func TestWrite(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if info.Mode().Perm() != f.Mode {
-					t.Errorf("%s mode %v, want %v", f.Path, info.Mode().Perm(), f.Mode)
+				want := f.Mode
+				if c.gid >= 0 {
+					want |= 0o040
+				}
+				if info.Mode().Perm() != want {
+					t.Errorf("%s mode %v, want %v", f.Path, info.Mode().Perm(), want)
 				}
 				if c.gid >= 0 && int(info.Sys().(*syscall.Stat_t).Gid) != c.gid {
 					t.Errorf("%s gid %d, want %d", f.Path, info.Sys().(*syscall.Stat_t).Gid, c.gid)
 				}
 				read, err := w.Read(f.Path)
-				if err != nil || string(read.Contents) != string(f.Contents) || read.Mode != f.Mode {
+				if err != nil || string(read.Contents) != string(f.Contents) || read.Mode != want {
 					t.Errorf("Read(%s) = %+v, %v", f.Path, read, err)
 				}
 			}
