@@ -142,7 +142,7 @@ func (n *node) stop() error {
 // createImport creates SecretsStoreImport demo/app, as the application team
 // would with kubectl apply.
 func createImport(ctx context.Context, env *testenv.Env) error {
-	step(fmt.Sprintf("Creating SecretsStoreImport %s/%s: username (0400), password, dsn (template), app.json (whole secret)", namespace, importName))
+	step(fmt.Sprintf("Creating SecretsStoreImport %s/%s: username (mode 0400, the fsGroup adds group read), password, dsn (template), app.json (whole secret)", namespace, importName))
 	if err := components.ApplyImport(ctx, env, namespace, importName, appImport); err != nil {
 		return fmt.Errorf("create SecretsStoreImport %s/%s: %w", namespace, importName, err)
 	}
