@@ -3,7 +3,6 @@ package csidriver
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -333,21 +332,7 @@ func pemCert(data string) *x509.Certificate {
 // keyMatches reports whether a PEM private key is the key of cert.
 func keyMatches(data string, cert *x509.Certificate) bool {
 	GinkgoHelper()
-	block, _ := pem.Decode([]byte(data))
-	Expect(block).NotTo(BeNil(), "key PEM")
-	var key any
-	var err error
-	switch block.Type {
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	default:
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	}
+	key, err := components.ParsePrivateKey([]byte(data))
 	Expect(err).NotTo(HaveOccurred())
-	signer, ok := key.(crypto.Signer)
-	Expect(ok).To(BeTrue(), "private key type %T", key)
-	pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool })
-	return ok && pub.Equal(cert.PublicKey)
+	return components.KeyMatches(key, cert)
 }

@@ -185,7 +185,7 @@ path "pki/issue/web"      { capabilities = ["create", "update"] }
 		cert := parseCert(files["tls.crt"].Contents)
 		Expect(cert.DNSNames).To(ContainElement("www.example.com"))
 		key := parseKey(files["tls.key"].Contents)
-		Expect(matches(key, cert)).To(BeTrue(), "certificate and key of one issue")
+		Expect(components.KeyMatches(key, cert)).To(BeTrue(), "certificate and key of one issue")
 		Expect(files["tls.key"].Mode).To(Equal(int32(0o600)))
 
 		versions := byID(resp.ObjectVersion)
@@ -213,7 +213,7 @@ path "pki/issue/web"      { capabilities = ["create", "update"] }
 		Expect(fresh.Files).To(HaveLen(2))
 		newCert := parseCert(byPath(fresh.Files)["tls.crt"].Contents)
 		Expect(newCert.SerialNumber).NotTo(Equal(cert.SerialNumber))
-		Expect(matches(parseKey(byPath(fresh.Files)["tls.key"].Contents), newCert)).To(BeTrue())
+		Expect(components.KeyMatches(parseKey(byPath(fresh.Files)["tls.key"].Contents), newCert)).To(BeTrue())
 	})
 
 	It("lets pods of one identity share a read, but not pods of another", func(ctx SpecContext) {
@@ -387,28 +387,10 @@ func parseCert(data []byte) *x509.Certificate {
 }
 
 func parseKey(data []byte) crypto.Signer {
-	block, _ := pem.Decode(data)
-	Expect(block).NotTo(BeNil(), "key PEM")
-	var key any
-	var err error
-	switch block.Type {
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	default:
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	}
+	GinkgoHelper()
+	key, err := components.ParsePrivateKey(data)
 	Expect(err).NotTo(HaveOccurred())
-	signer, ok := key.(crypto.Signer)
-	Expect(ok).To(BeTrue(), "private key type %T", key)
-	return signer
-}
-
-// matches reports whether the key is the private half of the certificate.
-func matches(key crypto.Signer, cert *x509.Certificate) bool {
-	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
-	return ok && pub.Equal(cert.PublicKey)
+	return key
 }
 
 // metric scrapes the provider's /metrics and sums the samples of name
