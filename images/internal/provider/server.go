@@ -203,7 +203,7 @@ func (s *Server) read(ctx context.Context, sess *store.Session, o params.Object)
 	if o.Method != http.MethodGet {
 		return sess.Read(ctx, r)
 	}
-	key := sharedKey(sess.Identity(), o.SecretPath, o.Version)
+	key := sharedKey(sess.Identity(), sess.TLS(), o.SecretPath, o.Version)
 	return s.shared.read(ctx, key, func(ctx context.Context) (*store.Secret, error) { return sess.Read(ctx, r) })
 }
 

@@ -19,7 +19,7 @@ import (
 
 func TestSharedKeySeparatesIdentities(t *testing.T) {
 	base := store.Identity{Address: "https://v", Namespace: "ns1", AuthMount: "kubernetes", Role: "app", PodNamespace: "demo", ServiceAccount: "app"}
-	k := sharedKey(base, "secret/data/app", 0)
+	k := sharedKey(base, store.TLS{}, "secret/data/app", 0)
 	variants := map[string]func(*store.Identity){
 		"address":         func(i *store.Identity) { i.Address = "https://w" },
 		"vault namespace": func(i *store.Identity) { i.Namespace = "ns2" },
@@ -32,13 +32,24 @@ func TestSharedKeySeparatesIdentities(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			id := base
 			change(&id)
-			if sharedKey(id, "secret/data/app", 0) == k {
+			if sharedKey(id, store.TLS{}, "secret/data/app", 0) == k {
 				t.Errorf("identity with another %s shares the key", name)
 			}
 		})
 	}
-	if sharedKey(base, "secret/data/app", 1) == k || sharedKey(base, "secret/data/other", 0) == k {
+	if sharedKey(base, store.TLS{}, "secret/data/app", 1) == k || sharedKey(base, store.TLS{}, "secret/data/other", 0) == k {
 		t.Error("another version or path shares the key")
+	}
+	for name, tls := range map[string]store.TLS{
+		"CA":          {CACertPEM: "-----BEGIN CERTIFICATE-----"},
+		"CA file":     {CACertPath: "/ca.pem"},
+		"server name": {ServerName: "vault"},
+		"client cert": {ClientCert: "/c", ClientKey: "/k"},
+		"skip verify": {SkipVerify: true},
+	} {
+		if sharedKey(base, tls, "secret/data/app", 0) == k {
+			t.Errorf("a session with another %s shares the key", name)
+		}
 	}
 }
 

@@ -40,8 +40,8 @@ func newSharedReads(ttl time.Duration, now func() time.Time, hit func()) *shared
 		done: map[string]sharedEntry{}, inflight: map[string]*sharedCall{}}
 }
 
-func sharedKey(id store.Identity, path string, version int) string {
-	return id.String() + "|" + path + "|" + strconv.Itoa(version)
+func sharedKey(id store.Identity, tls store.TLS, path string, version int) string {
+	return id.String() + "|" + tls.Key() + "|" + path + "|" + strconv.Itoa(version)
 }
 
 // read returns the secret under key, calling read at most once for

@@ -149,6 +149,9 @@ func (s *Store) Session(cfg Config, login Login) (*Session, error) {
 // Identity returns the session's identity.
 func (s *Session) Identity() Identity { return s.id }
 
+// TLS returns the TLS settings the session reaches the store with.
+func (s *Session) TLS() TLS { return s.cfg.TLS }
+
 func (s *Store) client(cfg Config) (*vault.Client, error) {
 	key := cfg.Address + "|" + cfg.TLS.key()
 	s.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 
 	vault "github.com/hashicorp/vault/api"
 )
@@ -18,6 +19,15 @@ type TLS struct {
 	ClientCert, ClientKey string
 	// SkipVerify turns verification off; only when a user asked for it.
 	SkipVerify bool
+}
+
+// Key tells TLS settings apart: two sessions share a store read only when
+// they would reach the store the same way, so a wrong CA is not hidden by
+// another pod's good answer.
+func (t TLS) Key() string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%q", []string{t.CACertPEM, t.CACertPath, t.ServerName,
+		t.ClientCert, t.ClientKey, strconv.FormatBool(t.SkipVerify)}))
+	return hex.EncodeToString(sum[:8])
 }
 
 func (t TLS) apply(cfg *vault.Config) error {
