@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the real servers the integration tests run (etcd, kube-apiserver,
 # Vault) from the Go module proxy. Each binary is cached outside the clone,
-# keyed by its tools module (go.mod and sources) and the Go version, so a
+# keyed by its tools module (go.mod files and sources) and the Go version, so a
 # second run or a fresh clone on the same machine reuses it. The clone gets
 # symlinks in .cache/bin, which the test environment reads.
 #
-# Usage: test/tools/build.sh [etcd|kube-apiserver|vault]...   (default: all)
+# Usage: test/tools/build.sh [etcd|kube-apiserver|vault|secrets-store-csi-driver]...   (default: all)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,9 +22,10 @@ export CGO_ENABLED=${CGO_ENABLED:-0}
 kube_version=v1.37.2
 etcd_version=v3.6.16
 vault_version=v1.19.5
+secrets_store_csi_driver_version=v1.5.4
 
-key() { # hash of what decides the binary: the module's files and the Go version
-	(cd "$here/$1" && cat go.mod ./*.go 2>/dev/null; go version) | sha256sum | cut -c1-16
+key() { # hash of what decides the binary: the module's go.mod and Go files (nested ones too) and the Go version
+	(cd "$here/$1" && find . \( -name go.mod -o -name '*.go' \) | LC_ALL=C sort | xargs cat; go version) | sha256sum | cut -c1-16
 }
 
 build() {
@@ -54,14 +55,22 @@ build_kube_apiserver() {
 
 build_vault() { build vault github.com/hashicorp/vault ""; }
 
+# The upstream CSI driver, to run our provider under it as the reference
+# implementation (test/integration/upstream).
+build_secrets_store_csi_driver() {
+	build secrets-store-csi-driver sigs.k8s.io/secrets-store-csi-driver/cmd/secrets-store-csi-driver \
+		"-X sigs.k8s.io/secrets-store-csi-driver/pkg/version.BuildVersion=$secrets_store_csi_driver_version"
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(etcd kube-apiserver vault)
+[ ${#targets[@]} -gt 0 ] || targets=(etcd kube-apiserver vault secrets-store-csi-driver)
 for t in "${targets[@]}"; do
 	case $t in
 	etcd) build_etcd ;;
 	kube-apiserver) build_kube_apiserver ;;
 	vault) build_vault ;;
-	*) echo "build: unknown server $t (want etcd, kube-apiserver or vault)" >&2; exit 2 ;;
+	secrets-store-csi-driver) build_secrets_store_csi_driver ;;
+	*) echo "build: unknown server $t (want etcd, kube-apiserver, vault or secrets-store-csi-driver)" >&2; exit 2 ;;
 	esac
 done
-echo "build: etcd $etcd_version, kube-apiserver $kube_version, vault $vault_version ready in $links"
+echo "build: etcd $etcd_version, kube-apiserver $kube_version, vault $vault_version, secrets-store-csi-driver $secrets_store_csi_driver_version ready in $links"
