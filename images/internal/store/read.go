@@ -11,6 +11,8 @@ import (
 	"time"
 
 	vault "github.com/hashicorp/vault/api"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Request is one read of the store.
@@ -149,9 +151,10 @@ func looksLikeKVv2(data map[string]any) bool {
 
 // mountCache remembers the KV version of mounts, per store and namespace.
 type mountCache struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string][]mountInfo // key: address|namespace
+	now     func() time.Time
+	mu      sync.Mutex
+	m       map[string][]mountInfo // key: address|namespace
+	lookups singleflight.Group     // in-flight lookups by key|path
 }
 
 type mountInfo struct {
@@ -201,21 +204,32 @@ func (s *Session) kvVersion(ctx context.Context, c *vault.Client, path string) (
 	if mi, ok := s.store.mounts.lookup(key, path); ok {
 		return mi.version, mi.path
 	}
-	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
-	defer cancel()
-	began := time.Now()
-	sec, err := c.Logical().ReadWithContext(rctx, "sys/internal/ui/mounts/"+path)
-	s.store.opts.Observer.StoreRequest("mounts", result(err), time.Since(began))
-	if err != nil || sec == nil {
-		// Not cached: the read decides by the answer's shape, and a later
-		// request may be allowed to ask.
-		return 0, ""
-	}
-	mi := parseMountInfo(sec.Data)
+	// Pods starting together ask about the same path at once: one lookup
+	// answers them all, as the cache does afterwards.
+	v, _, _ := s.store.mounts.lookups.Do(key+"|"+path, func() (any, error) {
+		if mi, ok := s.store.mounts.lookup(key, path); ok {
+			return mi, nil
+		}
+		rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
+		defer cancel()
+		began := time.Now()
+		sec, err := c.Logical().ReadWithContext(rctx, "sys/internal/ui/mounts/"+path)
+		s.store.opts.Observer.StoreRequest("mounts", result(err), time.Since(began))
+		if err != nil || sec == nil {
+			// Not cached: the read decides by the answer's shape, and a
+			// later request may be allowed to ask.
+			return mountInfo{}, nil
+		}
+		mi := parseMountInfo(sec.Data)
+		if mi.path != "" {
+			s.store.mounts.put(key, mi)
+		}
+		return mi, nil
+	})
+	mi := v.(mountInfo)
 	if mi.path == "" {
 		return 0, ""
 	}
-	s.store.mounts.put(key, mi)
 	return mi.version, mi.path
 }
 

@@ -140,19 +140,23 @@ func TestErrorWording(t *testing.T) {
 // revoke tokens, to check the session's protocol: one login per identity,
 // one mount lookup per mount, one re-login on 403.
 type fakeVault struct {
-	// loginGate, when set, holds every login until it is closed.
-	loginGate chan struct{}
-	mu        sync.Mutex
-	logins    int
-	mounts    int
-	tokenSeq  int
-	valid     map[string]bool
-	calls     []string
+	// loginGate and mountGate, when set, hold every login or mount
+	// lookup until they are closed.
+	loginGate, mountGate chan struct{}
+	mu                   sync.Mutex
+	logins               int
+	mounts               int
+	tokenSeq             int
+	valid                map[string]bool
+	calls                []string
 }
 
 func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.loginGate != nil && r.URL.Path == "/v1/auth/kubernetes/login" {
 		<-f.loginGate
+	}
+	if f.mountGate != nil && strings.HasPrefix(r.URL.Path, "/v1/sys/internal/ui/mounts/") {
+		<-f.mountGate
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -348,5 +352,44 @@ func TestSessionSendsVaultNamespace(t *testing.T) {
 		} else if ns != "team-a" {
 			t.Errorf("%s sent X-Vault-Namespace %q, want team-a", path, ns)
 		}
+	}
+}
+
+// TestConcurrentReadsShareOneMountLookup holds the store's first mount
+// lookup while other sessions of the node read the same path, and checks
+// that the store answered one lookup.
+func TestConcurrentReadsShareOneMountLookup(t *testing.T) {
+	const n = 10
+	fv := &fakeVault{valid: map[string]bool{}, mountGate: make(chan struct{})}
+	srv := httptest.NewServer(fv)
+	defer srv.Close()
+	st := New(Options{Observer: observerFunc{cache: func(bool) {}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			s, err := st.Session(Config{Address: srv.URL}, Login{AuthMount: "kubernetes", Role: "app",
+				JWT: jwtFor("system:serviceaccount:demo:app"), PodNamespace: "demo", ServiceAccount: "app"})
+			if err == nil {
+				_, err = s.Read(ctx, Request{Path: "secret/app"})
+			}
+			if err != nil {
+				err = fmt.Errorf("session %d: %w", i, err)
+			}
+			errs <- err
+		}()
+	}
+	// Let the sessions log in and reach the held lookup; one that comes
+	// later finds the cache filled, which is as good.
+	time.Sleep(200 * time.Millisecond)
+	close(fv.mountGate)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if fv.mounts != 1 {
+		t.Errorf("%d concurrent reads of one path made %d mount lookups, want 1", n, fv.mounts)
 	}
 }
