@@ -14,6 +14,12 @@ import (
 	"time"
 )
 
+// appLogin is the login of ServiceAccount demo/app as role app.
+func appLogin() Login {
+	return Login{AuthMount: "kubernetes", Role: "app",
+		JWT: jwtFor("system:serviceaccount:demo:app"), PodNamespace: "demo", ServiceAccount: "app"}
+}
+
 func jwtFor(sub string) string {
 	enc := base64.RawURLEncoding
 	claims, _ := json.Marshal(map[string]any{"sub": sub})
@@ -214,8 +220,7 @@ func TestSessionProtocol(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	session := func() *Session {
-		s, err := st.Session(Config{Address: srv.URL}, Login{AuthMount: "kubernetes", Role: "app",
-			JWT: jwtFor("system:serviceaccount:demo:app"), PodNamespace: "demo", ServiceAccount: "app"})
+		s, err := st.Session(Config{Address: srv.URL}, appLogin())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -286,8 +291,7 @@ func TestConcurrentSessionsShareOneLogin(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			s, err := st.Session(Config{Address: srv.URL}, Login{AuthMount: "kubernetes", Role: "app",
-				JWT: jwtFor("system:serviceaccount:demo:app"), PodNamespace: "demo", ServiceAccount: "app"})
+			s, err := st.Session(Config{Address: srv.URL}, appLogin())
 			if err != nil {
 				errs <- err
 				return
@@ -335,8 +339,7 @@ func TestSessionSendsVaultNamespace(t *testing.T) {
 	}))
 	defer srv.Close()
 	st := New(Options{Observer: observerFunc{cache: func(bool) {}}})
-	s, err := st.Session(Config{Address: srv.URL, Namespace: "team-a"}, Login{AuthMount: "kubernetes", Role: "app",
-		JWT: jwtFor("system:serviceaccount:demo:app"), PodNamespace: "demo", ServiceAccount: "app"})
+	s, err := st.Session(Config{Address: srv.URL, Namespace: "team-a"}, appLogin())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,8 +372,7 @@ func TestConcurrentReadsShareOneMountLookup(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			s, err := st.Session(Config{Address: srv.URL}, Login{AuthMount: "kubernetes", Role: "app",
-				JWT: jwtFor("system:serviceaccount:demo:app"), PodNamespace: "demo", ServiceAccount: "app"})
+			s, err := st.Session(Config{Address: srv.URL}, appLogin())
 			if err == nil {
 				_, err = s.Read(ctx, Request{Path: "secret/app"})
 			}
