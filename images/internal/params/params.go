@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"sigs.k8s.io/yaml"
 )
 
@@ -280,7 +281,7 @@ func (o *Object) validate() error {
 	if err := ValidateFileName(o.ObjectName); err != nil {
 		return fmt.Errorf("%s.objectName: %w", o.Ref, err)
 	}
-	if err := ValidateSecretPath(o.SecretPath); err != nil {
+	if err := store.ValidatePath(o.SecretPath); err != nil {
 		return fmt.Errorf("%s.secretPath: %w", o.Ref, err)
 	}
 	o.Method = strings.ToUpper(o.Method)
@@ -327,18 +328,6 @@ func ValidateFileName(name string) error {
 		return fmt.Errorf("%q starts with '..'", name)
 	case path.Clean(name) != name:
 		return fmt.Errorf("%q is not a clean path (want %q)", name, path.Clean(name))
-	}
-	return nil
-}
-
-// ValidateSecretPath refuses store paths that are empty, absolute or climb
-// with '..' (the store would resolve them to another mount).
-func ValidateSecretPath(p string) error {
-	switch {
-	case p == "":
-		return fmt.Errorf("empty secret path")
-	case strings.HasPrefix(p, "/") || strings.Contains("/"+p+"/", "/../"):
-		return fmt.Errorf("%q: must be relative, without '..'", p)
 	}
 	return nil
 }

@@ -1,17 +1,14 @@
 package provider
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"text/template"
-
-	"github.com/Masterminds/sprig/v3"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretdata"
 )
 
 // renderError is a problem with what the store returned for an object (a
@@ -23,15 +20,6 @@ func (e *renderError) Error() string { return e.msg }
 func renderErrorf(format string, args ...any) error {
 	return &renderError{msg: fmt.Sprintf(format, args...)}
 }
-
-// funcMap is Sprig without the functions that read the provider's own
-// environment: a template is user input and must only see the secret.
-var funcMap = func() template.FuncMap {
-	m := sprig.TxtFuncMap()
-	delete(m, "env")
-	delete(m, "expandenv")
-	return m
-}()
 
 // render turns the data of the secret at path into the file content of o:
 // a template's output, one key's value, or the whole data as JSON; then
@@ -50,7 +38,7 @@ func render(o params.Object, path string, data map[string]any) ([]byte, error) {
 		if !ok {
 			return nil, renderErrorf("key %q not found at %s", o.SecretKey, path)
 		}
-		b, err := valueBytes(v)
+		b, err := secretdata.Value(v)
 		if err != nil {
 			return nil, renderErrorf("key %q at %s: %v", o.SecretKey, path, err)
 		}
@@ -66,25 +54,6 @@ func render(o params.Object, path string, data map[string]any) ([]byte, error) {
 		return b, nil
 	}
 	return decode(o.Encoding, raw, path)
-}
-
-// valueBytes is the file content of one value: strings as they are, other
-// JSON values (numbers, booleans, objects) in their JSON form.
-func valueBytes(v any) ([]byte, error) {
-	switch t := v.(type) {
-	case string:
-		return []byte(t), nil
-	case json.Number:
-		return []byte(t.String()), nil
-	case nil:
-		return []byte{}, nil
-	default:
-		b, err := json.Marshal(t)
-		if err != nil {
-			return nil, fmt.Errorf("not representable as JSON")
-		}
-		return b, nil
-	}
 }
 
 func decode(encoding string, raw []byte, path string) ([]byte, error) {
@@ -118,28 +87,13 @@ func decode(encoding string, raw []byte, path string) ([]byte, error) {
 }
 
 func execTemplate(name, text string, data map[string]any) ([]byte, error) {
-	t, err := template.New(name).Option("missingkey=error").Funcs(funcMap).Parse(text)
+	t, err := secretdata.Parse(name, text, "", "")
 	if err != nil {
-		// Parse errors quote the template, which is not secret.
-		return nil, renderErrorf("template: %v", err)
+		return nil, renderErrorf("%v", err)
 	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
-		return nil, renderErrorf("%s", scrubExecError(err))
+	out, err := t.Execute(data)
+	if err != nil {
+		return nil, renderErrorf("%v", err)
 	}
-	return buf.Bytes(), nil
-}
-
-// scrubExecError keeps where a template failed but drops what a function
-// said about its arguments: that may be a secret value (e.g. atoi's
-// `parsing "s3cr3t"`).
-func scrubExecError(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, "error calling "); i >= 0 {
-		rest := msg[i+len("error calling "):]
-		if j := strings.Index(rest, ":"); j >= 0 {
-			return msg[:i] + "error calling " + rest[:j]
-		}
-	}
-	return msg
+	return out, nil
 }

@@ -262,3 +262,15 @@ func IsNotFound(err error) bool { return StatusCode(err) == http.StatusNotFound 
 func IsDenied(err error) bool {
 	return StatusCode(err) == http.StatusForbidden || StatusCode(err) == http.StatusUnauthorized
 }
+
+// ValidatePath refuses store paths that are empty, absolute or climb with
+// '..' (the store would resolve them to another mount).
+func ValidatePath(p string) error {
+	switch {
+	case p == "":
+		return fmt.Errorf("empty secret path")
+	case strings.HasPrefix(p, "/") || strings.Contains("/"+p+"/", "/../"):
+		return fmt.Errorf("%q: must be relative, without '..'", p)
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
 // ImportAttribute is the volume attribute that names the SecretsStoreImport.
@@ -90,7 +91,7 @@ func object(f v1alpha1.File, ref string) (params.Object, error) {
 	if err := params.ValidateFileName(f.Name); err != nil {
 		return o, fmt.Errorf("%s.name: %w", ref, err)
 	}
-	if err := params.ValidateSecretPath(f.Source.Path); err != nil {
+	if err := store.ValidatePath(f.Source.Path); err != nil {
 		return o, fmt.Errorf("%s.source.path: %w", ref, err)
 	}
 	if f.DecodeBase64 {

@@ -1,0 +1,221 @@
+// Package envref parses and renders references to the store in environment
+// variable values:
+//
+//	secrets-store:PATH#KEY               the value of KEY at PATH
+//	secrets-store:PATH#KEY#VERSION       a pinned KV v2 version
+//	secrets-store:PATH#${ TEMPLATE }     a Go template (Sprig) over PATH's data
+//	...${secrets-store:PATH#KEY}...      a reference inside a larger value
+//
+// The webhook parses values at admission to refuse bad ones early; the
+// injector parses them again at start and renders them.
+package envref
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretdata"
+	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+)
+
+// Prefix marks a value (or, inside ${ }, a part of one) as a reference.
+const Prefix = "secrets-store:"
+
+const inlineOpen = "${" + Prefix
+
+// Template delimiters: ${ } instead of {{ }}, which Helm and other
+// templating of manifests would eat.
+const (
+	LeftDelim  = "${"
+	RightDelim = "}"
+)
+
+// Secret names one read of the store.
+type Secret struct {
+	Path string
+	// Version pins a KV v2 version; 0 is the latest.
+	Version int
+}
+
+func (s Secret) String() string {
+	if s.Version > 0 {
+		return s.Path + "#" + strconv.Itoa(s.Version)
+	}
+	return s.Path
+}
+
+// Ref is one reference: a key of a secret, or a template over its data.
+type Ref struct {
+	Secret
+	Key      string
+	Template *secretdata.Template
+}
+
+// Value is a parsed environment value: literal text and references.
+type Value struct {
+	parts []part
+}
+
+type part struct {
+	literal string
+	ref     *Ref
+}
+
+// Has reports whether s holds a reference, whole or inline; values without
+// one are left as they are.
+func Has(s string) bool {
+	return strings.HasPrefix(s, Prefix) || strings.Contains(s, inlineOpen)
+}
+
+// Parse parses an environment value. A value without a reference parses
+// to its literal text.
+func Parse(s string) (Value, error) {
+	if strings.HasPrefix(s, Prefix) {
+		r, err := parseRef(strings.TrimPrefix(s, Prefix), true)
+		if err != nil {
+			return Value{}, err
+		}
+		return Value{parts: []part{{ref: &r}}}, nil
+	}
+	var v Value
+	rest := s
+	for {
+		i := strings.Index(rest, inlineOpen)
+		if i < 0 {
+			if rest != "" {
+				v.parts = append(v.parts, part{literal: rest})
+			}
+			return v, nil
+		}
+		if i > 0 {
+			v.parts = append(v.parts, part{literal: rest[:i]})
+		}
+		body := rest[i+len(inlineOpen):]
+		end := strings.Index(body, RightDelim)
+		if end < 0 {
+			return Value{}, fmt.Errorf("reference %q has no closing %q", truncate(rest[i:]), RightDelim)
+		}
+		r, err := parseRef(body[:end], false)
+		if err != nil {
+			return Value{}, err
+		}
+		v.parts = append(v.parts, part{ref: &r})
+		rest = body[end+len(RightDelim):]
+	}
+}
+
+// parseRef parses PATH#KEY[#VERSION]; templates only in whole values,
+// since an inline reference ends at the first '}'.
+func parseRef(s string, whole bool) (Ref, error) {
+	path, key, ok := strings.Cut(s, "#")
+	if !ok {
+		return Ref{}, fmt.Errorf("reference %q has no key: want %sPATH#KEY", truncate(Prefix+s), Prefix)
+	}
+	if err := store.ValidatePath(path); err != nil {
+		return Ref{}, fmt.Errorf("reference %q: path %w", truncate(Prefix+s), err)
+	}
+	r := Ref{Secret: Secret{Path: path}}
+	if i := strings.LastIndex(key, "#"); i >= 0 {
+		n, err := strconv.Atoi(key[i+1:])
+		if err != nil || n <= 0 || strings.HasPrefix(key[i+1:], "+") {
+			return Ref{}, fmt.Errorf("reference %q: version %q is not a positive number", truncate(Prefix+s), key[i+1:])
+		}
+		r.Version, key = n, key[:i]
+	}
+	if key == "" {
+		return Ref{}, fmt.Errorf("reference %q has an empty key", truncate(Prefix+s))
+	}
+	if strings.Contains(key, LeftDelim) {
+		if !whole {
+			return Ref{}, fmt.Errorf("reference %q: templates only in a whole value, not inside ${...}", truncate(Prefix+s))
+		}
+		t, err := secretdata.Parse(path, key, LeftDelim, RightDelim)
+		if err != nil {
+			return Ref{}, fmt.Errorf("reference %q: %w", truncate(Prefix+s), err)
+		}
+		r.Template = t
+		return r, nil
+	}
+	r.Key = key
+	return r, nil
+}
+
+// truncate keeps error messages one readable line; references are not
+// secret, but a whole manifest pasted by mistake should not fill a log.
+func truncate(s string) string {
+	const max = 120
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}
+
+// Refs returns the value's references in order.
+func (v Value) Refs() []Ref {
+	var out []Ref
+	for _, p := range v.parts {
+		if p.ref != nil {
+			out = append(out, *p.ref)
+		}
+	}
+	return out
+}
+
+// Secrets returns the distinct secrets the value reads.
+func (v Value) Secrets() []Secret {
+	var out []Secret
+	seen := map[Secret]bool{}
+	for _, r := range v.Refs() {
+		if !seen[r.Secret] {
+			seen[r.Secret] = true
+			out = append(out, r.Secret)
+		}
+	}
+	return out
+}
+
+// ErrMissingKey is wrapped by Render when a key is not in the secret.
+var ErrMissingKey = errors.New("key not found")
+
+// Render builds the value from the data of its secrets, read beforehand.
+// Errors name the path and key, never a value.
+func (v Value) Render(data map[Secret]map[string]any) (string, error) {
+	var b strings.Builder
+	for _, p := range v.parts {
+		if p.ref == nil {
+			b.WriteString(p.literal)
+			continue
+		}
+		d, ok := data[p.ref.Secret]
+		if !ok {
+			return "", fmt.Errorf("secret %s was not read", p.ref.Secret)
+		}
+		out, err := p.ref.render(d)
+		if err != nil {
+			return "", err
+		}
+		b.Write(out)
+	}
+	return b.String(), nil
+}
+
+func (r Ref) render(data map[string]any) ([]byte, error) {
+	if r.Template != nil {
+		out, err := r.Template.Execute(data)
+		if err != nil {
+			return nil, fmt.Errorf("template at %s: %w", r.Secret, err)
+		}
+		return out, nil
+	}
+	val, ok := data[r.Key]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q at %s", ErrMissingKey, r.Key, r.Secret)
+	}
+	out, err := secretdata.Value(val)
+	if err != nil {
+		return nil, fmt.Errorf("key %q at %s: %w", r.Key, r.Secret, err)
+	}
+	return out, nil
+}

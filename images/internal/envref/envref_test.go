@@ -1,0 +1,151 @@
+package envref
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseAndRender(t *testing.T) {
+	data := map[Secret]map[string]any{
+		{Path: "secret/data/db"}:             {"user": "app", "password": "s3cr3t", "port": 5432.0},
+		{Path: "secret/data/db", Version: 2}: {"user": "app", "password": "old"},
+		{Path: "kv1/api"}:                    {"token": "t0k"},
+	}
+	tests := []struct {
+		in, want string
+		secrets  int
+	}{
+		{"plain value", "plain value", 0},
+		{"", "", 0},
+		{"secrets-store:secret/data/db#password", "s3cr3t", 1},
+		{"secrets-store:secret/data/db#password#2", "old", 1},
+		{"secrets-store:secret/data/db#port", "5432", 1},
+		{"secrets-store:secret/data/db#${ .user }:${ .password | upper }", "app:S3CR3T", 1},
+		{"secrets-store:secret/data/db#${ .user }#2", "app", 1},
+		{"postgres://${secrets-store:secret/data/db#user}:${secrets-store:secret/data/db#password}@db:5432", "postgres://app:s3cr3t@db:5432", 1},
+		{"${secrets-store:kv1/api#token}/${secrets-store:secret/data/db#password#2}", "t0k/old", 2},
+		{"not secrets-store:secret/data/db#password", "not secrets-store:secret/data/db#password", 0},
+		{"${HOME} stays", "${HOME} stays", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			v, err := Parse(tt.in)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got := len(v.Secrets()); got != tt.secrets {
+				t.Errorf("secrets = %d, want %d", got, tt.secrets)
+			}
+			if Has(tt.in) != (tt.secrets > 0) {
+				t.Errorf("Has = %v, want %v", Has(tt.in), tt.secrets > 0)
+			}
+			got, err := v.Render(data)
+			if err != nil {
+				t.Fatalf("Render: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("Render = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseRefusesBadReferences(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"secrets-store:secret/data/db", "has no key"},
+		{"secrets-store:#key", "empty secret path"},
+		{"secrets-store:/secret/db#key", "must be relative"},
+		{"secrets-store:secret/../sys/raw#key", "must be relative"},
+		{"secrets-store:secret/db#", "empty key"},
+		{"secrets-store:secret/db#key#x", `version "x" is not a positive number`},
+		{"secrets-store:secret/db#key#0", `version "0" is not a positive number`},
+		{"secrets-store:secret/db#key#-1", `version "-1"`},
+		{"secrets-store:secret/db##3", "empty key"},
+		{"secrets-store:secret/db#${ .a ", "template:"},
+		{"secrets-store:secret/db#${ nosuchfunc .a }", `function "nosuchfunc" not defined`},
+		{"secrets-store:secret/db#${ env \"HOME\" }", `function "env" not defined`},
+		{"x=${secrets-store:secret/db#key", "no closing"},
+		{"x=${secrets-store:secret/db}", "has no key"},
+		{"x=${secrets-store:secret/db#${ .a }}", "templates only in a whole value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := Parse(tt.in)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse(%q) = %v, want an error with %q", tt.in, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRenderErrorsNameKeyNotValue(t *testing.T) {
+	data := map[Secret]map[string]any{{Path: "secret/data/db"}: {"password": "s3cr3t"}}
+	tests := []struct{ in, want string }{
+		{"secrets-store:secret/data/db#user", `key not found: "user" at secret/data/db`},
+		{"secrets-store:secret/data/db#${ .user }", "template at secret/data/db"},
+		{"secrets-store:secret/data/db#${ .password | mustFromJson }", "error calling mustFromJson"},
+		{"secrets-store:kv1/other#key", "secret kv1/other was not read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			v, err := Parse(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Render(data)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Render = %v, want an error with %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Fatalf("error quotes the secret: %v", err)
+			}
+		})
+	}
+	v, _ := Parse("secrets-store:secret/data/db#user")
+	if _, err := v.Render(data); !errors.Is(err, ErrMissingKey) {
+		t.Fatalf("missing key error %v is not ErrMissingKey", err)
+	}
+}
+
+// FuzzParse checks that any value parses or fails cleanly, that a value
+// without a reference renders to itself, and that references round-trip
+// through Secrets.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"secrets-store:secret/data/db#password",
+		"secrets-store:secret/data/db#password#3",
+		"secrets-store:secret/data/db#${ .user }:${ .password }",
+		"a${secrets-store:kv/x#k}b${secrets-store:kv/y#k#2}c",
+		"${secrets-store:",
+		"secrets-store:#",
+		"${HOME}",
+		"plain",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := Parse(s)
+		if err != nil {
+			if !Has(s) {
+				t.Fatalf("Parse(%q) failed without a reference: %v", s, err)
+			}
+			return
+		}
+		secrets := v.Secrets()
+		if !Has(s) {
+			if len(secrets) != 0 {
+				t.Fatalf("Parse(%q) found references Has does not see", s)
+			}
+			got, err := v.Render(nil)
+			if err != nil || got != s {
+				t.Fatalf("literal %q rendered to %q, %v", s, got, err)
+			}
+		}
+		for _, sec := range secrets {
+			if sec.Path == "" || sec.Version < 0 {
+				t.Fatalf("Parse(%q) gave secret %+v", s, sec)
+			}
+		}
+	})
+}

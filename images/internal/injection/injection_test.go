@@ -1,0 +1,191 @@
+package injection
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deckhouse/secrets-store-integration/images/internal/envref"
+)
+
+var moduleDefaults = Defaults{Address: "https://stronghold.d8-stronghold:8300", CACertPEM: "-----BEGIN CERTIFICATE-----\n..."}
+
+func ann(kv ...string) map[string]string {
+	m := map[string]string{}
+	for i := 0; i < len(kv); i += 2 {
+		m[AnnotationPrefix+kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func TestFromAnnotations(t *testing.T) {
+	s, warnings, err := FromAnnotations(ann(
+		"role", "app", "addr", "https://vault.example:8200", "auth-path", "/k8s-prod/", "namespace", "team-a",
+		"tls-secret", "vault-ca", "env-from-path", "secret/data/common, secret/data/app#3",
+		"ignore-missing-secrets", "true", "client-timeout", "3s", "mutate-probes", "true", "log-level", "debug",
+		"enable-json-log", "true", "skip-mutate-containers", "istio-proxy, ,log-shipper",
+		"service-account-token-path", "/var/run/own/token", "restart-on-secret-change", "watch-for-data",
+		"secret-poll-interval", "30s",
+	), moduleDefaults)
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("FromAnnotations: %v, warnings %q", err, warnings)
+	}
+	want := Settings{
+		Config: Config{
+			Address: "https://vault.example:8200", Role: "app", AuthPath: "k8s-prod", Namespace: "team-a",
+			EnvFromPath:   []envref.Secret{{Path: "secret/data/common"}, {Path: "secret/data/app", Version: 3}},
+			IgnoreMissing: true, ClientTimeout: 3 * time.Second, LogLevel: "debug", JSONLog: true,
+			TokenPath: "/var/run/own/token", Restart: RestartWatchForData, PollInterval: 30 * time.Second,
+			GracePeriod: DefaultGracePeriod, TerminationLog: DefaultTerminationLog,
+		},
+		TLSSecret: "vault-ca", MutateProbes: true, SkipContainers: []string{"istio-proxy", "log-shipper"}, TokenPathSet: true,
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Fatalf("settings\n got %+v\nwant %+v", s, want)
+	}
+}
+
+func TestFromAnnotationsUsesModuleDefaults(t *testing.T) {
+	s, _, err := FromAnnotations(ann("role", "app"), moduleDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Address != moduleDefaults.Address || s.CACertPEM != moduleDefaults.CACertPEM || s.AuthPath != DefaultAuthPath ||
+		s.Restart != RestartNone || s.TokenPath != DefaultTokenPath || s.TokenPathSet {
+		t.Fatalf("defaults not applied: %+v", s)
+	}
+}
+
+func TestFromAnnotationsRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		ann  map[string]string
+		d    Defaults
+		want []string
+	}{
+		{"empty role", ann("role", " "), moduleDefaults, []string{"annotation secrets-store.deckhouse.io/role: empty role"}},
+		{"no address", ann("role", "app"), Defaults{}, []string{"secrets-store.deckhouse.io/addr: no store address; set the annotation or the module's connection.url"}},
+		{"bad address", ann("role", "app", "addr", "vault:8200"), moduleDefaults, []string{`addr: "vault:8200" is not an https:// URL`}},
+		{"bad mode", ann("role", "app", "restart-on-secret-change", "always"), moduleDefaults,
+			[]string{`restart-on-secret-change: "always" is not one of none, watch-for-lease, watch-for-data`}},
+		{"bad durations", ann("role", "app", "client-timeout", "10", "secret-poll-interval", "100ms", "restart-on-secret-change", "watch-for-data"), moduleDefaults,
+			[]string{`client-timeout: "10" is not a duration`, `secret-poll-interval: "100ms" is not a duration of at least 1s`}},
+		{"bad bools", ann("role", "app", "tls-skip-verify", "yes", "mutate-probes", "on"), moduleDefaults,
+			[]string{`tls-skip-verify: "yes" is not true or false`, `mutate-probes: "on" is not true or false`}},
+		{"bad env-from-path", ann("role", "app", "env-from-path", "secret/../sys#x"), moduleDefaults, []string{`env-from-path: "secret/../sys#x": version "x"`}},
+		{"env-from-path with dots", ann("role", "app", "env-from-path", "secret/../sys"), moduleDefaults, []string{`env-from-path: path "secret/../sys": must be relative`}},
+		{"empty env-from-path", ann("role", "app", "env-from-path", " , "), moduleDefaults, []string{"env-from-path: no path"}},
+		{"bad token path", ann("role", "app", "service-account-token-path", "token"), moduleDefaults, []string{`service-account-token-path: "token" is not a clean absolute path`}},
+		{"bad tls secret", ann("role", "app", "tls-secret", "Vault_CA"), moduleDefaults, []string{`tls-secret: "Vault_CA" is not a Secret name`}},
+		{"bad log level", ann("role", "app", "log-level", "trace"), moduleDefaults, []string{`log-level: "trace" is not one of`}},
+		{"bad auth path", ann("role", "app", "auth-path", "../sys"), moduleDefaults, []string{`auth-path: "../sys" is not an auth method path`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := FromAnnotations(tt.ann, tt.d)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestFromAnnotationsWarns(t *testing.T) {
+	tests := []struct {
+		name string
+		ann  map[string]string
+		want string
+	}{
+		{"skip verify", ann("role", "app", "tls-skip-verify", "true"), "certificate is not verified"},
+		{"plain http", ann("role", "app", "addr", "http://vault:8200"), "plain http"},
+		{"unknown annotation", ann("role", "app", "rol", "x"), "secrets-store.deckhouse.io/rol is not a known annotation"},
+		{"poll without watch", ann("role", "app", "secret-poll-interval", "1m"), "has no effect unless"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, warnings, err := FromAnnotations(tt.ann, moduleDefaults)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(warnings) != 1 || !strings.Contains(warnings[0], tt.want) {
+				t.Fatalf("warnings %q, want one with %q", warnings, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvRoundTrip(t *testing.T) {
+	for _, a := range []map[string]string{
+		ann("role", "app"),
+		ann("role", "app", "addr", "https://v:8200", "namespace", "ns1", "tls-skip-verify", "true", "env-from-path", "a/b,c/d#2",
+			"ignore-missing-secrets", "true", "client-timeout", "1m", "log-level", "warn", "enable-json-log", "true",
+			"restart-on-secret-change", "watch-for-data", "secret-poll-interval", "2s"),
+		ann("role", "app", "restart-on-secret-change", "watch-for-lease"),
+	} {
+		s, _, err := FromAnnotations(a, moduleDefaults)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"PATH": "/bin"}
+		for _, e := range s.Config.Env() {
+			if !IsConfigVar(e.Name) {
+				t.Fatalf("Env sets %s, which IsConfigVar does not know: the app would see it", e.Name)
+			}
+			env[e.Name] = e.Value
+		}
+		got, err := FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, s.Config) {
+			t.Fatalf("round trip\n got %+v\nwant %+v", got, s.Config)
+		}
+	}
+}
+
+func TestFromEnvNamesTheVariable(t *testing.T) {
+	env := map[string]string{EnvAddr: "https://v", EnvRole: "app", EnvRestart: "sometimes", EnvClientTimeout: "x"}
+	_, err := FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	for _, w := range []string{"variable VAULT_RESTART_ON_SECRET_CHANGE: \"sometimes\"", "variable VAULT_CLIENT_TIMEOUT: \"x\""} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v lacks %q", err, w)
+		}
+	}
+}
+
+// FuzzFromAnnotations: any annotation value is accepted or refused with an
+// error naming an annotation; what is accepted survives the trip through
+// the injector's environment.
+func FuzzFromAnnotations(f *testing.F) {
+	f.Add("app", "https://v:8200", "watch-for-data", "5s", "secret/a,secret/b#2", "true")
+	f.Add("", "http://", "none", "1h", "#", "1")
+	f.Add("r", "https://h", "watch-for-lease", "0s", " ", "FALSE")
+	f.Fuzz(func(t *testing.T, role, addr, mode, dur, paths, b string) {
+		a := ann("role", role, "addr", addr, "restart-on-secret-change", mode, "secret-poll-interval", dur,
+			"client-timeout", dur, "env-from-path", paths, "tls-skip-verify", b, "ignore-missing-secrets", b)
+		s, _, err := FromAnnotations(a, Defaults{})
+		if err != nil {
+			if !strings.Contains(err.Error(), "annotation "+AnnotationPrefix) {
+				t.Fatalf("error without the annotation's name: %v", err)
+			}
+			return
+		}
+		env := map[string]string{}
+		for _, e := range s.Config.Env() {
+			env[e.Name] = e.Value
+		}
+		got, err := FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if err != nil {
+			t.Fatalf("accepted annotations %v give an environment the injector refuses: %v", a, err)
+		}
+		if !reflect.DeepEqual(got, s.Config) {
+			t.Fatalf("round trip\n got %+v\nwant %+v", got, s.Config)
+		}
+	})
+}
