@@ -21,10 +21,13 @@ const module = "github.com/deckhouse/secrets-store-integration/images"
 // Binaries are the built executables.
 type Binaries struct {
 	Driver, Provider string
+	// Injector is the env injector, static as in its image.
+	Injector string
 }
 
-// Build compiles images/csi-driver and images/vault-provider from the
-// workspace into dir, as the images do, and returns their paths.
+// Build compiles the product binaries (images/csi-driver, vault-provider,
+// env-injector, ...) from the workspace into dir, as the images do, and
+// returns their paths.
 func Build(ctx context.Context, dir string) (Binaries, error) {
 	root, err := testenv.RepoRoot()
 	if err != nil {
@@ -33,17 +36,20 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 	// A cold build cache on a busy machine takes minutes, not hours.
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	// One go invocation builds both: the shared packages compile once. With a
+	// One go invocation builds them all: the shared packages compile once. With a
 	// trailing slash -o names each binary after its package folder.
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
-		module+"/csi-driver", module+"/vault-provider")
+		module+"/csi-driver", module+"/vault-provider", module+"/env-injector")
 	// From the repository root go.work ties the product modules together.
 	cmd.Dir = root
+	// Static, as the images build them: the injector runs in any image.
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return Binaries{}, fmt.Errorf("go build csi-driver and vault-provider: %w\n%s", err, out)
+		return Binaries{}, fmt.Errorf("go build the product binaries: %w\n%s", err, out)
 	}
 	return Binaries{
 		Driver:   filepath.Join(dir, "csi-driver"),
 		Provider: filepath.Join(dir, "vault-provider"),
+		Injector: filepath.Join(dir, "env-injector"),
 	}, nil
 }

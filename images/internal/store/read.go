@@ -33,9 +33,12 @@ type Secret struct {
 	// Path is the API path that was read, e.g. "secret/data/app".
 	Path string
 	Data map[string]any
-	// LeaseID and LeaseDuration are set for dynamic secrets.
+	// LeaseID and LeaseDuration are set for dynamic secrets. KV v1 gives a
+	// LeaseDuration without a LeaseID when the secret has a ttl: a hint of
+	// when to read it again.
 	LeaseID       string
 	LeaseDuration time.Duration
+	Renewable     bool
 }
 
 // Read reads req as the session's identity, logging in if needed and once
@@ -101,7 +104,7 @@ func (s *Session) read(ctx context.Context, token string, req Request) (*Secret,
 		return nil, storeError("read", apiPath, err)
 	}
 	out := &Secret{Path: apiPath, Data: sec.Data, LeaseID: sec.LeaseID,
-		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second}
+		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second, Renewable: sec.Renewable}
 	if kv == 2 || (kv == 0 && looksLikeKVv2(sec.Data)) {
 		inner, ok := sec.Data["data"].(map[string]any)
 		if !ok {
@@ -140,7 +143,7 @@ func (s *Session) write(ctx context.Context, c *vault.Client, method, path strin
 		return nil, &Error{Op: strings.ToLower(method), Path: path, Status: resp.StatusCode, Reasons: []string{"empty answer"}}
 	}
 	return &Secret{Path: path, Data: sec.Data, LeaseID: sec.LeaseID,
-		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second}, nil
+		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second, Renewable: sec.Renewable}, nil
 }
 
 func looksLikeKVv2(data map[string]any) bool {

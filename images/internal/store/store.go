@@ -17,7 +17,7 @@ import (
 // and safe for concurrent use.
 type Observer interface {
 	// StoreRequest is called after each HTTP request to the store; op is
-	// "login", "read", "write" or "mounts"; result is "ok", "denied",
+	// "login", "read", "write", "mounts", "renew" or "revoke"; result is "ok", "denied",
 	// "not_found" or "error".
 	StoreRequest(op, result string, took time.Duration)
 	// TokenCache is called on each token lookup.

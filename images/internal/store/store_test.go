@@ -33,6 +33,7 @@ func TestCheckSubject(t *testing.T) {
 		{"match", jwtFor("system:serviceaccount:demo:app"), ""},
 		{"other account", jwtFor("system:serviceaccount:demo:other"), `is for "demo:other", not for pod service account demo/app`},
 		{"not a service account", jwtFor("alice"), "not a service account"},
+		{"subject without a name", jwtFor("system:serviceaccount:demo"), "not a service account"},
 		{"not a JWT", "abc", "not a JWT"},
 		{"garbage claims", "a.!!!.c", "undecodable claims"},
 	}

@@ -151,31 +151,41 @@ func (s *Session) logIn(ctx context.Context) (string, time.Duration, error) {
 // names, so a mismatch would hand out another identity's store token. The
 // signature is not checked here; the store checks it at login.
 func checkSubject(jwt, namespace, serviceAccount string) error {
+	ns, name, err := ServiceAccountOf(jwt)
+	if err != nil {
+		return err
+	}
+	if ns != namespace || name != serviceAccount {
+		// Names only, never the token.
+		return fmt.Errorf("service-account token is for %q, not for pod service account %s/%s",
+			ns+":"+name, namespace, serviceAccount)
+	}
+	return nil
+}
+
+// ServiceAccountOf returns the namespace and name of a service-account
+// token's subject, unverified: for keying and messages, not for trust.
+func ServiceAccountOf(jwt string) (namespace, name string, err error) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return fmt.Errorf("service-account token is not a JWT")
+		return "", "", fmt.Errorf("service-account token is not a JWT")
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return fmt.Errorf("service-account token: undecodable claims")
+		return "", "", fmt.Errorf("service-account token: undecodable claims")
 	}
 	var claims struct {
 		Sub string `json:"sub"`
 	}
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return fmt.Errorf("service-account token: undecodable claims")
+		return "", "", fmt.Errorf("service-account token: undecodable claims")
 	}
-	const prefix = "system:serviceaccount:"
-	if !strings.HasPrefix(claims.Sub, prefix) {
-		return fmt.Errorf("service-account token: subject is not a service account")
+	rest, ok := strings.CutPrefix(claims.Sub, "system:serviceaccount:")
+	namespace, name, ok2 := strings.Cut(rest, ":")
+	if !ok || !ok2 || namespace == "" || name == "" {
+		return "", "", fmt.Errorf("service-account token: subject is not a service account")
 	}
-	want := prefix + namespace + ":" + serviceAccount
-	if claims.Sub != want {
-		// Names only, never the token.
-		return fmt.Errorf("service-account token is for %q, not for pod service account %s/%s",
-			strings.TrimPrefix(claims.Sub, prefix), namespace, serviceAccount)
-	}
-	return nil
+	return namespace, name, nil
 }
 
 // LoginError is the store refusing or failing a login.

@@ -20,7 +20,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -57,11 +56,11 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound of the whole benchmark")
 	flag.Parse()
 	var err error
-	if o.files, err = parseList(files); err != nil {
+	if o.files, err = components.ParseCounts(files); err != nil {
 		fmt.Fprintf(os.Stderr, "-files: %v\n", err)
 		os.Exit(2)
 	}
-	if o.concurrency, err = parseList(concurrency); err != nil {
+	if o.concurrency, err = components.ParseCounts(concurrency); err != nil {
 		fmt.Fprintf(os.Stderr, "-concurrency: %v\n", err)
 		os.Exit(2)
 	}
@@ -76,18 +75,6 @@ func main() {
 		slog.Error("bench-csi failed", "error", err.Error())
 		os.Exit(1)
 	}
-}
-
-func parseList(s string) ([]int, error) {
-	var list []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%q is not a positive number", f)
-		}
-		list = append(list, n)
-	}
-	return list, nil
 }
 
 // bench is the running environment the runs share.

@@ -53,15 +53,8 @@ func importName(files int) string { return fmt.Sprintf("files-%d", files) }
 func secretPath(i int) string     { return fmt.Sprintf("bench/s%03d", i) }
 func fileName(i int) string       { return fmt.Sprintf("f%03d", i) }
 func mib(bytes int64) string      { return fmt.Sprintf("%.1f", float64(bytes)/(1<<20)) }
-func ms(d time.Duration) string   { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
 func uid(run, pod int) string     { return fmt.Sprintf("00000000-0000-4000-8000-%06d%06d", run, pod) }
 func podName(run, pod int) string { return fmt.Sprintf("r%d-p%03d", run, pod) }
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	// Nearest rank: the smallest value with at least p of the samples at
-	// or below it.
-	i := int(float64(len(sorted))*p+0.999999) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
 
 // prepare writes what the runs read: one KV v2 secret per file (so a volume
 // of n files is n store reads unless shared), a role every service account
@@ -133,7 +126,7 @@ func (r result) perSecond() float64 { return float64(r.volumes) / r.publishWall.
 
 func (r result) summary() string {
 	return fmt.Sprintf("p50 %s ms, p99 %s ms, max %s ms, %.1f volumes/s; store: %.0f logins, %.0f reads; RSS driver %s MiB (peak %s), provider %s MiB (peak %s); %d errors",
-		ms(percentile(r.latencies, .5)), ms(percentile(r.latencies, .99)), ms(r.latencies[len(r.latencies)-1]),
+		components.Ms(components.Percentile(r.latencies, .5)), components.Ms(components.Percentile(r.latencies, .99)), components.Ms(r.latencies[len(r.latencies)-1]),
 		r.perSecond(), r.logins, r.reads, mib(r.driverRSS), mib(r.driverPeak), mib(r.providerRSS), mib(r.providerPeak),
 		r.publishErrors+r.unpublishErrors)
 }
@@ -183,7 +176,7 @@ func (b *bench) run(ctx context.Context, n int, s spec) (res result, err error) 
 
 	publishErrs := make([]error, len(reqs))
 	latencies := make([]time.Duration, len(reqs))
-	res.publishWall = parallel(ctx, len(reqs), s.concurrency, func(i int) {
+	res.publishWall = components.Parallel(ctx, len(reqs), s.concurrency, func(i int) {
 		start := time.Now()
 		publishErrs[i] = b.kubelet.Send(ctx, reqs[i])
 		latencies[i] = time.Since(start)
@@ -215,7 +208,7 @@ func (b *bench) run(ctx context.Context, n int, s spec) (res result, err error) 
 	}
 
 	unpublishErrs := make([]error, len(vols))
-	res.unpublishWall = parallel(ctx, len(vols), s.concurrency, func(i int) {
+	res.unpublishWall = components.Parallel(ctx, len(vols), s.concurrency, func(i int) {
 		unpublishErrs[i] = b.kubelet.Unpublish(ctx, vols[i])
 	})
 	res.driverPeak, res.providerPeak = sampler.stop()
@@ -248,30 +241,6 @@ func cmpOr(a, b error) error {
 		return a
 	}
 	return b
-}
-
-// parallel calls f(0..n-1), at most c at a time, and returns the wall time.
-// Once ctx ends no new call starts.
-func parallel(ctx context.Context, n, c int, f func(i int)) time.Duration {
-	start := time.Now()
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(c, n) {
-		wg.Go(func() {
-			for i := range next {
-				f(i)
-			}
-		})
-	}
-	for i := range n {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return time.Since(start)
 }
 
 // countFiles counts the names a reader of the volume sees (the ..data
@@ -356,7 +325,7 @@ func markdown(o options, results []result, loadBefore, loadAfter string) string 
 		}
 		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %.1f | %.2f | %.0f | %.0f | %.0f | %.0f | %s / %s | %s / %s | %d |\n",
 			r.files, r.concurrency, sas,
-			ms(percentile(r.latencies, .5)), ms(percentile(r.latencies, .99)), ms(r.latencies[len(r.latencies)-1]),
+			components.Ms(components.Percentile(r.latencies, .5)), components.Ms(components.Percentile(r.latencies, .99)), components.Ms(r.latencies[len(r.latencies)-1]),
 			r.perSecond(), r.unpublishWall.Seconds(), r.logins, r.reads, r.other, r.hits,
 			mib(r.driverRSS), mib(r.driverPeak), mib(r.providerRSS), mib(r.providerPeak),
 			r.publishErrors+r.unpublishErrors)

@@ -1,0 +1,197 @@
+// Command bench-injector measures the env injector as a container start
+// runs it: the static binary's size, and the time from its start to the end
+// of a trivial application (/bin/true) that it execs, with 1 and 10
+// references, against the real Vault and kube-apiserver of testenv (each
+// start logs in through a real TokenReview, reads, revokes its token).
+// Starts run one at a time, as containers of one pod do, and with several
+// at once, as a rollout does.
+//
+//	go run ./cmd/bench-injector -starts 100 -refs 1,10 -concurrency 1,10 -out bench.md
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/testenv"
+)
+
+const (
+	namespace = "bench"
+	account   = "app"
+	role      = "bench-inj"
+)
+
+type options struct {
+	starts      int
+	refs        []int
+	concurrency []int
+	out         string
+}
+
+func main() {
+	var o options
+	refs, concurrency := "1,10", "1,10"
+	flag.IntVar(&o.starts, "starts", 100, "injector starts per run")
+	flag.StringVar(&refs, "refs", refs, "comma-separated numbers of references per container, one run each")
+	flag.StringVar(&concurrency, "concurrency", concurrency, "comma-separated numbers of concurrent starts, one run each")
+	flag.StringVar(&o.out, "out", "", "also write the results as markdown to this file")
+	flag.Parse()
+	var err error
+	if o.refs, err = components.ParseCounts(refs); err != nil {
+		fmt.Fprintf(os.Stderr, "-refs: %v\n", err)
+		os.Exit(2)
+	}
+	if o.concurrency, err = components.ParseCounts(concurrency); err != nil {
+		fmt.Fprintf(os.Stderr, "-concurrency: %v\n", err)
+		os.Exit(2)
+	}
+	if o.starts < 1 {
+		fmt.Fprintln(os.Stderr, "-starts must be at least 1")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		slog.Error("bench-injector failed", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	env, err := testenv.Start(ctx, testenv.Options{Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	defer env.Stop()
+	dir, err := os.MkdirTemp("", "bench-injector-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bins, err := components.Build(ctx, dir)
+	if err != nil {
+		return err
+	}
+	info, err := os.Stat(bins.Injector)
+	if err != nil {
+		return err
+	}
+	tokenFile, err := prepare(ctx, env, dir, slices.Max(o.refs))
+	if err != nil {
+		return err
+	}
+	trueBin, err := exec.LookPath("true")
+	if err != nil {
+		return err
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "env-injector: %d bytes (%.1f MiB), static; %d CPUs (%s)\n\n", info.Size(), float64(info.Size())/(1<<20), runtime.NumCPU(), env.Startup)
+	fmt.Fprintln(&b, "| references | concurrent starts | starts | p50 ms | p99 ms | max ms | starts/s |")
+	fmt.Fprintln(&b, "| --- | --- | --- | --- | --- | --- | --- |")
+	for _, c := range o.concurrency {
+		// The floor: exec of the application without the injector.
+		if err := measure(ctx, &b, "none (/bin/true alone)", c, o.starts, func() *exec.Cmd { return exec.Command(trueBin) }); err != nil {
+			return err
+		}
+		for _, n := range o.refs {
+			environ := containerEnv(env, tokenFile, n)
+			start := func() *exec.Cmd {
+				cmd := exec.Command(bins.Injector, "--", trueBin)
+				cmd.Env = environ
+				return cmd
+			}
+			if err := measure(ctx, &b, strconv.Itoa(n), c, o.starts, start); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Print(b.String())
+	if o.out != "" {
+		return os.WriteFile(o.out, []byte(b.String()), 0o644)
+	}
+	return nil
+}
+
+// prepare writes one secret per reference, a role for the service account
+// and its token file.
+func prepare(ctx context.Context, env *testenv.Env, dir string, refs int) (string, error) {
+	if _, err := env.CreateServiceAccount(ctx, namespace, account); err != nil {
+		return "", err
+	}
+	if err := env.WritePolicy(ctx, role, `path "secret/data/bench-inj/*" { capabilities = ["read"] }`); err != nil {
+		return "", err
+	}
+	if err := env.WriteKubernetesRole(ctx, role, testenv.KubernetesRole{
+		ServiceAccounts: []string{account}, Namespaces: []string{namespace}, Policies: []string{role}, Audience: "vault", TTL: time.Hour,
+	}); err != nil {
+		return "", err
+	}
+	for i := range refs {
+		if _, err := env.Vault.KVv2(testenv.KVMount).Put(ctx, fmt.Sprintf("bench-inj/s%02d", i), map[string]any{"value": fmt.Sprintf("value-%d", i)}); err != nil {
+			return "", err
+		}
+	}
+	jwt, err := env.ServiceAccountToken(ctx, namespace, account, "vault", time.Hour)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "token")
+	return path, os.WriteFile(path, []byte(jwt), 0o600)
+}
+
+// containerEnv is what the webhook gives a container with n references.
+func containerEnv(env *testenv.Env, tokenFile string, n int) []string {
+	out := []string{
+		"PATH=/usr/bin:/bin", "VAULT_ADDR=" + env.VaultAddr, "VAULT_ROLE=" + role, "VAULT_AUTH_PATH=kubernetes",
+		"VAULT_CACERT_PEM=" + string(env.VaultCAPEM), "VAULT_SA_TOKEN_PATH=" + tokenFile, "VAULT_LOG_LEVEL=warn",
+	}
+	for i := range n {
+		out = append(out, fmt.Sprintf("SECRET_%02d=secrets-store:secret/data/bench-inj/s%02d#value", i, i))
+	}
+	return out
+}
+
+func measure(ctx context.Context, b *strings.Builder, label string, concurrency, starts int, newCmd func() *exec.Cmd) error {
+	lat := make([]time.Duration, starts)
+	var mu sync.Mutex
+	var errs []error
+	wall := components.Parallel(ctx, starts, concurrency, func(i int) {
+		cmd := newCmd()
+		began := time.Now()
+		out, err := cmd.CombinedOutput()
+		lat[i] = time.Since(began)
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, fmt.Errorf("start %d: %w: %s", i, err, out))
+			mu.Unlock()
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	slices.Sort(lat)
+	fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %.0f |\n", label, concurrency, starts,
+		components.Ms(components.Percentile(lat, .5)), components.Ms(components.Percentile(lat, .99)),
+		components.Ms(lat[len(lat)-1]), float64(starts)/wall.Seconds())
+	return nil
+}

@@ -1,0 +1,182 @@
+package injector
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/deckhouse/secrets-store-integration/test/testenv"
+)
+
+// liveTokens counts the store tokens of the role that are still valid: the
+// injector must leave none behind.
+func liveTokens(ctx context.Context) int {
+	sec, err := env.Vault.Logical().ListWithContext(ctx, "auth/token/accessors")
+	Expect(err).NotTo(HaveOccurred())
+	n := 0
+	for _, a := range sec.Data["keys"].([]any) {
+		info, err := env.Vault.Logical().WriteWithContext(ctx, "auth/token/lookup-accessor", map[string]any{"accessor": a})
+		if err != nil {
+			continue // revoked between list and lookup
+		}
+		if meta, ok := info.Data["meta"].(map[string]any); ok && meta["role"] == role {
+			n++
+		}
+	}
+	return n
+}
+
+func putKV(ctx context.Context, path string, data map[string]any) {
+	_, err := env.Vault.KVv2(testenv.KVMount).Put(ctx, path, data)
+	Expect(err).NotTo(HaveOccurred())
+}
+
+var _ = Describe("env-injector", Ordered, func() {
+	BeforeAll(func(ctx SpecContext) {
+		putKV(ctx, "inj/db", map[string]any{"user": "app", "password": "first-pass"})
+		putKV(ctx, "inj/db", map[string]any{"user": "app", "password": "s3cr3t-pass", "port": 5432})
+		putKV(ctx, "inj/common", map[string]any{"LOG_LEVEL": "debug", "REGION": "eu", "SHARED": "common"})
+		putKV(ctx, "inj/team", map[string]any{"REGION": "us"})
+		Expect(env.Vault.KVv1(testenv.KVv1Mount).Put(ctx, "inj/api", map[string]any{"token": "kv1-token"})).To(Succeed())
+	})
+
+	It("copies itself into the volume as a static executable", func() {
+		info, err := os.Stat(injector)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(info.Mode().Perm()).To(Equal(os.FileMode(0o555)))
+		entries, err := os.ReadDir(filepath.Dir(injector))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(entries).To(HaveLen(1), "no temporary file left")
+		elf, err := os.ReadFile(injector)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(elf[:4])).To(Equal("\x7fELF"))
+		Expect(string(elf)).NotTo(ContainSubstring("/lib64/ld-linux"), "dynamically linked: it would not start in distroless or alpine images")
+	})
+
+	It("gives the application exactly its variables with the secrets resolved, and no VAULT_*", func(ctx SpecContext) {
+		got := printenv(ctx, pod{vars: []string{
+			"PLAIN=kept as is",
+			"DB_PASSWORD=secrets-store:secret/data/inj/db#password",
+			"DB_PASSWORD_V1=secrets-store:secret/data/inj/db#password#1",
+			"DB_PORT=secrets-store:secret/inj/db#port",
+			"DSN=secrets-store:secret/data/inj/db#postgres://${ .user }:${ .password | urlquery }@db:${ .port }/app",
+			"API=Bearer ${secrets-store:kv1/inj/api#token}",
+			// As it comes from a ConfigMap through envFrom: a reference, not a value.
+			"FROM_CONFIGMAP=secrets-store:secret/data/inj/db#user",
+		}})
+		Expect(got).To(Equal([]string{
+			"API=Bearer kv1-token",
+			"DB_PASSWORD=s3cr3t-pass",
+			"DB_PASSWORD_V1=first-pass",
+			"DB_PORT=5432",
+			"DSN=postgres://app:s3cr3t-pass@db:5432/app",
+			"FROM_CONFIGMAP=app",
+			"PATH=/usr/bin:/bin",
+			"PLAIN=kept as is",
+		}))
+	})
+
+	It("takes every key of env-from-path: later paths win, the container's own variables win over all", func(ctx SpecContext) {
+		got := printenv(ctx, pod{
+			settings: map[string]string{"VAULT_ENV_FROM_PATH": "secret/data/inj/common,secret/data/inj/team"},
+			vars:     []string{"LOG_LEVEL=info", "SHARED=secrets-store:secret/data/inj/db#user"},
+		})
+		Expect(got).To(Equal([]string{"LOG_LEVEL=info", "PATH=/usr/bin:/bin", "REGION=us", "SHARED=app"}))
+	})
+
+	It("leaves out what is missing with ignore-missing-secrets, and fails without it", func(ctx SpecContext) {
+		p := pod{vars: []string{"GONE=secrets-store:secret/data/inj/nothing#x", "NOKEY=secrets-store:secret/data/inj/db#nokey", "USER=secrets-store:secret/data/inj/db#user"}}
+		r := start(ctx, pod{vars: p.vars, command: []string{"env"}})
+		Expect(r.wait()).To(Equal(1))
+		Expect(r.stderr.String()).To(ContainSubstring("variable GONE: read secret/data/inj/nothing: HTTP 404"))
+		Expect(r.stdout.String()).To(BeEmpty(), "the application must not start")
+
+		p.settings = map[string]string{"VAULT_IGNORE_MISSING_SECRETS": "true"}
+		Expect(printenv(ctx, p)).To(Equal([]string{"PATH=/usr/bin:/bin", "USER=app"}))
+	})
+
+	It("execs the application as the same process and revokes its store token", func(ctx SpecContext) {
+		r := start(ctx, pod{vars: []string{"X=secrets-store:secret/data/inj/db#user"}, command: []string{"sh", "-c", "echo $$"}})
+		Expect(r.wait()).To(Equal(0), r.stderr.String())
+		Expect(strings.TrimSpace(r.stdout.String())).To(Equal(strconv.Itoa(r.cmd.Process.Pid)), "the application must be PID 1 of the container, not a child")
+		Expect(liveTokens(ctx)).To(BeZero(), "the store token outlived the injector")
+	})
+
+	DescribeTable("fails with one clear line on stderr and in the termination log, never a value",
+		func(ctx SpecContext, p pod, want string) {
+			p.command = []string{"env"}
+			r := start(ctx, p)
+			Expect(r.wait()).To(Equal(1))
+			line := strings.TrimSpace(r.stderr.String())
+			Expect(strings.Split(line, "\n")).To(HaveLen(1), line)
+			Expect(line).To(ContainSubstring(want))
+			Expect(strings.TrimSpace(r.termination())).To(Equal(strings.TrimPrefix(line, "env-injector: ")))
+			Expect(line).NotTo(ContainSubstring("s3cr3t"))
+			Expect(r.stdout.String()).To(BeEmpty())
+		},
+		Entry("an unknown role", pod{settings: map[string]string{"VAULT_ROLE": "nope"}, vars: []string{"X=secrets-store:secret/data/inj/db#user"}},
+			`log in as role "nope": write auth/kubernetes/login: HTTP 400 (invalid role name "nope")`),
+		Entry("a path outside the policy", pod{vars: []string{"ADMIN=secrets-store:secret/data/admin#password"}},
+			"variable ADMIN: read secret/data/admin: permission denied"),
+		Entry("a malformed reference", pod{vars: []string{"BAD=secrets-store:secret/data/inj/db"}},
+			`variable BAD: reference "secrets-store:secret/data/inj/db" has no key`),
+		Entry("a template that fails", pod{vars: []string{"T=secrets-store:secret/data/inj/db#${ .password | mustFromJson }"}},
+			"variable T: template at secret/data/inj/db"),
+		Entry("no token file", pod{settings: map[string]string{"VAULT_SA_TOKEN_PATH": "/nonexistent/token"}},
+			"read the service-account token: open /nonexistent/token"),
+	)
+
+	It("restarts the application when a value changes (watch-for-data)", func(ctx SpecContext) {
+		putKV(ctx, "inj/rotating", map[string]any{"password": "before"})
+		out := filepath.Join(GinkgoT().TempDir(), "seen")
+		r := start(ctx, pod{
+			settings: map[string]string{"VAULT_RESTART_ON_SECRET_CHANGE": "watch-for-data", "VAULT_SECRET_POLL_INTERVAL": "1s"},
+			vars:     []string{"P=secrets-store:secret/data/inj/rotating#password"},
+			command:  []string{"sh", "-c", `echo "$P" > ` + out + `; trap 'echo stopped >> ` + out + `; exit 0' TERM; while :; do sleep 0.05; done`},
+		})
+		Eventually(func() string { b, _ := os.ReadFile(out); return string(b) }).WithContext(ctx).Should(Equal("before\n"))
+		Expect(liveTokens(ctx)).To(Equal(1), "the watching injector holds one store token")
+		Consistently(r.cmd.ProcessState).WithTimeout(2500*time.Millisecond).Should(BeNil(), "an unchanged value must not restart it")
+
+		putKV(ctx, "inj/rotating", map[string]any{"password": "after"})
+		Expect(r.wait()).To(Equal(75))
+		Expect(r.termination()).To(ContainSubstring("secrets changed in the store"))
+		Expect(os.ReadFile(out)).To(Equal([]byte("before\nstopped\n")), "the application got SIGTERM")
+		Expect(r.termination() + r.stderr.String()).NotTo(ContainSubstring("after"))
+		Expect(liveTokens(ctx)).To(BeZero())
+	})
+
+	It("ends the application when a lease runs out (watch-for-lease)", func(ctx SpecContext) {
+		Expect(env.Vault.KVv1(testenv.KVv1Mount).Put(ctx, "inj/leased", map[string]any{"token": "short-lived", "ttl": "3s"})).To(Succeed())
+		began := time.Now()
+		r := start(ctx, pod{
+			settings: map[string]string{"VAULT_RESTART_ON_SECRET_CHANGE": "watch-for-lease"},
+			vars:     []string{"T=secrets-store:kv1/inj/leased#token"},
+			command:  []string{"sh", "-c", `trap 'exit 0' TERM; while :; do sleep 0.05; done`},
+		})
+		Expect(r.wait()).To(Equal(75))
+		Expect(time.Since(began)).To(BeNumerically(">=", 3*time.Second), "ended before the lease ran out")
+		Expect(r.termination()).To(ContainSubstring("lease of kv1/inj/leased ran out"))
+		Expect(liveTokens(ctx)).To(BeZero())
+	})
+
+	It("passes signals to the application and exits with its code", func(ctx SpecContext) {
+		ready := filepath.Join(GinkgoT().TempDir(), "ready")
+		r := start(ctx, pod{
+			settings: map[string]string{"VAULT_RESTART_ON_SECRET_CHANGE": "watch-for-data", "VAULT_SECRET_POLL_INTERVAL": "1h"},
+			vars:     []string{"X=secrets-store:secret/data/inj/db#user"},
+			command:  []string{"sh", "-c", `trap 'exit 42' USR1; touch ` + ready + `; while :; do sleep 0.05; done`},
+		})
+		Eventually(func() error { _, err := os.Stat(ready); return err }).WithContext(ctx).Should(Succeed())
+		Expect(r.cmd.Process.Signal(syscall.SIGUSR1)).To(Succeed())
+		Expect(r.wait()).To(Equal(42))
+		Expect(liveTokens(ctx)).To(BeZero())
+	})
+})
