@@ -49,7 +49,7 @@ func (s *Session) Read(ctx context.Context, req Request) (*Secret, error) {
 		return nil, err
 	}
 	sec, err := s.read(ctx, tok, req)
-	if err != nil && cached && StatusCode(err) == http.StatusForbidden {
+	if err != nil && cached && !s.store.opts.KeepTokenOnDenied && StatusCode(err) == http.StatusForbidden {
 		s.store.tokens.Forget(s.id, tok)
 		tok, _, lerr := s.token(ctx)
 		if lerr != nil {

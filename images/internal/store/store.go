@@ -37,6 +37,12 @@ type Options struct {
 	Observer Observer
 	// Now is the clock; nil means time.Now (tests replace it).
 	Now func() time.Time
+	// KeepTokenOnDenied takes a 403 answer to a read with a cached token as
+	// the policy's answer. By default the token is dropped and the read
+	// retried after a new login, since a long-lived shared token may have
+	// been revoked; a process that logged in moments ago for itself (the
+	// env injector) would only leave the dropped token alive in the store.
+	KeepTokenOnDenied bool
 }
 
 // Store holds what is shared between requests: HTTP clients per address and

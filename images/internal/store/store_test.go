@@ -192,6 +192,19 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/v1/secret/data/app":
 		v := r.URL.Query().Get("version")
 		reply(200, map[string]any{"data": map[string]any{"data": map[string]any{"password": "p" + v}, "metadata": map[string]any{}}})
+	case r.URL.Path == "/v1/auth/token/renew-self":
+		reply(200, map[string]any{"auth": map[string]any{"client_token": r.Header.Get("X-Vault-Token"), "lease_duration": 300}})
+	case r.URL.Path == "/v1/sys/leases/renew":
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		if body["lease_id"] != "db/creds/ro/1" {
+			reply(400, map[string]any{"errors": []string{"lease not found"}})
+			return
+		}
+		reply(200, map[string]any{"lease_id": body["lease_id"], "lease_duration": body["increment"], "renewable": true})
+	case r.URL.Path == "/v1/auth/token/revoke-self":
+		delete(f.valid, r.Header.Get("X-Vault-Token"))
+		w.WriteHeader(http.StatusNoContent)
 	case r.URL.Path == "/v1/pki/issue/web" && r.Method == http.MethodPut:
 		reply(200, map[string]any{"lease_id": "", "data": map[string]any{"certificate": "CERT"}})
 	default:
@@ -262,6 +275,63 @@ func TestSessionProtocol(t *testing.T) {
 	if _, err := st.Session(Config{Address: srv.URL}, Login{AuthMount: "kubernetes", Role: "app",
 		JWT: jwtFor("system:serviceaccount:demo:other"), PodNamespace: "demo", ServiceAccount: "app"}); err == nil {
 		t.Error("a token of another service account opened a session of demo/app")
+	}
+}
+
+func TestKeepTokenOnDenied(t *testing.T) {
+	fv := &fakeVault{valid: map[string]bool{}}
+	srv := httptest.NewServer(fv)
+	defer srv.Close()
+	st := New(Options{KeepTokenOnDenied: true})
+	s, err := st.Session(Config{Address: srv.URL}, appLogin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.LogIn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fv.revokeAll() // the store now refuses the token, as a policy would
+	if _, err := s.Read(ctx, Request{Path: "secret/data/app"}); !IsDenied(err) {
+		t.Fatalf("read = %v, want permission denied", err)
+	}
+	if fv.logins != 1 {
+		t.Fatalf("%d logins: a 403 must not log in again (the first token would stay alive)", fv.logins)
+	}
+}
+
+func TestTokenAndLeaseLifecycle(t *testing.T) {
+	fv := &fakeVault{valid: map[string]bool{}}
+	srv := httptest.NewServer(fv)
+	defer srv.Close()
+	st := New(Options{})
+	s, err := st.Session(Config{Address: srv.URL}, appLogin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ttl, err := s.RenewToken(ctx, 0)
+	if err != nil || ttl != 300*time.Second {
+		t.Fatalf("RenewToken = %s, %v; want 5m", ttl, err)
+	}
+	ttl, err = s.RenewLease(ctx, "db/creds/ro/1", time.Hour)
+	if err != nil || ttl != time.Hour {
+		t.Fatalf("RenewLease = %s, %v; want the increment asked", ttl, err)
+	}
+	if _, err := s.RenewLease(ctx, "db/creds/ro/gone", time.Hour); StatusCode(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "lease not found") {
+		t.Fatalf("renew of an unknown lease = %v", err)
+	}
+	if err := s.RevokeToken(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(fv.valid) != 0 {
+		t.Fatalf("tokens still valid after RevokeToken: %v", fv.valid)
+	}
+	if err := s.RevokeToken(ctx); err != nil {
+		t.Fatalf("a second RevokeToken: %v (nothing to revoke is not an error)", err)
+	}
+	if fv.logins != 1 {
+		t.Fatalf("%d logins, want 1", fv.logins)
 	}
 }
 
