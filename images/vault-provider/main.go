@@ -4,9 +4,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,13 +23,15 @@ import (
 	"google.golang.org/grpc"
 	pb "sigs.k8s.io/secrets-store-csi-driver/provider/v1alpha1"
 
+	"github.com/deckhouse/secrets-store-integration/images/internal/keyfile"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/provider"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
 type options struct {
 	endpoint       string
-	defaults       provider.Defaults
+	defaults       params.Defaults
 	readCacheTTL   time.Duration
 	storeTimeout   time.Duration
 	metricsAddr    string
@@ -175,13 +175,5 @@ func versionKey(path string) ([]byte, error) {
 	if path == "" {
 		return provider.NewVersionKey()
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read version key: %w", err)
-	}
-	key, err := hex.DecodeString(string(bytes.TrimSpace(data)))
-	if err != nil || len(key) < 16 {
-		return nil, fmt.Errorf("version key in %s: want at least 16 hex-encoded bytes", path)
-	}
-	return key, nil
+	return keyfile.Read(path)
 }

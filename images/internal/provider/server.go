@@ -17,6 +17,7 @@ import (
 	pb "sigs.k8s.io/secrets-store-csi-driver/provider/v1alpha1"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/render"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
@@ -26,17 +27,9 @@ const (
 	RuntimeVersion = "v1alpha1"
 )
 
-// Defaults fill what a request leaves out.
-type Defaults struct {
-	Address    string
-	CACertPath string
-	AuthMount  string // for Kubernetes auth; JWT auth defaults to "jwt"
-	Namespace  string
-}
-
 // Config of a Server.
 type Config struct {
-	Defaults Defaults
+	Defaults params.Defaults
 	// ReadCacheTTL is how long a GET is shared between pods of one
 	// identity; 0 disables sharing.
 	ReadCacheTTL time.Duration
@@ -113,7 +106,7 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 	if err != nil {
 		return nil, "invalid_request", err
 	}
-	cfg, login := s.connection(p)
+	cfg, login := s.cfg.Defaults.Connection(p)
 	login.JWT = jwt
 	sess, err := s.cfg.Store.Session(cfg, login)
 	if err != nil {
@@ -127,7 +120,7 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 		}
 	}
 	now := s.cfg.Now()
-	groups := groupByRead(p.Objects)
+	groups := params.GroupByRead(p.Objects)
 	keep := make([]bool, len(groups))
 	for i, g := range groups {
 		keep[i] = keepGroup(g, current, now)
@@ -155,7 +148,7 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 		}
 		issued, expiry := leaseOf(first, secret, now)
 		for _, o := range group {
-			content, err := render(o, secret.Path, secret.Data)
+			content, err := render.Content(o, secret.Path, secret.Data)
 			if err != nil {
 				return nil, "render", p.Errorf("%s: %w", o.Ref, err)
 			}
@@ -172,31 +165,6 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 	return resp, "", nil
 }
 
-// connection fills the request's store settings with the provider defaults.
-func (s *Server) connection(p params.Parameters) (store.Config, store.Login) {
-	d := s.cfg.Defaults
-	cfg := store.Config{
-		Address:   firstOf(p.Address, d.Address),
-		Namespace: firstOf(p.Namespace, d.Namespace),
-		TLS: store.TLS{
-			CACertPEM: p.CACertPEM, CACertPath: p.CACertPath, ServerName: p.ServerName,
-			ClientCert: p.ClientCert, ClientKey: p.ClientKey, SkipVerify: p.SkipVerify,
-		},
-	}
-	// The default CA belongs to the default store only.
-	if cfg.TLS.CACertPEM == "" && cfg.TLS.CACertPath == "" && (p.Address == "" || p.Address == d.Address) {
-		cfg.TLS.CACertPath = d.CACertPath
-	}
-	mount := p.AuthMount
-	if mount == "" {
-		mount = d.AuthMount
-		if p.AuthType == params.AuthJWT {
-			mount = params.AuthJWT
-		}
-	}
-	return cfg, store.Login{AuthMount: mount, Role: p.Role, PodNamespace: p.PodNamespace, ServiceAccount: p.ServiceAccount}
-}
-
 // read reads the object's secret; GETs go through the shared reads.
 func (s *Server) read(ctx context.Context, sess *store.Session, o params.Object) (*store.Secret, error) {
 	r := store.Request{Path: o.SecretPath, Method: o.Method, Args: o.SecretArgs, Version: o.Version}
@@ -205,29 +173,6 @@ func (s *Server) read(ctx context.Context, sess *store.Session, o params.Object)
 	}
 	key := sharedKey(sess.Identity(), sess.TLS(), o.SecretPath, o.Version)
 	return s.shared.read(ctx, key, func(ctx context.Context) (*store.Secret, error) { return sess.Read(ctx, r) })
-}
-
-// groupByRead groups objects that need the same store read, in request
-// order: GETs of one path and version, or PUT/POSTs of one path with equal
-// arguments (a PKI issue's certificate and key must come from one call).
-func groupByRead(objects []params.Object) [][]params.Object {
-	var groups [][]params.Object
-	index := map[string]int{}
-	for _, o := range objects {
-		k := readKey(o)
-		if i, ok := index[k]; ok {
-			groups[i] = append(groups[i], o)
-			continue
-		}
-		index[k] = len(groups)
-		groups = append(groups, []params.Object{o})
-	}
-	return groups
-}
-
-func readKey(o params.Object) string {
-	args, _ := json.Marshal(o.SecretArgs) // maps marshal with sorted keys
-	return fmt.Sprintf("%s %s %d %s", o.Method, strings.Trim(o.SecretPath, "/"), o.Version, args)
 }
 
 // keepGroup: every object of the group has a fresh lease in the driver's
@@ -278,7 +223,7 @@ func requestMode(s string) (os.FileMode, error) {
 }
 
 func reasonOf(err error) string {
-	var re *renderError
+	var re *render.Error
 	switch {
 	case errors.As(err, &re):
 		return "render"
@@ -308,13 +253,4 @@ func grpcCode(reason string) codes.Code {
 	default:
 		return codes.Unknown
 	}
-}
-
-func firstOf(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/render"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
@@ -153,35 +151,6 @@ func TestSharedReadsJoinsConcurrentReads(t *testing.T) {
 	}
 }
 
-func TestGroupByReadKeepsPKIIssueTogether(t *testing.T) {
-	objects := []params.Object{
-		{ObjectName: "tls.crt", SecretPath: "pki/issue/web", Method: "PUT", SecretArgs: map[string]any{"common_name": "a", "ttl": "1h"}},
-		{ObjectName: "user", SecretPath: "secret/data/app", Method: "GET"},
-		{ObjectName: "tls.key", SecretPath: "pki/issue/web", Method: "PUT", SecretArgs: map[string]any{"ttl": "1h", "common_name": "a"}},
-		{ObjectName: "other.crt", SecretPath: "pki/issue/web", Method: "PUT", SecretArgs: map[string]any{"common_name": "b"}},
-		{ObjectName: "pass", SecretPath: "secret/data/app", Method: "GET"},
-		{ObjectName: "old", SecretPath: "secret/data/app", Method: "GET", Version: 1},
-	}
-	groups := groupByRead(objects)
-	var names [][]string
-	for _, g := range groups {
-		var n []string
-		for _, o := range g {
-			n = append(n, o.ObjectName)
-		}
-		names = append(names, n)
-	}
-	want := [][]string{{"tls.crt", "tls.key"}, {"user", "pass"}, {"other.crt"}, {"old"}}
-	if len(names) != len(want) {
-		t.Fatalf("groups %v, want %v", names, want)
-	}
-	for i := range want {
-		if len(names[i]) != len(want[i]) || names[i][0] != want[i][0] || names[i][len(names[i])-1] != want[i][len(want[i])-1] {
-			t.Errorf("group %d = %v, want %v", i, names[i], want[i])
-		}
-	}
-}
-
 func TestKeepGroupNeedsEveryMemberFresh(t *testing.T) {
 	v := versioner{key: []byte("0123456789abcdef")}
 	now := time.Unix(10_000, 0)
@@ -232,7 +201,7 @@ func TestReasonAndCode(t *testing.T) {
 		err    error
 		reason string
 	}{
-		{&renderError{msg: "x"}, "render"},
+		{renderErr(), "render"},
 		{&store.Error{Status: http.StatusForbidden}, "denied"},
 		{&store.Error{Status: http.StatusNotFound}, "not_found"},
 		{&store.Error{Status: http.StatusServiceUnavailable}, "store_unavailable"},
@@ -249,26 +218,8 @@ func TestReasonAndCode(t *testing.T) {
 	}
 }
 
-func TestConnectionDefaults(t *testing.T) {
-	m := NewMetrics(prometheus.NewRegistry())
-	s, err := NewServer(Config{Store: store.New(store.Options{}), Metrics: m, VersionKey: make([]byte, 32),
-		Defaults: Defaults{Address: "https://vault:8200", CACertPath: "/ca.pem", AuthMount: "k8s", Namespace: "team"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, login := s.connection(params.Parameters{Role: "app", AuthType: params.AuthKubernetes})
-	if cfg.Address != "https://vault:8200" || cfg.TLS.CACertPath != "/ca.pem" || cfg.Namespace != "team" || login.AuthMount != "k8s" {
-		t.Errorf("defaults: %+v %+v", cfg, login)
-	}
-	cfg, login = s.connection(params.Parameters{Role: "app", AuthType: params.AuthJWT, Address: "https://other:8200", Namespace: "x"})
-	if cfg.Address != "https://other:8200" || cfg.TLS.CACertPath != "" || cfg.Namespace != "x" || login.AuthMount != "jwt" {
-		t.Errorf("another store must not get the default CA: %+v %+v", cfg, login)
-	}
-	cfg, _ = s.connection(params.Parameters{Role: "app", CACertPEM: "PEM"})
-	if cfg.TLS.CACertPath != "" || cfg.TLS.CACertPEM != "PEM" {
-		t.Errorf("inline CA: %+v", cfg.TLS)
-	}
-	if got := testutil.ToFloat64(m.sharedHits); got != 0 {
-		t.Errorf("shared hits %v", got)
-	}
+// renderErr is a render.Error, as a missing key gives.
+func renderErr() error {
+	_, err := render.Content(params.Object{SecretKey: "x"}, "secret/data/app", map[string]any{})
+	return err
 }

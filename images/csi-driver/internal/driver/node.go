@@ -19,10 +19,10 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/atomicwriter"
-	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/attributes"
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/imports"
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/state"
+	"github.com/deckhouse/secrets-store-integration/images/internal/attributes"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 )
 

@@ -109,3 +109,44 @@ func TestFromImportRefuses(t *testing.T) {
 		t.Errorf("type Env: error %v", err)
 	}
 }
+
+func TestForSecretSync(t *testing.T) {
+	sync := func(edit func(*v1alpha1.SecretsStoreImport)) *v1alpha1.SecretsStoreImport {
+		s := ssi(v1alpha1.File{Name: "password", Source: v1alpha1.Source{Path: "secret/data/db", Key: "password"}})
+		s.Spec.Type = v1alpha1.TypeKubernetesSecret
+		s.Spec.ServiceAccountName = "app-sa"
+		s.Spec.Secret = &v1alpha1.SecretTarget{Name: "db"}
+		edit(s)
+		return s
+	}
+	p, err := ForSecretSync(sync(func(*v1alpha1.SecretsStoreImport) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.PodNamespace != "demo" || p.ServiceAccount != "app-sa" || p.Role != "app" || p.Address != "https://vault:8200" ||
+		p.AuthMount != "k8s" || p.Audience != "vault" || len(p.Objects) != 1 || p.Objects[0].Ref != "files[0]" {
+		t.Errorf("parameters %+v", p)
+	}
+	cases := []struct {
+		name string
+		edit func(*v1alpha1.SecretsStoreImport)
+		want string
+	}{
+		{"CSI type", func(s *v1alpha1.SecretsStoreImport) { s.Spec.Type = "CSI" }, `spec.type "CSI": want "KubernetesSecret"`},
+		{"no service account", func(s *v1alpha1.SecretsStoreImport) { s.Spec.ServiceAccountName = "" }, "spec.serviceAccountName is empty"},
+		{"no secret", func(s *v1alpha1.SecretsStoreImport) { s.Spec.Secret = nil }, "spec.secret.name is empty"},
+		{"key with slash", func(s *v1alpha1.SecretsStoreImport) { s.Spec.Files[0].Name = "a/b" }, `files[0].name "a/b" is not a Secret key`},
+		{"no role", func(s *v1alpha1.SecretsStoreImport) { s.Spec.Role = "" }, "roleName is empty"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ForSecretSync(sync(c.edit))
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "SecretsStoreImport demo/app: ") {
+				t.Fatalf("error %v, want one naming the import and %q", err, c.want)
+			}
+		})
+	}
+	if _, err := FromImport(sync(func(*v1alpha1.SecretsStoreImport) {}), nil); err == nil {
+		t.Error("the CSI driver accepted a KubernetesSecret import")
+	}
+}

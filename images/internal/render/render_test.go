@@ -1,4 +1,4 @@
-package provider
+package render
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 )
 
-func TestRender(t *testing.T) {
+func TestContent(t *testing.T) {
 	data := map[string]any{
 		"password": "s3cr3t",
 		"blob":     "AAEC/w==",
@@ -39,7 +39,7 @@ func TestRender(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.o.Ref = "files[0]"
-			got, err := render(c.o, "secret/data/app", data)
+			got, err := Content(c.o, "secret/data/app", data)
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}
@@ -53,32 +53,36 @@ func TestRender(t *testing.T) {
 func TestRenderErrorsNameTheProblemNotTheValue(t *testing.T) {
 	data := map[string]any{"password": "s3cr3t!value", "num": "s3cr3t!value"}
 	cases := []struct {
-		name string
-		o    params.Object
-		want string
+		name       string
+		o          params.Object
+		want       string
+		keyMissing bool
 	}{
-		{"missing key", params.Object{SecretKey: "pass"}, `key "pass" not found at secret/data/app`},
-		{"bad base64", params.Object{SecretKey: "password", Encoding: params.EncodingBase64}, "not valid base64"},
-		{"bad hex", params.Object{SecretKey: "password", Encoding: params.EncodingHex}, "not valid hex"},
-		{"encoding of whole secret", params.Object{Encoding: params.EncodingBase64}, "needs secretKey or template"},
-		{"template missing key", params.Object{Template: `{{ .nope }}`}, `map has no entry for key "nope"`},
-		{"template parse", params.Object{Template: `{{ .password `}, "template:"},
-		{"template function error", params.Object{Template: `{{ .num | atoi | add 1 }}{{ fail .password }}`}, "error calling fail"},
-		{"no env", params.Object{Template: `{{ env "HOME" }}`}, `function "env" not defined`},
+		{"missing key", params.Object{SecretKey: "pass"}, `key "pass" not found at secret/data/app`, true},
+		{"bad base64", params.Object{SecretKey: "password", Encoding: params.EncodingBase64}, "not valid base64", false},
+		{"bad hex", params.Object{SecretKey: "password", Encoding: params.EncodingHex}, "not valid hex", false},
+		{"encoding of whole secret", params.Object{Encoding: params.EncodingBase64}, "needs secretKey or template", false},
+		{"template missing key", params.Object{Template: `{{ .nope }}`}, `map has no entry for key "nope"`, true},
+		{"template parse", params.Object{Template: `{{ .password `}, "template:", false},
+		{"template function error", params.Object{Template: `{{ .num | atoi | add 1 }}{{ fail .password }}`}, "error calling fail", false},
+		{"no env", params.Object{Template: `{{ env "HOME" }}`}, `function "env" not defined`, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.o.Ref = "files[1]"
-			_, err := render(c.o, "secret/data/app", data)
+			_, err := Content(c.o, "secret/data/app", data)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
 			if strings.Contains(err.Error(), "s3cr3t") {
 				t.Errorf("error reveals the value: %v", err)
 			}
-			var re *renderError
+			var re *Error
 			if !errors.As(err, &re) {
-				t.Errorf("error %T is not a renderError", err)
+				t.Errorf("error %T is not a render.Error", err)
+			}
+			if IsKeyMissing(err) != c.keyMissing {
+				t.Errorf("IsKeyMissing = %v, want %v", !c.keyMissing, c.keyMissing)
 			}
 		})
 	}

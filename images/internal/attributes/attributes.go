@@ -1,12 +1,17 @@
-// Package attributes translates a SecretsStoreImport and the volume context
-// kubelet sends into the attributes of a provider MountRequest (the
-// contract in images/internal/params).
+// Package attributes translates a SecretsStoreImport into the contract of
+// images/internal/params: with the volume context kubelet sends, the
+// attributes of a provider MountRequest (the CSI driver); for a
+// KubernetesSecret import, the parameters the controller reads the store
+// with. Both deliver the same objects from the same spec.files.
 package attributes
 
 import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
@@ -35,10 +40,56 @@ func Source(namespace, name string) string {
 // volume context is volumeContext. The result is validated with
 // params.FromMap, so an error names the object and the field.
 func FromImport(ssi *v1alpha1.SecretsStoreImport, volumeContext map[string]string) (map[string]string, error) {
-	source := Source(ssi.Namespace, ssi.Name)
 	if ssi.Spec.Type != "" && ssi.Spec.Type != v1alpha1.TypeCSI {
-		return nil, fmt.Errorf("%s: spec.type %q: want %q", source, ssi.Spec.Type, v1alpha1.TypeCSI)
+		return nil, fmt.Errorf("%s: spec.type %q: want %q", Source(ssi.Namespace, ssi.Name), ssi.Spec.Type, v1alpha1.TypeCSI)
 	}
+	attrs, err := common(ssi)
+	if err != nil {
+		return nil, err
+	}
+	attrs[params.KeepUnchangedFiles] = "true"
+	for _, k := range podKeys {
+		setIf(attrs, k, volumeContext[k])
+	}
+	if _, err := params.FromMap(attrs); err != nil {
+		return nil, err
+	}
+	return attrs, nil
+}
+
+// ForSecretSync returns the parameters of a KubernetesSecret import: the
+// same objects as a volume of it would have, and the identity of
+// spec.serviceAccountName in the import's namespace. The token is not set:
+// the controller asks the TokenRequest API for one. Each file name must be
+// a valid Secret key.
+func ForSecretSync(ssi *v1alpha1.SecretsStoreImport) (params.Parameters, error) {
+	source := Source(ssi.Namespace, ssi.Name)
+	switch {
+	case ssi.Spec.Type != v1alpha1.TypeKubernetesSecret:
+		return params.Parameters{}, fmt.Errorf("%s: spec.type %q: want %q", source, ssi.Spec.Type, v1alpha1.TypeKubernetesSecret)
+	case ssi.Spec.ServiceAccountName == "":
+		return params.Parameters{}, fmt.Errorf("%s: spec.serviceAccountName is empty", source)
+	case ssi.Spec.Secret == nil || ssi.Spec.Secret.Name == "":
+		return params.Parameters{}, fmt.Errorf("%s: spec.secret.name is empty", source)
+	}
+	for i, f := range ssi.Spec.Files {
+		if msgs := validation.IsConfigMapKey(f.Name); len(msgs) > 0 {
+			return params.Parameters{}, fmt.Errorf("%s: files[%d].name %q is not a Secret key: %s", source, i, f.Name, strings.Join(msgs, "; "))
+		}
+	}
+	attrs, err := common(ssi)
+	if err != nil {
+		return params.Parameters{}, err
+	}
+	attrs[params.PodNamespace] = ssi.Namespace
+	attrs[params.ServiceAccountName] = ssi.Spec.ServiceAccountName
+	return params.FromMap(attrs)
+}
+
+// common returns the attributes both delivery types share: the store, the
+// role and the objects.
+func common(ssi *v1alpha1.SecretsStoreImport) (map[string]string, error) {
+	source := Source(ssi.Namespace, ssi.Name)
 	objects := make([]params.Object, 0, len(ssi.Spec.Files))
 	for i, f := range ssi.Spec.Files {
 		o, err := object(f, fmt.Sprintf("files[%d]", i))
@@ -56,7 +107,6 @@ func FromImport(ssi *v1alpha1.SecretsStoreImport, volumeContext map[string]strin
 		params.RoleName:           ssi.Spec.Role,
 		params.Objects:            encoded,
 		params.VaultSkipTLSVerify: strconv.FormatBool(ssi.Spec.SkipTLSVerify),
-		params.KeepUnchangedFiles: "true",
 	}
 	setIf(attrs, params.VaultAddress, ssi.Spec.Address)
 	setIf(attrs, params.VaultAuthMountPath, ssi.Spec.AuthPath)
@@ -64,12 +114,6 @@ func FromImport(ssi *v1alpha1.SecretsStoreImport, volumeContext map[string]strin
 	setIf(attrs, params.VaultNamespace, ssi.Spec.Namespace)
 	setIf(attrs, params.VaultCACert, ssi.Spec.CACert)
 	setIf(attrs, params.Audience, ssi.Spec.Audience)
-	for _, k := range podKeys {
-		setIf(attrs, k, volumeContext[k])
-	}
-	if _, err := params.FromMap(attrs); err != nil {
-		return nil, err
-	}
 	return attrs, nil
 }
 

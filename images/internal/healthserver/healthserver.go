@@ -1,0 +1,67 @@
+// Package healthserver serves a binary's /metrics, /healthz and /readyz on
+// one HTTP listener, apart from whatever else the binary serves, and logs the
+// address it bound so that ":0" can be used by tests.
+package healthserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Check reports whether the binary is healthy or ready; nil means yes.
+type Check func(ctx context.Context) error
+
+// Config of the server.
+type Config struct {
+	Addr     string
+	Gatherer prometheus.Gatherer
+	// Healthy and Ready back /healthz and /readyz; nil always answers ok.
+	Healthy, Ready Check
+	Log            *slog.Logger
+}
+
+// Serve listens on c.Addr and serves until ctx ends.
+func Serve(ctx context.Context, c Config) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(c.Gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", handler(c.Healthy))
+	mux.HandleFunc("/readyz", handler(c.Ready))
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen for metrics on %s: %w", c.Addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	c.Log.Info("serving metrics", "addr", ln.Addr().String())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve metrics: %w", err)
+	}
+	return nil
+}
+
+func handler(check Check) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if check != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			if err := check(ctx); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		fmt.Fprintln(w, "ok")
+	}
+}

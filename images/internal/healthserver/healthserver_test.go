@@ -1,0 +1,86 @@
+package healthserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// logBuffer keeps the log lines Serve writes, for the address it bound.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) addr() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var e struct{ Addr string }
+	_ = json.Unmarshal([]byte(strings.SplitN(b.buf.String(), "\n", 2)[0]), &e)
+	return e.Addr
+}
+
+func TestServe(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &logBuffer{}
+	var ready error = errors.New("caches not synced")
+	var mu sync.Mutex
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, Config{
+			Addr: "127.0.0.1:0", Gatherer: prometheus.NewRegistry(), Log: slog.New(slog.NewJSONHandler(logs, nil)),
+			Ready: func(context.Context) error { mu.Lock(); defer mu.Unlock(); return ready },
+		})
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for logs.addr() == "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	base := "http://" + logs.addr()
+	cases := []struct {
+		path   string
+		ready  error
+		status int
+	}{
+		{"/healthz", nil, http.StatusOK},
+		{"/readyz", errors.New("caches not synced"), http.StatusServiceUnavailable},
+		{"/readyz", nil, http.StatusOK},
+		{"/metrics", nil, http.StatusOK},
+	}
+	for _, c := range cases {
+		mu.Lock()
+		ready = c.ready
+		mu.Unlock()
+		resp, err := http.Get(base + c.path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", c.path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("GET %s with ready=%v: %d, want %d", c.path, c.ready, resp.StatusCode, c.status)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve after cancel: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after its context ended")
+	}
+}

@@ -1,0 +1,119 @@
+// Package render turns the data of a secret read from the store into the
+// content of one file or Secret key, as a SecretsStoreImport file says: a
+// template's output, one key's value, or the whole data as JSON, then
+// decoded. The Vault provider writes it into volumes and the controller into
+// Kubernetes Secrets, so both deliver the same bytes. Errors never quote a
+// value.
+package render
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretdata"
+)
+
+// Error is a problem with what the store returned for an object (a missing
+// key, a value that does not decode), not with the store itself.
+type Error struct {
+	msg string
+	// keyMissing: the secret lacks a key the object (or its template) uses.
+	keyMissing bool
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// IsKeyMissing reports whether err is the secret lacking a key that the
+// object names or its template uses.
+func IsKeyMissing(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.keyMissing
+}
+
+func errorf(format string, args ...any) error {
+	return &Error{msg: fmt.Sprintf(format, args...)}
+}
+
+// Content turns the data of the secret at path into the content of o: a
+// template's output, one key's value, or the whole data as JSON; then decodes
+// it as o.Encoding says. Errors never quote values.
+func Content(o params.Object, path string, data map[string]any) ([]byte, error) {
+	var raw []byte
+	switch {
+	case o.Template != "":
+		out, err := execTemplate(o.Ref, o.Template, data)
+		if err != nil {
+			return nil, err
+		}
+		raw = out
+	case o.SecretKey != "":
+		v, ok := data[o.SecretKey]
+		if !ok {
+			return nil, &Error{msg: fmt.Sprintf("key %q not found at %s", o.SecretKey, path), keyMissing: true}
+		}
+		b, err := secretdata.Value(v)
+		if err != nil {
+			return nil, errorf("key %q at %s: %v", o.SecretKey, path, err)
+		}
+		raw = b
+	default:
+		if o.Encoding != params.EncodingNone && o.Encoding != params.EncodingUTF8 {
+			return nil, errorf("encoding %q needs secretKey or template: the whole secret is JSON", o.Encoding)
+		}
+		b, err := json.Marshal(data)
+		if err != nil {
+			return nil, errorf("encode the secret at %s as JSON: %v", path, err)
+		}
+		return b, nil
+	}
+	return decode(o.Encoding, raw, path)
+}
+
+func decode(encoding string, raw []byte, path string) ([]byte, error) {
+	switch encoding {
+	case params.EncodingNone, params.EncodingUTF8:
+		return raw, nil
+	case params.EncodingBase64:
+		s := strings.TrimSpace(string(raw))
+		out, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			// URL-safe and unpadded variants are common in the wild.
+			if out2, err2 := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "=")); err2 == nil {
+				return out2, nil
+			}
+			if out2, err2 := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "=")); err2 == nil {
+				return out2, nil
+			}
+			// The decoder's message quotes input bytes: keep it out.
+			return nil, errorf("value at %s is not valid base64", path)
+		}
+		return out, nil
+	case params.EncodingHex:
+		out, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+		if err != nil {
+			return nil, errorf("value at %s is not valid hex", path)
+		}
+		return out, nil
+	default:
+		return nil, errorf("unknown encoding %q", encoding)
+	}
+}
+
+func execTemplate(name, text string, data map[string]any) ([]byte, error) {
+	t, err := secretdata.Parse(name, text, "", "")
+	if err != nil {
+		return nil, errorf("%v", err)
+	}
+	out, err := t.Execute(data)
+	if err != nil {
+		// text/template's wording with missingkey=error; the message names
+		// the key, never a value.
+		return nil, &Error{msg: err.Error(), keyMissing: strings.Contains(err.Error(), "map has no entry for key")}
+	}
+	return out, nil
+}
