@@ -219,6 +219,19 @@ func (p *Process) waitLog(ctx context.Context, r *run, msg string) (logEntry, er
 	}
 }
 
+// waitMetrics waits for the "serving metrics" line of run r and takes the
+// address it bound (the binaries listen on port 0 in tests).
+func (p *Process) waitMetrics(ctx context.Context, r *run) error {
+	metrics, err := p.waitLog(ctx, r, "serving metrics")
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.metricsAddr = metrics.Addr
+	p.mu.Unlock()
+	return nil
+}
+
 // exitError says that run r ended, with its last log lines to show why.
 func (p *Process) exitError(r *run) error {
 	lines := p.logs.from0(r.firstLine)

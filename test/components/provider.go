@@ -42,14 +42,10 @@ func StartProvider(ctx context.Context, c ProviderConfig) (*Process, error) {
 	}
 	p := &Process{Name: "vault-provider", Socket: c.Socket, bin: c.Binary, args: args, out: c.Log}
 	p.ready = func(ctx context.Context, r *run) error {
-		metrics, err := p.waitLog(ctx, r, "serving metrics")
-		if err != nil {
+		if err := p.waitMetrics(ctx, r); err != nil {
 			return err
 		}
-		p.mu.Lock()
-		p.metricsAddr = metrics.Addr
-		p.mu.Unlock()
-		_, err = p.waitLog(ctx, r, "serving provider")
+		_, err := p.waitLog(ctx, r, "serving provider")
 		return err
 	}
 	if err := p.Start(ctx); err != nil {

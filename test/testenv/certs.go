@@ -138,3 +138,23 @@ func serial() *big.Int {
 	}
 	return n
 }
+
+// ServingCertificate makes a new CA and a certificate it signs for
+// localhost, 127.0.0.1 and ::1, for a server of the tests that the API
+// server calls (an admission webhook). It writes the pair as NAME.crt and
+// NAME.key into dir and returns the CA's PEM (a caBundle) and both paths.
+func ServingCertificate(dir, name string) (caPEM []byte, certPath, keyPath string, err error) {
+	ca, err := newAuthority(name + "-ca")
+	if err != nil {
+		return nil, "", "", err
+	}
+	pair, err := ca.serving(name)
+	if err != nil {
+		return nil, "", "", err
+	}
+	certPath, keyPath, err = pair.write(dir, name)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return ca.certPEM, certPath, keyPath, nil
+}

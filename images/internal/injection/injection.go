@@ -178,7 +178,8 @@ func FromAnnotations(ann map[string]string, d Defaults) (Settings, []string, err
 
 	for k := range ann {
 		if name, ok := strings.CutPrefix(k, AnnotationPrefix); ok && !slices.Contains(annotations, name) && !strings.Contains(name, "/") {
-			warnings = append(warnings, fmt.Sprintf("%s is not a known annotation; it is ignored (known: %s)", k, strings.Join(annotations, ", ")))
+			// Short: the API server truncates long warnings.
+			warnings = append(warnings, fmt.Sprintf("%s is not a known annotation; it is ignored (a typo?)", k))
 		}
 	}
 	slices.Sort(warnings)

@@ -2,18 +2,15 @@ package csidriver
 
 import (
 	"bytes"
-	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
-	vault "github.com/hashicorp/vault/api"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -49,7 +46,7 @@ var _ = Describe("docs/examples/csi", Ordered, func() {
 
 		_, err := env.CreateServiceAccount(ctx, p.Namespace, p.ServiceAccount)
 		Expect(err).NotTo(HaveOccurred())
-		runVaultScript(ctx, filepath.Join(dir, "vault-setup.sh"))
+		Expect(env.RunVaultScript(ctx, filepath.Join(dir, "vault-setup.sh"))).To(Succeed())
 
 		applied, err := env.ApplyFile(ctx, filepath.Join(dir, "secretsstoreimport.yaml"))
 		Expect(err).NotTo(HaveOccurred())
@@ -145,179 +142,6 @@ func examplePod(path string) corev1.Pod {
 	}
 	Fail("no Pod in " + path)
 	return corev1.Pod{}
-}
-
-// runVaultScript performs the vault CLI commands of a setup script against
-// the test Vault, as its root. The once-per-cluster Kubernetes auth setup is
-// testenv's; a command the test does not know fails the spec, so the
-// script cannot grow steps that are not proven here.
-func runVaultScript(ctx context.Context, path string) {
-	GinkgoHelper()
-	data, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred())
-	for _, c := range scriptCommands(string(data)) {
-		args := c.args
-		if args[0] == "set" {
-			continue
-		}
-		Expect(args[0]).To(Equal("vault"), "command %q", c.line)
-		Expect(len(args)).To(BeNumerically(">=", 3), "command %q", c.line)
-		switch sub := args[1] + " " + args[2]; {
-		case sub == "auth enable", strings.HasPrefix(sub, "write auth/kubernetes/config"):
-			// testenv's Vault has it, pointed at the test kube-apiserver.
-		case sub == "secrets enable":
-			flags, rest := cliFlags(args[3:])
-			Expect(rest).To(HaveLen(1), "command %q", c.line)
-			mount := flags["path"]
-			if mount == "" {
-				mount = rest[0]
-			}
-			in := &vault.MountInput{Type: rest[0]}
-			if ver := flags["version"]; ver != "" {
-				in.Options = map[string]string{"version": ver}
-			}
-			mounts, err := env.Vault.Sys().ListMountsWithContext(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			if _, ok := mounts[mount+"/"]; ok {
-				continue // "skip if it exists"
-			}
-			Expect(env.Vault.Sys().MountWithContext(ctx, mount, in)).To(Succeed(), "command %q", c.line)
-		case sub == "secrets tune":
-			flags, rest := cliFlags(args[3:])
-			Expect(rest).To(HaveLen(1), "command %q", c.line)
-			Expect(env.Vault.Sys().TuneMountWithContext(ctx, rest[0], vault.MountConfigInput{
-				MaxLeaseTTL: flags["max-lease-ttl"]})).To(Succeed(), "command %q", c.line)
-		case sub == "kv put":
-			flags, rest := cliFlags(args[3:])
-			Expect(rest).NotTo(BeEmpty(), "command %q", c.line)
-			_, err := env.Vault.KVv2(flags["mount"]).Put(ctx, rest[0], keyValues(rest[1:]))
-			Expect(err).NotTo(HaveOccurred(), "command %q", c.line)
-		case sub == "policy write":
-			Expect(args).To(HaveLen(5), "command %q", c.line)
-			Expect(args[4]).To(Equal("-"), "the policy comes from the here-document")
-			Expect(env.WritePolicy(ctx, args[3], c.stdin)).To(Succeed())
-		case args[1] == "write" && strings.HasPrefix(args[2], "auth/kubernetes/role/"):
-			kv := keyValues(args[3:])
-			ttl, err := time.ParseDuration(kv["token_ttl"].(string))
-			Expect(err).NotTo(HaveOccurred())
-			role := testenv.KubernetesRole{
-				ServiceAccounts: strings.Split(kv["bound_service_account_names"].(string), ","),
-				Namespaces:      strings.Split(kv["bound_service_account_namespaces"].(string), ","),
-				Policies:        strings.Split(kv["token_policies"].(string), ","),
-				Audience:        kv["audience"].(string),
-				TTL:             ttl,
-			}
-			Expect(kv).To(HaveLen(5), "role parameters the test does not know: %v", kv)
-			Expect(env.WriteKubernetesRole(ctx, strings.TrimPrefix(args[2], "auth/kubernetes/role/"), role)).To(Succeed())
-		case args[1] == "write":
-			_, err := env.Vault.Logical().WriteWithContext(ctx, args[2], keyValues(args[3:]))
-			Expect(err).NotTo(HaveOccurred(), "command %q", c.line)
-		default:
-			Fail("the test does not know command " + c.line)
-		}
-	}
-}
-
-type scriptCommand struct {
-	line  string
-	args  []string
-	stdin string // of a here-document
-}
-
-// scriptCommands splits a simple shell script into commands: comments and
-// blank lines dropped, backslash continuations joined, single and double
-// quotes removed, a here-document (<<'EOF') attached to its command.
-func scriptCommands(script string) []scriptCommand {
-	GinkgoHelper()
-	var out []scriptCommand
-	lines := strings.Split(script, "\n")
-	for i := 0; i < len(lines); i++ {
-		line := strings.TrimSpace(lines[i])
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		for strings.HasSuffix(line, "\\") && i+1 < len(lines) {
-			i++
-			line = strings.TrimSuffix(line, "\\") + " " + strings.TrimSpace(lines[i])
-		}
-		c := scriptCommand{line: line}
-		for _, word := range shellWords(line) {
-			if delim, ok := strings.CutPrefix(word, "<<"); ok {
-				var body []string
-				for i++; i < len(lines) && lines[i] != delim; i++ {
-					body = append(body, lines[i])
-				}
-				c.stdin = strings.Join(body, "\n") + "\n"
-				continue
-			}
-			c.args = append(c.args, word)
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// shellWords splits a line into words as sh does for plain words and
-// quoted strings (no expansions: the script has none).
-func shellWords(line string) []string {
-	GinkgoHelper()
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	var quote rune
-	for _, r := range line {
-		switch {
-		case quote != 0 && r == quote:
-			quote = 0
-		case quote != 0:
-			cur.WriteRune(r)
-		case r == '\'' || r == '"':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case r == '$' || r == '`':
-			Fail("the example script must not use expansions: " + line)
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	Expect(quote).To(BeZero(), "unterminated quote in %q", line)
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words
-}
-
-// cliFlags separates -name=value flags from the other arguments.
-func cliFlags(args []string) (map[string]string, []string) {
-	flags := map[string]string{}
-	var rest []string
-	for _, a := range args {
-		if name, ok := strings.CutPrefix(a, "-"); ok {
-			k, v, _ := strings.Cut(name, "=")
-			flags[k] = v
-			continue
-		}
-		rest = append(rest, a)
-	}
-	return flags, rest
-}
-
-// keyValues reads key=value arguments.
-func keyValues(args []string) map[string]any {
-	GinkgoHelper()
-	kv := map[string]any{}
-	for _, a := range args {
-		k, v, ok := strings.Cut(a, "=")
-		Expect(ok).To(BeTrue(), "argument %q is not key=value", a)
-		kv[k] = v
-	}
-	return kv
 }
 
 func pemCert(data string) *x509.Certificate {

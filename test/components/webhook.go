@@ -1,0 +1,180 @@
+package components
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// WebhookConfig is how the mutating webhook runs.
+type WebhookConfig struct {
+	// Binary is the webhook executable (Binaries.Webhook).
+	Binary string
+	// Kubeconfig is its access to the API (testenv's admin): it reads
+	// service accounts and pull secrets.
+	Kubeconfig string
+	// CertFile and KeyFile are its serving certificate for 127.0.0.1.
+	CertFile, KeyFile string
+	// InjectorImage is the image its init container runs.
+	InjectorImage string
+	// StoreAddr and StoreCAFile are the module's default store.
+	StoreAddr, StoreCAFile string
+	// RegistryCAFile is trusted for registries besides the system roots.
+	RegistryCAFile string
+	// Args are more flags, such as --image-cache-size.
+	Args []string
+	// Log receives a copy of each log line; nil drops the copy.
+	Log io.Writer
+}
+
+// Webhook is a running webhook.
+type Webhook struct {
+	*Process
+	// URL is where the API server sends reviews: https://127.0.0.1:PORT/mutate.
+	URL string
+}
+
+// StartWebhook runs the webhook on a free loopback port, its metrics on
+// another, and returns once it is ready (/readyz: its certificate loaded).
+func StartWebhook(ctx context.Context, c WebhookConfig) (*Webhook, error) {
+	// A fixed port across restarts: the registration names it.
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{
+		"--listen", addr, "--metrics-listen", "127.0.0.1:0", "--kubeconfig", c.Kubeconfig,
+		"--tls-cert-file", c.CertFile, "--tls-key-file", c.KeyFile, "--injector-image", c.InjectorImage,
+		"--store-addr", c.StoreAddr, "--log-level", "debug",
+	}
+	if c.StoreCAFile != "" {
+		args = append(args, "--store-ca-file", c.StoreCAFile)
+	}
+	if c.RegistryCAFile != "" {
+		args = append(args, "--registry-ca-file", c.RegistryCAFile)
+	}
+	args = append(args, c.Args...)
+	p := &Process{Name: "webhook", bin: c.Binary, args: args, out: c.Log}
+	p.ready = func(ctx context.Context, r *run) error {
+		if err := p.waitMetrics(ctx, r); err != nil {
+			return err
+		}
+		if _, err := p.waitLog(ctx, r, "serving webhook"); err != nil {
+			return err
+		}
+		return p.waitHTTP(ctx, r, "/readyz")
+	}
+	if err := p.Start(ctx); err != nil {
+		return nil, err
+	}
+	return &Webhook{Process: p, URL: fmt.Sprintf("https://%s/mutate", addr)}, nil
+}
+
+// Register makes the API server call the webhook for pods, as
+// WebhookConfiguration name describes, and returns once it does: the API
+// server picks registrations up asynchronously, so it dry-runs an opted-in
+// pod of service account ns/sa until the pod comes back mutated. Delete the
+// registration with Unregister.
+func (w *Webhook) Register(ctx context.Context, kube kubernetes.Interface, name string, caBundle []byte, ns, sa string) error {
+	hooks := kube.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	if _, err := hooks.Create(ctx, WebhookConfiguration(name, w.URL, caBundle), metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("register webhook %s: %w", name, err)
+	}
+	probe := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "registration-probe", Annotations: map[string]string{OptInAnnotation: "probe"}},
+		Spec: corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{
+			{Name: "probe", Image: "registry.example/probe:v1", Command: []string{"/probe"}},
+		}},
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		p, err := kube.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil && len(p.Spec.InitContainers) > 0 {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("webhook %s registered, but the API server does not call it: %w (last create: %v)", name, ctx.Err(), err)
+		}
+	}
+}
+
+// Unregister deletes registration name.
+func Unregister(ctx context.Context, kube kubernetes.Interface, name string) error {
+	if err := kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		return fmt.Errorf("unregister webhook %s: %w", name, err)
+	}
+	return nil
+}
+
+// OptInAnnotation is the annotation that opts a pod in to env injection.
+const OptInAnnotation = "secrets-store.deckhouse.io/role"
+
+// SystemNamespaces are never sent to the webhook: a failing webhook must
+// not stop the cluster's own pods, nor the module's.
+var SystemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease", "d8-system", "d8-secrets-store-integration"}
+
+// WebhookConfiguration registers the webhook at url with the CA caBundle,
+// as the module's chart ships it (templates/webhook).
+//
+//   - matchConditions: only pods with the opt-in annotation reach the
+//     webhook, so failurePolicy Fail can lock no one else out; Deckhouse's
+//     d8-* namespaces are excluded there too, since a label selector has no
+//     prefix match.
+//   - reinvocationPolicy Never: the webhook rewrites the containers the
+//     pod's author wrote. Containers that webhooks after it add (a mesh
+//     sidecar) carry no references and must not wait on the store to
+//     start; and a pod it mutated is left alone anyway.
+//   - sideEffects None: it only reads, so dry runs may call it.
+func WebhookConfiguration(name, url string, caBundle []byte) *admissionregistrationv1.MutatingWebhookConfiguration {
+	fail := admissionregistrationv1.Fail
+	none := admissionregistrationv1.SideEffectClassNone
+	never := admissionregistrationv1.NeverReinvocationPolicy
+	equivalent := admissionregistrationv1.Equivalent
+	all := admissionregistrationv1.NamespacedScope
+	timeout := int32(10)
+	return &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{
+			Name:         "env-injection.secrets-store.deckhouse.io",
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: caBundle},
+			Rules: []admissionregistrationv1.RuleWithOperations{{
+				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+				Rule: admissionregistrationv1.Rule{
+					APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}, Scope: &all,
+				},
+			}},
+			NamespaceSelector: &metav1.LabelSelector{
+				MatchExpressions: []metav1.LabelSelectorRequirement{{
+					Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: SystemNamespaces,
+				}, {
+					// Namespaces Deckhouse itself manages.
+					Key: "heritage", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"deckhouse"},
+				}},
+			},
+			MatchConditions: []admissionregistrationv1.MatchCondition{{
+				Name:       "opted-in",
+				Expression: "has(object.metadata.annotations) && '" + OptInAnnotation + "' in object.metadata.annotations",
+			}, {
+				Name:       "not-a-deckhouse-namespace",
+				Expression: "!request.namespace.startsWith('d8-')",
+			}},
+			MatchPolicy:             &equivalent,
+			FailurePolicy:           &fail,
+			SideEffects:             &none,
+			ReinvocationPolicy:      &never,
+			TimeoutSeconds:          &timeout,
+			AdmissionReviewVersions: []string{"v1"},
+		}},
+	}
+}

@@ -1,0 +1,136 @@
+// Package webhook tests the mutating webhook binary as the API server calls
+// it: registered with a real kube-apiserver through a
+// MutatingWebhookConfiguration, Pods created through the API, entrypoints
+// read from a real OCI registry served in this process with basic auth.
+// No scheduler or kubelet runs: the created Pods stay Pending, and the
+// tests read the spec the API server stored.
+package webhook
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/testenv"
+)
+
+const (
+	// injectorImage never gets pulled: no kubelet runs.
+	injectorImage = "registry.example/secrets-store/env-injector:test"
+	// team has the registry's pull secret; stranger has none.
+	team, stranger = "team-a", "team-b"
+	// pullSecret is in team; saWithPull is a service account of team whose
+	// imagePullSecrets name saPullSecret.
+	pullSecret, saPullSecret = "regcred", "sa-regcred"
+	sa, saWithPull           = "app", "app-with-pull"
+)
+
+var (
+	env      *testenv.Env
+	binaries components.Binaries
+	hook     *components.Webhook
+	reg      *components.Registry
+	// Image references in reg.
+	appImage, cmdOnlyImage, multiImage string
+	// warned is a client whose warnings land in warnings.
+	warned   kubernetes.Interface
+	warnings warningLog
+)
+
+func TestWebhook(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "mutating webhook against a real kube-apiserver and OCI registry")
+}
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	var err error
+	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+
+	dir := GinkgoT().TempDir()
+	binaries, err = components.Build(ctx, dir)
+	Expect(err).NotTo(HaveOccurred())
+
+	reg, err = components.StartRegistry(dir)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(reg.Close)
+	appImage, err = reg.Push("team/app:v1", v1.Config{Entrypoint: []string{"/app"}, Cmd: []string{"serve"}})
+	Expect(err).NotTo(HaveOccurred())
+	cmdOnlyImage, err = reg.Push("team/shell:v1", v1.Config{Cmd: []string{"/bin/sh", "-c", "echo $HOME"}})
+	Expect(err).NotTo(HaveOccurred())
+	multiImage, err = reg.PushIndex("team/multi:v1", map[string]v1.Config{
+		"linux/amd64": {Entrypoint: []string{"/app-amd64"}},
+		"linux/arm64": {Entrypoint: []string{"/app-arm64"}},
+	})
+	Expect(err).NotTo(HaveOccurred())
+
+	caBundle, certFile, keyFile, err := testenv.ServingCertificate(dir, "webhook")
+	Expect(err).NotTo(HaveOccurred())
+	hook, err = components.StartWebhook(ctx, components.WebhookConfig{
+		Binary: binaries.Webhook, Kubeconfig: env.Kubeconfig, CertFile: certFile, KeyFile: keyFile,
+		InjectorImage: injectorImage, StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath,
+		RegistryCAFile: reg.CAFile, Log: GinkgoWriter,
+	})
+	Expect(err).NotTo(HaveOccurred())
+	// SIGTERM: the webhook must stop cleanly.
+	DeferCleanup(hook.Stop)
+
+	for _, ns := range []string{team, stranger} {
+		_, err = env.CreateServiceAccount(ctx, ns, sa)
+		Expect(err).NotTo(HaveOccurred())
+	}
+	_, err = env.Kube.CoreV1().Secrets(team).Create(ctx, reg.PullSecret(team, pullSecret), metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	_, err = env.Kube.CoreV1().Secrets(team).Create(ctx, reg.PullSecret(team, saPullSecret), metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	_, err = env.Kube.CoreV1().ServiceAccounts(team).Create(ctx, &corev1.ServiceAccount{
+		ObjectMeta:       metav1.ObjectMeta{Name: saWithPull},
+		ImagePullSecrets: []corev1.LocalObjectReference{{Name: saPullSecret}},
+	}, metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred())
+
+	const registration = "secrets-store-env-injection"
+	Expect(hook.Register(ctx, env.Kube, registration, caBundle, team, sa)).To(Succeed())
+	DeferCleanup(components.Unregister, env.Kube, registration)
+
+	cfg := rest.CopyConfig(env.Config)
+	cfg.WarningHandler = &warnings
+	warned, err = kubernetes.NewForConfig(cfg)
+	Expect(err).NotTo(HaveOccurred())
+}, NodeTimeout(8*time.Minute))
+
+// warningLog keeps the warnings the API server sent.
+type warningLog struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (w *warningLog) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.list = append(w.list, text)
+}
+
+// since returns the warnings after the first n.
+func (w *warningLog) since(n int) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.list[n:])
+}
+
+func (w *warningLog) len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.list)
+}

@@ -1,0 +1,284 @@
+package webhook
+
+import (
+	"context"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/deckhouse/secrets-store-integration/test/components"
+)
+
+// What the webhook puts into pods (images/internal/injection).
+const (
+	injectorPath = "/secrets-store/bin/env-injector"
+	tokenPath    = "/var/run/secrets/secrets-store/token"
+	caCertPath   = "/secrets-store/tls/ca.crt"
+	initName     = "secrets-store-env-injector"
+	annPrefix    = "secrets-store.deckhouse.io/"
+	deniedPrefix = `admission webhook "env-injection.secrets-store.deckhouse.io" denied the request: `
+)
+
+func withCommand(image string, command ...string) corev1.Container {
+	return corev1.Container{Name: "app", Image: image, Command: command}
+}
+
+// optedIn is a pod of service account sa, annotated with role "app" and
+// the given annotations (names without the prefix).
+func optedIn(name string, c corev1.Container, kv ...string) *corev1.Pod {
+	ann := map[string]string{annPrefix + "role": "app"}
+	for i := 0; i < len(kv); i += 2 {
+		ann[annPrefix+kv[i]] = kv[i+1]
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: ann},
+		Spec:       corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{c}},
+	}
+}
+
+func create(ctx context.Context, ns string, pod *corev1.Pod) (*corev1.Pod, error) {
+	pod.GenerateName, pod.Name = pod.Name+"-", ""
+	return env.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+}
+
+func mustCreate(ctx context.Context, ns string, pod *corev1.Pod) *corev1.Pod {
+	GinkgoHelper()
+	got, err := create(ctx, ns, pod)
+	Expect(err).NotTo(HaveOccurred())
+	return got
+}
+
+func envOf(c corev1.Container) map[string]string {
+	m := map[string]string{}
+	for _, e := range c.Env {
+		m[e.Name] = e.Value
+	}
+	return m
+}
+
+func volume(pod *corev1.Pod, name string) *corev1.Volume {
+	for i := range pod.Spec.Volumes {
+		if pod.Spec.Volumes[i].Name == name {
+			return &pod.Spec.Volumes[i]
+		}
+	}
+	return nil
+}
+
+// runs says what a container of a mutated pod starts: the injector, then
+// argv.
+func runs(pod *corev1.Pod, argv ...string) {
+	GinkgoHelper()
+	c := pod.Spec.Containers[0]
+	Expect(c.Command).To(Equal([]string{injectorPath, "--"}), "container %s command", c.Name)
+	Expect(c.Args).To(Equal(argv), "container %s args", c.Name)
+}
+
+func scrape(ctx context.Context) components.Metrics {
+	GinkgoHelper()
+	m, err := hook.Scrape(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	return m
+}
+
+func admissions(ctx context.Context) float64 {
+	return scrape(ctx).Sum("secrets_store_webhook_admissions_total", nil)
+}
+
+var _ = Describe("an opted-in pod", func() {
+	It("with a command runs it through the injector, with the injector's settings, token and memory volume", func(ctx SpecContext) {
+		reads := reg.ManifestReads()
+		c := withCommand(appImage, "/app", "serve")
+		c.Args = []string{"--port=8080"}
+		c.Env = []corev1.EnvVar{{Name: "DB_PASSWORD", Value: "secrets-store:secret/data/db#password"}}
+		pod := mustCreate(ctx, team, optedIn("explicit", c))
+
+		Expect(pod.Spec.InitContainers).To(HaveLen(1))
+		init := pod.Spec.InitContainers[0]
+		Expect(init.Name).To(Equal(initName))
+		Expect(init.Image).To(Equal(injectorImage))
+		Expect(init.Command).To(Equal([]string{"/env-injector", "--self-copy", "/secrets-store/bin"}))
+		Expect(*init.SecurityContext.RunAsNonRoot).To(BeTrue())
+		Expect(*init.SecurityContext.AllowPrivilegeEscalation).To(BeFalse())
+		runs(pod, "/app", "serve", "--port=8080")
+
+		vars := envOf(pod.Spec.Containers[0])
+		Expect(vars).To(HaveKeyWithValue("DB_PASSWORD", "secrets-store:secret/data/db#password"))
+		Expect(vars).To(HaveKeyWithValue("VAULT_ADDR", env.VaultAddr))
+		Expect(vars).To(HaveKeyWithValue("VAULT_ROLE", "app"))
+		Expect(vars).To(HaveKeyWithValue("VAULT_AUTH_PATH", "kubernetes"))
+		Expect(vars).To(HaveKeyWithValue("VAULT_CACERT_PEM", string(env.VaultCAPEM)))
+		Expect(vars).To(HaveKeyWithValue("VAULT_SA_TOKEN_PATH", tokenPath))
+
+		mem := volume(pod, "secrets-store-injector")
+		Expect(mem).NotTo(BeNil())
+		Expect(mem.EmptyDir.Medium).To(Equal(corev1.StorageMediumMemory))
+		tok := volume(pod, "secrets-store-token")
+		Expect(tok).NotTo(BeNil())
+		Expect(tok.Projected.Sources).To(HaveLen(1))
+		Expect(tok.Projected.Sources[0].ServiceAccountToken.Audience).To(Equal("vault"))
+		Expect(*tok.Projected.Sources[0].ServiceAccountToken.ExpirationSeconds).To(BeEquivalentTo(600))
+		Expect(pod.Spec.Containers[0].VolumeMounts).To(ContainElements(
+			corev1.VolumeMount{Name: "secrets-store-injector", MountPath: "/secrets-store/bin", ReadOnly: true},
+			corev1.VolumeMount{Name: "secrets-store-token", MountPath: "/var/run/secrets/secrets-store", ReadOnly: true},
+		))
+		// What the API server's own admission added stays: the
+		// service account's API token.
+		Expect(pod.Spec.Volumes).To(ContainElement(HaveField("Name", HavePrefix("kube-api-access-"))))
+		Expect(reg.ManifestReads()).To(Equal(reads), "a container with a command needs no registry lookup")
+	})
+
+	It("without a command runs its image's entrypoint, read with the pod's pull secret", func(ctx SpecContext) {
+		p := optedIn("from-registry", corev1.Container{Name: "app", Image: appImage})
+		p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: pullSecret}}
+		runs(mustCreate(ctx, team, p), "/app", "serve")
+
+		withArgs := optedIn("from-registry-args", corev1.Container{Name: "app", Image: appImage, Args: []string{"migrate", "--dry-run"}})
+		withArgs.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: pullSecret}}
+		runs(mustCreate(ctx, team, withArgs), "/app", "migrate", "--dry-run")
+
+		// CMD only; its '$' reaches the shell as it is, not as $(VAR).
+		shell := optedIn("cmd-only", corev1.Container{Name: "app", Image: cmdOnlyImage})
+		shell.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: pullSecret}}
+		runs(mustCreate(ctx, team, shell), "/bin/sh", "-c", "echo $$HOME")
+	})
+
+	It("without a command reads its image with the service account's pull secrets", func(ctx SpecContext) {
+		p := optedIn("sa-pull", corev1.Container{Name: "app", Image: appImage})
+		p.Spec.ServiceAccountName = saWithPull
+		runs(mustCreate(ctx, team, p), "/app", "serve")
+	})
+
+	It("reads a multi-platform image for the platform its nodeSelector names", func(ctx SpecContext) {
+		arm := optedIn("arm64", corev1.Container{Name: "app", Image: multiImage})
+		arm.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: pullSecret}}
+		arm.Spec.NodeSelector = map[string]string{"kubernetes.io/arch": "arm64", "kubernetes.io/os": "linux"}
+		runs(mustCreate(ctx, team, arm), "/app-arm64")
+
+		def := optedIn("default-platform", corev1.Container{Name: "app", Image: multiImage})
+		def.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: pullSecret}}
+		runs(mustCreate(ctx, team, def), "/app-amd64")
+	})
+
+	It("shares image lookups within a credential scope, never across namespaces", func(ctx SpecContext) {
+		image, err := reg.Push("team/cached:v1", v1.Config{Entrypoint: []string{"/cached"}})
+		Expect(err).NotTo(HaveOccurred())
+		pod := func(name string) *corev1.Pod {
+			p := optedIn(name, corev1.Container{Name: "app", Image: image})
+			p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: pullSecret}}
+			return p
+		}
+		reads := reg.ManifestReads()
+		hits := scrape(ctx).Sum("secrets_store_webhook_image_cache_requests_total", map[string]string{"result": "hit"})
+		runs(mustCreate(ctx, team, pod("cached-1")), "/cached")
+		Expect(reg.ManifestReads()).To(Equal(reads + 1))
+		runs(mustCreate(ctx, team, pod("cached-2")), "/cached")
+		Expect(reg.ManifestReads()).To(Equal(reads+1), "the second pod of the same scope is served from the cache")
+		Expect(scrape(ctx).Sum("secrets_store_webhook_image_cache_requests_total", map[string]string{"result": "hit"})).To(Equal(hits + 1))
+
+		// team-b has no secret of that name: the cached config of team-a
+		// must not let its pod through.
+		_, err = create(ctx, stranger, pod("cached-stranger"))
+		Expect(err).To(MatchError(ContainSubstring("UNAUTHORIZED")))
+	})
+
+	It("with a risky setting is admitted with a warning", func(ctx SpecContext) {
+		before := warnings.len()
+		p := optedIn("skip-verify", withCommand(appImage, "/app"), "tls-skip-verify", "true", "skip-mutate-containers", "istio-proxy")
+		p.GenerateName, p.Name = "skip-verify-", ""
+		_, err := warned.CoreV1().Pods(team).Create(ctx, p, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(warnings.since(before)).To(ContainElements(
+			ContainSubstring("tls-skip-verify: the store's certificate is not verified"),
+			ContainSubstring(`names container "istio-proxy", which the pod does not have`),
+		))
+	})
+
+	It("with tls-secret gets the Secret's CA mounted and named to the injector", func(ctx SpecContext) {
+		pod := mustCreate(ctx, team, optedIn("tls-secret", withCommand(appImage, "/app"), "tls-secret", "vault-ca"))
+		v := volume(pod, "secrets-store-tls")
+		Expect(v).NotTo(BeNil())
+		Expect(v.Secret.SecretName).To(Equal("vault-ca"))
+		Expect(envOf(pod.Spec.Containers[0])).To(HaveKeyWithValue("VAULT_CACERT", caCertPath))
+	})
+
+	It("with mutate-probes starts exec probes through the injector; skipped containers stay", func(ctx SpecContext) {
+		c := withCommand(appImage, "/app")
+		c.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/app", "health"}}}}
+		p := optedIn("probes", c, "mutate-probes", "true", "skip-mutate-containers", "proxy")
+		proxy := withCommand("envoyproxy/envoy:v1.31", "/envoy")
+		proxy.Name = "proxy"
+		p.Spec.Containers = append(p.Spec.Containers, proxy)
+		pod := mustCreate(ctx, team, p)
+		Expect(pod.Spec.Containers[0].LivenessProbe.Exec.Command).To(Equal([]string{injectorPath, "--", "/app", "health"}))
+		Expect(pod.Spec.Containers[1].Command).To(Equal([]string{"/envoy"}))
+		Expect(envOf(pod.Spec.Containers[1])).NotTo(HaveKey("VAULT_ADDR"))
+	})
+
+	It("that carries the injector already is left as it is", func(ctx SpecContext) {
+		p := optedIn("injected", withCommand(appImage, "/app"))
+		p.Spec.InitContainers = []corev1.Container{{Name: initName, Image: injectorImage, Command: []string{"/env-injector"}}}
+		pod := mustCreate(ctx, team, p)
+		Expect(pod.Spec.InitContainers).To(HaveLen(1))
+		Expect(pod.Spec.Containers[0].Command).To(Equal([]string{"/app"}))
+	})
+})
+
+var _ = Describe("a refused pod", func() {
+	// Entries build their pod when they run: the images exist only once
+	// the suite set up.
+	DescribeTable("says which field is wrong and why",
+		func(ctx SpecContext, pod func() *corev1.Pod, ns string, want ...string) {
+			refused := scrape(ctx).Sum("secrets_store_webhook_admissions_total", map[string]string{"result": "refused"})
+			_, err := create(ctx, ns, pod())
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(HavePrefix(deniedPrefix))
+			for _, w := range want {
+				Expect(err.Error()).To(ContainSubstring(w))
+			}
+			Expect(scrape(ctx).Sum("secrets_store_webhook_admissions_total", map[string]string{"result": "refused"})).To(Equal(refused + 1))
+		},
+		Entry("a malformed reference", func() *corev1.Pod {
+			c := withCommand(appImage, "/app")
+			c.Env = []corev1.EnvVar{{Name: "DB_PASSWORD", Value: "secrets-store:secret/data/db"}}
+			return optedIn("bad-ref", c)
+		}, team, `container "app", variable DB_PASSWORD`, "has no key"),
+		Entry("an unknown restart mode", func() *corev1.Pod {
+			return optedIn("bad-mode", withCommand(appImage, "/app"), "restart-on-secret-change", "on-change")
+		}, team, "annotation secrets-store.deckhouse.io/restart-on-secret-change", `"on-change" is not one of none, watch-for-lease, watch-for-data`),
+		Entry("a bad duration", func() *corev1.Pod {
+			return optedIn("bad-duration", withCommand(appImage, "/app"), "client-timeout", "5 minutes")
+		}, team, "annotation secrets-store.deckhouse.io/client-timeout", `"5 minutes" is not a duration`),
+		Entry("an image without registry credentials", func() *corev1.Pod {
+			return optedIn("no-creds", corev1.Container{Name: "app", Image: appImage})
+		}, stranger, `container "app" sets no command`, "UNAUTHORIZED", "set the container's command"),
+	)
+
+	It("never has a variable's value in the webhook's log", func(ctx SpecContext) {
+		c := withCommand(appImage, "/app")
+		c.Env = []corev1.EnvVar{{Name: "TOKEN", Value: "${secrets-store:oops-hunter2"}, {Name: "PLAIN", Value: "hunter2-plain"}}
+		_, err := create(ctx, team, optedIn("no-leak", c))
+		Expect(err).To(MatchError(ContainSubstring(`variable TOKEN`)))
+		Expect(strings.Join(hook.Logs(), "\n")).NotTo(ContainSubstring("hunter2"))
+	})
+})
+
+var _ = Describe("a pod without the annotation", func() {
+	It("is created untouched and never reaches the webhook", func(ctx SpecContext) {
+		before := admissions(ctx)
+		c := withCommand(appImage, "/app")
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "plain"}, Spec: corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{c}}}
+		pod := mustCreate(ctx, team, p)
+		Expect(pod.Spec.InitContainers).To(BeEmpty())
+		Expect(pod.Spec.Containers[0].Command).To(Equal([]string{"/app"}))
+		Expect(pod.Spec.Containers[0].Env).To(BeEmpty())
+		// An opted-in pod after it is counted: the counter works, and the
+		// plain pod's create did not move it.
+		mustCreate(ctx, team, optedIn("after-plain", withCommand(appImage, "/app")))
+		Expect(admissions(ctx)).To(Equal(before + 1))
+	})
+})
