@@ -21,11 +21,43 @@ const (
 	Resource = "secretsstoreimports"
 )
 
-// Resource is the SecretsStoreImport resource, for dynamic clients.
+// GroupVersionResource is the SecretsStoreImport resource, for dynamic clients.
 var GroupVersionResource = schema.GroupVersionResource{Group: Group, Version: Version, Resource: Resource}
 
-// TypeCSI is the only delivery type: files in the pod's CSI volume.
-const TypeCSI = "CSI"
+// GroupVersionKind is the SecretsStoreImport kind, for unstructured objects.
+var GroupVersionKind = schema.GroupVersionKind{Group: Group, Version: Version, Kind: Kind}
+
+// Delivery types (spec.type).
+const (
+	// TypeCSI: files in the pod's CSI volume.
+	TypeCSI = "CSI"
+	// TypeKubernetesSecret: the controller syncs the files into a Kubernetes
+	// Secret, as keys.
+	TypeKubernetesSecret = "KubernetesSecret"
+)
+
+// Creation policies (spec.creationPolicy) of a KubernetesSecret import.
+const (
+	// CreationOwner: the controller creates the Secret with an
+	// ownerReference to the import; a Secret of the same name that is not
+	// the import's is a conflict.
+	CreationOwner = "Owner"
+	// CreationOrphan: as Owner, without the ownerReference.
+	CreationOrphan = "Orphan"
+	// CreationMerge: the Secret exists already; the controller writes its
+	// keys into it and keeps the others.
+	CreationMerge = "Merge"
+)
+
+// Deletion policies (spec.deletionPolicy): what happens to the Secret when
+// the import is deleted.
+const (
+	// DeletionDelete: the Secret is deleted (with Merge: the import's keys
+	// are removed from it).
+	DeletionDelete = "Delete"
+	// DeletionRetain: the Secret stays, no longer managed.
+	DeletionRetain = "Retain"
+)
 
 // SecretsStoreImport says which secrets of a Vault-compatible store a pod
 // receives and how.
@@ -39,7 +71,7 @@ type SecretsStoreImport struct {
 
 // Spec is the desired delivery.
 type Spec struct {
-	// Type is how the secrets are delivered; only "CSI".
+	// Type is how the secrets are delivered: "CSI" or "KubernetesSecret".
 	Type string `json:"type"`
 	// Role is the store's auth role the pod logs in with.
 	Role string `json:"role"`
@@ -57,8 +89,44 @@ type Spec struct {
 	Audience string `json:"audience,omitempty"`
 	// SkipTLSVerify turns off verification of the store's certificate.
 	SkipTLSVerify bool `json:"skipTLSVerify,omitempty"`
-	// Files are the files written into the volume.
+	// Files are the files written into the volume, or the keys of the
+	// Secret.
 	Files []File `json:"files"`
+
+	// The fields below are for type KubernetesSecret only.
+
+	// Secret is the Secret the controller writes.
+	Secret *SecretTarget `json:"secret,omitempty"`
+	// ServiceAccountName is the ServiceAccount of the import's namespace
+	// whose identity logs in to the store.
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// RefreshInterval is a duration ("1h", "30m"); "" means 1h, "0" reads
+	// the store once.
+	RefreshInterval string `json:"refreshInterval,omitempty"`
+	// CreationPolicy is Owner (""), Orphan or Merge.
+	CreationPolicy string `json:"creationPolicy,omitempty"`
+	// DeletionPolicy is Delete or Retain; "" means Retain for Orphan and
+	// Delete otherwise.
+	DeletionPolicy string `json:"deletionPolicy,omitempty"`
+	// RolloutRestart lists workloads restarted when the Secret's data
+	// changes.
+	RolloutRestart []RolloutTarget `json:"rolloutRestart,omitempty"`
+}
+
+// SecretTarget describes the synced Secret.
+type SecretTarget struct {
+	Name string `json:"name"`
+	// Type is the Secret's type; "" means Opaque.
+	Type        string            `json:"type,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// RolloutTarget is a workload of the import's namespace.
+type RolloutTarget struct {
+	// Kind is Deployment, StatefulSet or DaemonSet.
+	Kind string `json:"kind"`
+	Name string `json:"name"`
 }
 
 // File is one file of the volume.
@@ -95,6 +163,9 @@ type Source struct {
 type Status struct {
 	ObservedGeneration int64       `json:"observedGeneration,omitempty"`
 	Conditions         []Condition `json:"conditions,omitempty"`
+	// LastSyncTime is when the store was last read successfully (type
+	// KubernetesSecret).
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 }
 
 // Condition is one observation, keyed by Type.

@@ -20,7 +20,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
@@ -93,7 +92,7 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	loadBefore := loadAverage()
+	loadBefore := components.LoadAverage()
 
 	work, err := os.MkdirTemp("", "ssi-bench-*")
 	if err != nil {
@@ -166,7 +165,7 @@ func run(ctx context.Context, o options) (err error) {
 		results = append(results, res)
 	}
 
-	report := markdown(o, results, loadBefore, loadAverage())
+	report := markdown(o, results, loadBefore, components.LoadAverage())
 	fmt.Print(report)
 	if o.out != "" {
 		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
@@ -184,18 +183,6 @@ func run(ctx context.Context, o options) (err error) {
 }
 
 func step(msg string) { fmt.Fprintf(os.Stderr, "==> %s\n", msg) }
-
-// loadAverage is the 1-minute load average: how busy the machine was.
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	if f := strings.Fields(string(data)); len(f) > 0 {
-		return f[0]
-	}
-	return "unknown"
-}
 
 func nprocs() int { return runtime.NumCPU() }
 

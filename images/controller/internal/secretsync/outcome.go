@@ -1,0 +1,131 @@
+package secretsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
+	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
+	"github.com/deckhouse/secrets-store-integration/images/internal/render"
+	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+)
+
+// Condition reasons and event reasons.
+const (
+	ReasonSynced      = "Synced"
+	ReasonSecretReady = "SecretReady"
+	ReasonInvalidSpec = "InvalidSpec"
+
+	// Reading the store failed.
+	ReasonStoreUnreachable       = "StoreUnreachable"
+	ReasonStoreError             = "StoreError"
+	ReasonLoginRefused           = "LoginRefused"
+	ReasonPermissionDenied       = "PermissionDenied"
+	ReasonSecretPathNotFound     = "SecretPathNotFound"
+	ReasonKeyMissing             = "KeyMissing"
+	ReasonRenderFailed           = "RenderFailed"
+	ReasonServiceAccountNotFound = "ServiceAccountNotFound"
+	ReasonTokenRequestFailed     = "TokenRequestFailed"
+
+	// The Secret cannot be written.
+	ReasonSecretConflict    = "SecretConflict"
+	ReasonSecretNotFound    = "SecretNotFound"
+	ReasonSecretWriteFailed = "SecretWriteFailed"
+
+	// Ready when the sync failed.
+	ReasonSecretStale      = "SecretStale"
+	ReasonSecretNotCreated = "SecretNotCreated"
+
+	// Events of writes and cleanup.
+	ReasonCreated          = "Created"
+	ReasonUpdated          = "Updated"
+	ReasonRestored         = "Restored"
+	ReasonDeleted          = "Deleted"
+	ReasonReleased         = "Released"
+	ReasonRolloutRestarted = "RolloutRestarted"
+	ReasonRolloutMissing   = "RolloutTargetNotFound"
+	ReasonRolloutFailed    = "RolloutRestartFailed"
+)
+
+// failure is why a sync did not happen, for conditions and events. Its
+// message comes from errors that never quote a value: store errors name the
+// path, render errors the key.
+type failure struct {
+	reason string
+	err    error
+	// ready is the Ready condition's reason and message; empty: the same
+	// as Synced.
+	readyReason, readyMessage string
+}
+
+func (f failure) synced() v1alpha1.Condition {
+	return v1alpha1.Condition{Type: status.Synced, Status: status.False, Reason: f.reason, Message: f.err.Error()}
+}
+
+func (f failure) ready() v1alpha1.Condition {
+	if f.readyReason == "" {
+		return v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: f.reason, Message: f.err.Error()}
+	}
+	return v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: f.readyReason, Message: f.readyMessage}
+}
+
+// readFailure classifies an error of reading the store (or of getting the
+// token to log in with).
+func readFailure(err error) failure {
+	var tokenErr *tokenError
+	switch {
+	case errors.As(err, &tokenErr) && apierrors.IsNotFound(err):
+		return failure{reason: ReasonServiceAccountNotFound, err: err}
+	case errors.As(err, &tokenErr):
+		return failure{reason: ReasonTokenRequestFailed, err: err}
+	case render.IsKeyMissing(err):
+		return failure{reason: ReasonKeyMissing, err: err}
+	case errors.As(err, new(*render.Error)):
+		return failure{reason: ReasonRenderFailed, err: err}
+	case store.IsLoginRefused(err):
+		return failure{reason: ReasonLoginRefused, err: err}
+	case store.IsDenied(err):
+		return failure{reason: ReasonPermissionDenied, err: err}
+	case store.IsNotFound(err):
+		return failure{reason: ReasonSecretPathNotFound, err: err}
+	case store.StatusCode(err) == 0 || store.StatusCode(err) >= http.StatusInternalServerError:
+		// No answer, TLS, a timeout, or a sealed or failing store.
+		return failure{reason: ReasonStoreUnreachable, err: err}
+	default:
+		return failure{reason: ReasonStoreError, err: err}
+	}
+}
+
+// tokenError is a failed TokenRequest.
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }
+
+// applyStatus sets the import's Synced and Ready conditions.
+func (r *Reconciler) applyStatus(ctx context.Context, ssi *v1alpha1.SecretsStoreImport, synced, ready v1alpha1.Condition, lastSync *metav1.Time) error {
+	return status.Update(ctx, r.cfg.Client, ssi, r.now(), lastSync, synced, ready)
+}
+
+// staleness words Ready after a failed read: the Secret keeps what it has.
+func staleness(f failure, ssi *v1alpha1.SecretsStoreImport, secretExists bool) failure {
+	name := ssi.Namespace + "/" + ssi.Spec.Secret.Name
+	switch {
+	case secretExists && ssi.Status.LastSyncTime != nil:
+		f.readyReason = ReasonSecretStale
+		f.readyMessage = fmt.Sprintf("Secret %s keeps the data of the last sync at %s; the refresh failed: %s",
+			name, ssi.Status.LastSyncTime.UTC().Format("2006-01-02T15:04:05Z"), f.reason)
+	case secretExists:
+		f.readyReason = ReasonSecretStale
+		f.readyMessage = fmt.Sprintf("Secret %s is left as it is; the sync failed: %s", name, f.reason)
+	default:
+		f.readyReason = ReasonSecretNotCreated
+		f.readyMessage = fmt.Sprintf("Secret %s is not created; the sync failed: %s", name, f.reason)
+	}
+	return f
+}

@@ -1,0 +1,78 @@
+package secretsync
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
+	"github.com/deckhouse/secrets-store-integration/images/internal/attributes"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+)
+
+// DefaultRefresh is the refresh interval when spec.refreshInterval is empty.
+const DefaultRefresh = time.Hour
+
+// syncSpec is a KubernetesSecret import's spec, checked and with defaults.
+type syncSpec struct {
+	params params.Parameters
+	// refresh is how often the store is read; 0 reads it once.
+	refresh            time.Duration
+	creation, deletion string
+}
+
+// parseSpec checks what the CRD's schema cannot: the files as the provider
+// would take them, Secret keys, the refresh interval.
+func parseSpec(ssi *v1alpha1.SecretsStoreImport) (syncSpec, error) {
+	p, err := attributes.ForSecretSync(ssi)
+	if err != nil {
+		return syncSpec{}, err
+	}
+	s := syncSpec{params: p, refresh: DefaultRefresh}
+	s.creation, s.deletion = policies(ssi)
+	source := attributes.Source(ssi.Namespace, ssi.Name)
+	if v := ssi.Spec.RefreshInterval; v != "" {
+		d, err := time.ParseDuration(v)
+		if v == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 {
+			return syncSpec{}, fmt.Errorf("%s: spec.refreshInterval %q: want a duration such as 30m or 1h, or 0 to read once", source, v)
+		}
+		s.refresh = d
+	}
+	switch s.creation {
+	case v1alpha1.CreationOwner, v1alpha1.CreationOrphan, v1alpha1.CreationMerge:
+	default:
+		return syncSpec{}, fmt.Errorf("%s: spec.creationPolicy %q: want Owner, Orphan or Merge", source, s.creation)
+	}
+	switch s.deletion {
+	case v1alpha1.DeletionDelete, v1alpha1.DeletionRetain:
+	default:
+		return syncSpec{}, fmt.Errorf("%s: spec.deletionPolicy %q: want Delete or Retain", source, s.deletion)
+	}
+	for i, t := range ssi.Spec.RolloutRestart {
+		switch t.Kind {
+		case "Deployment", "StatefulSet", "DaemonSet":
+		default:
+			return syncSpec{}, fmt.Errorf("%s: spec.rolloutRestart[%d].kind %q: want Deployment, StatefulSet or DaemonSet", source, i, t.Kind)
+		}
+	}
+	return s, nil
+}
+
+// policies returns the creation and deletion policies with their defaults:
+// Owner; Retain for Orphan (the point of an orphan is to outlive the
+// import), Delete otherwise.
+func policies(ssi *v1alpha1.SecretsStoreImport) (creation, deletion string) {
+	creation, deletion = ssi.Spec.CreationPolicy, ssi.Spec.DeletionPolicy
+	if creation == "" {
+		creation = v1alpha1.CreationOwner
+	}
+	if deletion == "" {
+		deletion = v1alpha1.DeletionDelete
+		if creation == v1alpha1.CreationOrphan {
+			deletion = v1alpha1.DeletionRetain
+		}
+	}
+	return creation, deletion
+}

@@ -1,0 +1,209 @@
+// Command controller is the module's SecretsStoreImport controller, one
+// Deployment per cluster with leader election. It syncs store values into
+// Kubernetes Secrets for imports of type KubernetesSecret (way 4, the least
+// safe: the values end up in etcd), and gives every import a status: Ready
+// and Synced conditions, events, no secret values in any of them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/deckhouse/secrets-store-integration/images/controller/internal/csicheck"
+	"github.com/deckhouse/secrets-store-integration/images/controller/internal/hmackey"
+	"github.com/deckhouse/secrets-store-integration/images/controller/internal/metrics"
+	"github.com/deckhouse/secrets-store-integration/images/controller/internal/satoken"
+	"github.com/deckhouse/secrets-store-integration/images/controller/internal/secretsync"
+	"github.com/deckhouse/secrets-store-integration/images/internal/healthserver"
+	"github.com/deckhouse/secrets-store-integration/images/internal/keyfile"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type options struct {
+	namespace        string
+	leaderElect      bool
+	leaderElectionID string
+	defaults         params.Defaults
+	storeTimeout     time.Duration
+	hmacKeyFile      string
+	hmacKeySecret    string
+	tokenTTL         time.Duration
+	workers          int
+	retryBase        time.Duration
+	retryMax         time.Duration
+	csiCheckInterval time.Duration
+	metricsAddr      string
+	logLevel         string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.namespace, "namespace", envOr("POD_NAMESPACE", "d8-secrets-store-integration"), "the controller's namespace: leader election lease and the HMAC key Secret")
+	flag.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader among replicas; only the leader reconciles")
+	flag.StringVar(&o.leaderElectionID, "leader-election-id", "secrets-store-integration-controller", "name of the leader election Lease")
+	flag.StringVar(&o.defaults.Address, "vault-addr", "", "store address used when an import names none")
+	flag.StringVar(&o.defaults.CACertPath, "vault-ca-cert", "", "CA bundle file of the default store")
+	flag.StringVar(&o.defaults.AuthMount, "vault-auth-mount", "kubernetes", "auth mount used when an import names none")
+	flag.StringVar(&o.defaults.Namespace, "vault-namespace", "", "Vault namespace used when an import names none")
+	flag.DurationVar(&o.storeTimeout, "store-timeout", 15*time.Second, "timeout of one request to the store")
+	flag.StringVar(&o.hmacKeyFile, "hmac-key-file", "", "file with the hex HMAC key of the data digests in Secret annotations; default: --hmac-key-secret")
+	flag.StringVar(&o.hmacKeySecret, "hmac-key-secret", "secrets-store-controller-hmac", "Secret in --namespace holding the HMAC key; created with a random key if missing")
+	flag.DurationVar(&o.tokenTTL, "token-ttl", satoken.MinTTL, "lifetime of the ServiceAccount tokens requested to log in to the store (at least 10m)")
+	flag.IntVar(&o.workers, "workers", 4, "KubernetesSecret imports synced at once")
+	flag.DurationVar(&o.retryBase, "retry-base-delay", 2*time.Second, "first retry delay after a failure; doubles up to --retry-max-delay")
+	flag.DurationVar(&o.retryMax, "retry-max-delay", 5*time.Minute, "longest retry delay after failures")
+	flag.DurationVar(&o.csiCheckInterval, "csi-check-interval", 10*time.Minute, "how often the role of each CSI import is checked in the store; 0: spec validation only")
+	flag.StringVar(&o.metricsAddr, "metrics-addr", ":8099", "address of /metrics, /healthz and /readyz")
+	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	flag.Parse()
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "--log-level %q: %v\n", o.logLevel, err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	// controller-runtime and client-go (leader election) log through slog too.
+	ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
+	klog.SetSlogLogger(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, o, log); err != nil {
+		log.Error("controller stopped", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, log *slog.Logger) error {
+	// controller-runtime registers --kubeconfig; without it, $KUBECONFIG or
+	// the in-cluster configuration.
+	config, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("load kubernetes client configuration: %w", err)
+	}
+	config.UserAgent = "secrets-store-controller/" + version
+	kube, err := kubernetes.NewForConfig(config)
+	if err != nil {
+		return fmt.Errorf("make kubernetes client: %w", err)
+	}
+	key, err := hmacKey(ctx, o, kube)
+	if err != nil {
+		return err
+	}
+
+	m := metrics.New()
+	mgr, err := ctrl.NewManager(config, ctrl.Options{
+		Scheme: clientgoscheme.Scheme,
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			// Only the Secrets the controller writes: not every Secret of
+			// the cluster in its memory.
+			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{secretsync.LabelManaged: "true"})},
+		}},
+		// Imports are read as unstructured objects: from the cache too.
+		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+		// Our own listener serves our metrics; controller-runtime's is off.
+		Metrics:                       metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:        "0",
+		LeaderElection:                o.leaderElect,
+		LeaderElectionID:              o.leaderElectionID,
+		LeaderElectionNamespace:       o.namespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("make controller manager: %w", err)
+	}
+	st := store.New(store.Options{RequestTimeout: o.storeTimeout, Observer: m})
+	events := mgr.GetEventRecorder("secrets-store-controller")
+	limiter := func() workqueue.TypedRateLimiter[reconcile.Request] {
+		return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](o.retryBase, o.retryMax)
+	}
+
+	sync := secretsync.New(secretsync.Config{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Store: st,
+		Tokens:   satoken.New(kube, o.tokenTTL, m.TokenRequested),
+		Defaults: o.defaults, HMACKey: key, Events: events, Metrics: m, Log: log,
+	})
+	if err := sync.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.workers, RateLimiter: limiter()}); err != nil {
+		return fmt.Errorf("set up %s: %w", secretsync.Name, err)
+	}
+	check := csicheck.New(csicheck.Config{
+		Client: mgr.GetClient(), Checker: st, Defaults: o.defaults, Interval: o.csiCheckInterval,
+		Events: events, Metrics: m,
+	})
+	if err := check.SetupWithManager(mgr, controller.Options{RateLimiter: limiter()}); err != nil {
+		return fmt.Errorf("set up %s: %w", csicheck.Name, err)
+	}
+
+	srvErr, mgrErr := make(chan error, 1), make(chan error, 1)
+	go func() {
+		srvErr <- healthserver.Serve(ctx, healthserver.Config{
+			Addr: o.metricsAddr, Gatherer: m.Registry, Log: log,
+			Ready: func(ctx context.Context) error {
+				if !mgr.GetCache().WaitForCacheSync(ctx) {
+					return errors.New("caches not synced")
+				}
+				return nil
+			},
+		})
+	}()
+	go func() { mgrErr <- mgr.Start(ctx) }()
+	log.Info("controller started", "version", version, "namespace", o.namespace, "leaderElection", o.leaderElect,
+		"defaultAddress", o.defaults.Address, "defaultAuthMount", o.defaults.AuthMount,
+		"csiCheckInterval", o.csiCheckInterval.String())
+	select {
+	case <-ctx.Done():
+		log.Info("stopping on signal")
+		// Start returns once the controllers stopped and the lease is
+		// released, so the next leader takes over at once.
+		return <-mgrErr
+	case err := <-mgrErr:
+		return err
+	case err := <-srvErr:
+		return err
+	}
+}
+
+// hmacKey reads the HMAC key from --hmac-key-file, or from the Secret named
+// by --hmac-key-secret, creating it at the first start.
+func hmacKey(ctx context.Context, o options, kube kubernetes.Interface) ([]byte, error) {
+	if o.hmacKeyFile != "" {
+		return keyfile.Read(o.hmacKeyFile)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return hmackey.FromSecret(ctx, kube, o.namespace, o.hmacKeySecret)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

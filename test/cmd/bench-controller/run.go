@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/testenv"
+)
+
+var ssiResource = schema.GroupVersionResource{Group: "deckhouse.io", Version: "v1alpha1", Resource: "secretsstoreimports"}
+
+func importName(i int) string     { return fmt.Sprintf("s%03d", i) }
+func secretPath(i int) string     { return fmt.Sprintf("bench/s%03d", i) }
+func serviceAccount(i int) string { return fmt.Sprintf("sa-%d", i) }
+func mib(bytes float64) string    { return fmt.Sprintf("%.1f", bytes/(1<<20)) }
+
+// prepare writes one KV v2 secret per import and a role every ServiceAccount
+// of the namespace may log in as.
+func prepare(ctx context.Context, env *testenv.Env, o options) error {
+	for i := range o.serviceAccounts {
+		if _, err := env.CreateServiceAccount(ctx, namespace, serviceAccount(i)); err != nil {
+			return err
+		}
+	}
+	if err := env.WritePolicy(ctx, policy, `path "secret/data/bench/*" { capabilities = ["read"] }`); err != nil {
+		return err
+	}
+	if err := env.WriteKubernetesRole(ctx, role, testenv.KubernetesRole{
+		ServiceAccounts: []string{"*"}, Namespaces: []string{namespace}, Policies: []string{policy},
+		Audience: components.Audience, TTL: 30 * time.Minute,
+	}); err != nil {
+		return err
+	}
+	return writeValues(ctx, env, o.imports, "v1")
+}
+
+// writeValues writes a fresh random value, tagged with round, into every
+// store secret.
+func writeValues(ctx context.Context, env *testenv.Env, n int, round string) error {
+	kv := env.Vault.KVv2(testenv.KVMount)
+	for i := range n {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b) // crypto/rand.Read never fails
+		if _, err := kv.Put(ctx, secretPath(i), map[string]any{"value": round + "-" + hex.EncodeToString(b)}); err != nil {
+			return fmt.Errorf("write %s: %w", secretPath(i), err)
+		}
+	}
+	return nil
+}
+
+type bench struct {
+	o   options
+	env *testenv.Env
+	ctl *components.Process
+}
+
+// phase is what the controller did between two scrapes.
+type phase struct {
+	name                              string
+	wall                              time.Duration
+	reconciles, reconcileErrors       float64
+	logins, reads, otherStore, tokens float64
+	writes                            float64
+	syncs                             float64
+	syncMean, syncP50, syncP99        time.Duration
+	rss, heap                         float64
+}
+
+type results struct {
+	phases []phase
+}
+
+func (b *bench) measure(ctx context.Context) (results, error) {
+	var res results
+	dyn, err := dynamic.NewForConfig(b.env.Config)
+	if err != nil {
+		return res, fmt.Errorf("make dynamic client: %w", err)
+	}
+	before, err := b.ctl.Scrape(ctx)
+	if err != nil {
+		return res, err
+	}
+
+	step(fmt.Sprintf("creating %d imports (refreshInterval %s) and waiting for every Secret", b.o.imports, b.o.refresh))
+	began := time.Now()
+	for i := range b.o.imports {
+		if err := components.ApplyImport(ctx, b.env, namespace, importName(i), map[string]any{
+			"type": "KubernetesSecret", "role": role, "serviceAccountName": serviceAccount(i % b.o.serviceAccounts),
+			"refreshInterval": b.o.refresh.String(), "secret": map[string]any{"name": importName(i)},
+			"files": []any{map[string]any{"name": "value", "source": map[string]any{"path": "secret/data/" + secretPath(i), "key": "value"}}},
+		}); err != nil {
+			return res, err
+		}
+	}
+	if err := b.waitValues(ctx, "v1"); err != nil {
+		return res, err
+	}
+	if err := b.waitReady(ctx, dyn); err != nil {
+		return res, err
+	}
+	p, after, err := b.phase(ctx, "first sync of all imports", time.Since(began), before)
+	if err != nil {
+		return res, err
+	}
+	res.phases = append(res.phases, p)
+
+	for i := range b.o.intervals {
+		step(fmt.Sprintf("refresh interval %d/%d, nothing changed in the store", i+1, b.o.intervals))
+		began := time.Now()
+		if err := components.Sleep(ctx, b.o.refresh); err != nil {
+			return res, err
+		}
+		p, after, err = b.phase(ctx, fmt.Sprintf("refresh interval %d, no change", i+1), time.Since(began), after)
+		if err != nil {
+			return res, err
+		}
+		res.phases = append(res.phases, p)
+	}
+
+	step("changing every secret in the store and waiting for every Secret")
+	began = time.Now()
+	if err := writeValues(ctx, b.env, b.o.imports, "v2"); err != nil {
+		return res, err
+	}
+	if err := b.waitValues(ctx, "v2"); err != nil {
+		return res, err
+	}
+	p, _, err = b.phase(ctx, "every secret changed, until all Secrets have it", time.Since(began), after)
+	if err != nil {
+		return res, err
+	}
+	res.phases = append(res.phases, p)
+	return res, nil
+}
+
+// waitValues polls the Secrets until each value starts with round.
+func (b *bench) waitValues(ctx context.Context, round string) error {
+	for {
+		list, err := b.env.Kube.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{LabelSelector: "secrets-store.deckhouse.io/managed=true"})
+		if err != nil {
+			return fmt.Errorf("list Secrets: %w", err)
+		}
+		done := 0
+		for _, s := range list.Items {
+			if strings.HasPrefix(string(s.Data["value"]), round+"-") {
+				done++
+			}
+		}
+		if done == b.o.imports {
+			return nil
+		}
+		if err := components.Sleep(ctx, 200*time.Millisecond); err != nil {
+			return fmt.Errorf("%d of %d Secrets have the %s values: %w", done, b.o.imports, round, err)
+		}
+	}
+}
+
+// waitReady polls the imports until each is Ready.
+func (b *bench) waitReady(ctx context.Context, dyn dynamic.Interface) error {
+	for {
+		list, err := dyn.Resource(ssiResource).Namespace(namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("list imports: %w", err)
+		}
+		ready := 0
+		for _, u := range list.Items {
+			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+			for _, c := range conds {
+				if m, ok := c.(map[string]any); ok && m["type"] == "Ready" && m["status"] == "True" {
+					ready++
+				}
+			}
+		}
+		if ready == b.o.imports {
+			return nil
+		}
+		if err := components.Sleep(ctx, 200*time.Millisecond); err != nil {
+			return fmt.Errorf("%d of %d imports Ready: %w", ready, b.o.imports, err)
+		}
+	}
+}
+
+// phase scrapes the controller and returns what changed since before.
+func (b *bench) phase(ctx context.Context, name string, wall time.Duration, before components.Metrics) (phase, components.Metrics, error) {
+	after, err := b.ctl.Scrape(ctx)
+	if err != nil {
+		return phase{}, nil, err
+	}
+	rss, err := b.ctl.RSS()
+	if err != nil {
+		return phase{}, nil, err
+	}
+	delta := func(name string, labels map[string]string) float64 {
+		return after.Sum(name, labels) - before.Sum(name, labels)
+	}
+	const ns = "secrets_store_controller_"
+	store := func(op string) float64 { return delta(ns+"store_requests_total", map[string]string{"operation": op}) }
+	p := phase{
+		name: name, wall: wall,
+		reconciles:      delta(ns+"reconciles_total", map[string]string{"controller": "secret-sync"}),
+		reconcileErrors: delta(ns+"reconciles_total", map[string]string{"controller": "secret-sync", "result": "error"}),
+		logins:          store("login"), reads: store("read"),
+		tokens: delta(ns+"serviceaccount_token_requests_total", nil),
+		writes: delta(ns+"secret_writes_total", nil),
+		syncs:  delta(ns+"sync_duration_seconds_count", nil),
+		rss:    float64(rss), heap: after.Sum("go_memstats_heap_inuse_bytes", nil),
+	}
+	p.otherStore = delta(ns+"store_requests_total", nil) - p.logins - p.reads
+	if p.syncs > 0 {
+		p.syncMean = seconds(delta(ns+"sync_duration_seconds_sum", nil) / p.syncs)
+		buckets := bucketDeltas(before, after, ns+"sync_duration_seconds_bucket")
+		p.syncP50, p.syncP99 = quantile(buckets, .5), quantile(buckets, .99)
+	}
+	fmt.Fprintf(os.Stderr, "   %s: %s, %.0f reconciles, %.0f store reads, %.0f logins, %.0f Secret writes\n",
+		name, wall.Round(time.Millisecond), p.reconciles, p.reads, p.logins, p.writes)
+	return p, after, nil
+}
+
+// bucket is a histogram bucket: the count of observations at or below le.
+type bucket struct {
+	le    float64
+	count float64
+}
+
+func bucketDeltas(before, after components.Metrics, name string) []bucket {
+	var out []bucket
+	for _, s := range after {
+		if s.Name != name {
+			continue
+		}
+		le, err := strconv.ParseFloat(s.Labels["le"], 64)
+		if err != nil {
+			continue
+		}
+		out = append(out, bucket{le: le, count: s.Value - before.Sum(name, map[string]string{"le": s.Labels["le"]})})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].le < out[j].le })
+	return out
+}
+
+// quantile is the upper bound of the bucket holding quantile q: what the
+// histogram can tell, an upper estimate.
+func quantile(buckets []bucket, q float64) time.Duration {
+	if len(buckets) == 0 || buckets[len(buckets)-1].count == 0 {
+		return 0
+	}
+	total := buckets[len(buckets)-1].count
+	for _, b := range buckets {
+		if b.count >= q*total {
+			if math.IsInf(b.le, 1) {
+				return time.Duration(math.MaxInt64)
+			}
+			return seconds(b.le)
+		}
+	}
+	return 0
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+func markdown(o options, r results, loadBefore, loadAfter string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Benchmark of the controller's Secret sync, %s on %s; load average %s before, %s after.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), hostInfo(), loadBefore, loadAfter)
+	fmt.Fprintf(&b, "%d KubernetesSecret imports (one key of its own KV v2 secret each), %d ServiceAccounts, refreshInterval %s, --workers %d.\n\n",
+		o.imports, o.serviceAccounts, o.refresh, o.workers)
+	b.WriteString("| phase | wall s | reconciles (errors) | store reads | store logins | other store requests | TokenRequests | Secret writes | syncs | sync mean ms | sync p50 / p99 ms (bucket bound) | RSS MiB | heap in use MiB |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, p := range r.phases {
+		fmt.Fprintf(&b, "| %s | %.1f | %.0f (%.0f) | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s / %s | %s | %s |\n",
+			p.name, p.wall.Seconds(), p.reconciles, p.reconcileErrors, p.reads, p.logins, p.otherStore, p.tokens,
+			p.writes, p.syncs, components.Ms(p.syncMean), components.Ms(p.syncP50), components.Ms(p.syncP99), mib(p.rss), mib(p.heap))
+	}
+	return b.String()
+}

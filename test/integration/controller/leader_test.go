@@ -1,0 +1,42 @@
+package controller
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/deckhouse/secrets-store-integration/test/components"
+)
+
+var _ = Describe("two replicas", Serial, func() {
+	It("only the leader reconciles; the other takes over when it stops", func(ctx SpecContext) {
+		second, err := components.StartController(ctx, controllerConfig)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(second.Stop)
+		reconciles := func(p *components.Process) float64 {
+			m, err := p.Scrape(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			return m.Sum("secrets_store_controller_reconciles_total", nil)
+		}
+
+		ns := newNamespace(ctx, "leader")
+		id := newIdentity(ctx, ns, ns+"/db")
+		password := value("password")
+		putSecret(ctx, ns+"/db", map[string]any{"password": password})
+		applyImport(ctx, ns, "first", syncSpec(id, "first", keyFile("password", ns+"/db", "password")))
+		secretData(ctx, ns, "first")
+		Expect(reconciles(second)).To(BeZero(), "the second replica reconciled while the first leads")
+
+		By("the leader stops and releases its Lease")
+		Expect(ctl.Stop()).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) { Expect(ctl.Start(ctx)).To(Succeed()) })
+		applyImport(ctx, ns, "second", syncSpec(id, "second", keyFile("password", ns+"/db", "password")))
+		secretData(ctx, ns, "second")
+		Expect(reconciles(second)).To(BeNumerically(">", 0))
+		waitCondition(ctx, ns, "second", "Ready", "True", "SecretReady")
+		for _, line := range second.Logs() {
+			Expect(line).NotTo(ContainSubstring(password))
+		}
+	}, SpecTimeout(2*time.Minute))
+})
