@@ -11,10 +11,10 @@ SHELL := bash
 MODULES := hooks images test
 # The checksum database does not answer for these modules; their sums are
 # committed in go.sum, so nothing is looked up, but a new dependency needs it.
-export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver
+export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver,github.com/flant,github.com/deckhouse/module-sdk,github.com/deckhouse/deckhouse
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all demo test test-servers vet fmt-check bench
+.PHONY: all demo test test-servers vet fmt-check bench bench-controller bench-injector bench-webhook
 
 all: test
 
@@ -28,6 +28,19 @@ demo: test-servers
 # latency, store requests and memory (docs/BENCHMARKS.md). Needs root (tmpfs).
 bench: test-servers
 	cd test && go run ./cmd/bench-csi
+
+# Syncs 200 KubernetesSecret imports through the controller and prints
+# reconciles and store requests per refresh interval (docs/BENCHMARKS.md).
+bench-controller: test-servers
+	cd test && go run ./cmd/bench-controller
+
+# The env injector's size and its start-up time with a local Vault.
+bench-injector: test-servers
+	cd test && go run ./cmd/bench-injector
+
+# The webhook's admission latency through the real API server.
+bench-webhook: test-servers
+	cd test && go run ./cmd/bench-webhook
 
 vet:
 	for m in $(MODULES); do (cd $$m && go vet ./...); done

@@ -23,6 +23,10 @@ type Binaries struct {
 	Driver, Provider string
 	// Injector is the env injector, static as in its image.
 	Injector string
+	// Controller is the SecretsStoreImport controller (Secret sync, status).
+	Controller string
+	// Webhook is the mutating admission webhook of env injection.
+	Webhook string
 }
 
 // Build compiles the product binaries (images/csi-driver, vault-provider,
@@ -39,7 +43,7 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 	// One go invocation builds them all: the shared packages compile once. With a
 	// trailing slash -o names each binary after its package folder.
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
-		module+"/csi-driver", module+"/vault-provider", module+"/env-injector")
+		module+"/csi-driver", module+"/vault-provider", module+"/env-injector", module+"/controller", module+"/webhook")
 	// From the repository root go.work ties the product modules together.
 	cmd.Dir = root
 	// Static, as the images build them: the injector runs in any image.
@@ -48,8 +52,10 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 		return Binaries{}, fmt.Errorf("go build the product binaries: %w\n%s", err, out)
 	}
 	return Binaries{
-		Driver:   filepath.Join(dir, "csi-driver"),
-		Provider: filepath.Join(dir, "vault-provider"),
-		Injector: filepath.Join(dir, "env-injector"),
+		Driver:     filepath.Join(dir, "csi-driver"),
+		Provider:   filepath.Join(dir, "vault-provider"),
+		Injector:   filepath.Join(dir, "env-injector"),
+		Controller: filepath.Join(dir, "controller"),
+		Webhook:    filepath.Join(dir, "webhook"),
 	}, nil
 }

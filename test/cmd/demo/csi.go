@@ -54,6 +54,7 @@ var appImport = map[string]any{
 // socket. Everything they make lives in work.
 type node struct {
 	work     string
+	bins     components.Binaries
 	provider *components.Process
 	driver   *components.Process
 	kubelet  *components.Kubelet
@@ -62,7 +63,7 @@ type node struct {
 // startNode builds the driver and the provider, starts them and installs
 // the SecretsStoreImport CRD. On error whatever it started is stopped.
 func startNode(ctx context.Context, env *testenv.Env) (_ *node, err error) {
-	step("Building csi-driver and vault-provider (takes a while the first time)")
+	step("Building the module's binaries (takes a while the first time)")
 	work, err := os.MkdirTemp("", "ssi-demo-*")
 	if err != nil {
 		return nil, fmt.Errorf("make the demo's work folder: %w", err)
@@ -78,6 +79,7 @@ func startNode(ctx context.Context, env *testenv.Env) (_ *node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.bins = bins
 	fmt.Printf("   built in %s\n", time.Since(began).Round(time.Second))
 
 	step(fmt.Sprintf("Starting vault-provider and csi-driver (rotation interval %s), installing the SecretsStoreImport CRD", rotationInterval))
@@ -172,7 +174,7 @@ func (n *node) rotate(ctx context.Context, env *testenv.Env, v components.Volume
 	password := filepath.Join(v.Target, "password")
 	deadline := time.Now().Add(rotationInterval + 20*time.Second)
 	for attempt := 1; ; attempt++ {
-		if err := sleep(ctx, rotationInterval+500*time.Millisecond); err != nil {
+		if err := components.Sleep(ctx, rotationInterval+500*time.Millisecond); err != nil {
 			return fmt.Errorf("wait for the rotation interval: %w", err)
 		}
 		if err := n.kubelet.Publish(ctx, v, pod, importName); err != nil {
@@ -205,7 +207,7 @@ func (n *node) unpublish(v components.Volume) error {
 		if err == nil {
 			break
 		}
-		if status.Code(err) != codes.Aborted || sleep(ctx, 200*time.Millisecond) != nil {
+		if status.Code(err) != codes.Aborted || components.Sleep(ctx, 200*time.Millisecond) != nil {
 			return fmt.Errorf("unpublish the volume of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
 	}
@@ -257,16 +259,4 @@ func show(v components.Volume) error {
 		fmt.Printf("   %s  %d %d  %-9s %s\n", info.Mode(), st.Uid, st.Gid, name, content)
 	}
 	return nil
-}
-
-// sleep waits d, or less if ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -4,8 +4,12 @@
 // files the way a pod gets them: it builds and runs the module's CSI node
 // driver and Vault provider, creates a SecretsStoreImport, plays kubelet
 // (publish, republish after a change in Vault, unpublish) and prints what
-// the volume holds. It stops everything and unmounts what it mounted, also
-// on error or Ctrl-C. Run it as root with `make demo` (the driver mounts
+// the volume holds. Then way 3: it runs the mutating webhook, creates an
+// annotated pod through the API server and starts its mutated container,
+// which prints the variables the env injector gave it. Last, way 4: it runs
+// the controller, which copies the secret into a Kubernetes Secret and
+// keeps it fresh. It stops everything and unmounts what it mounted, also on
+// error or Ctrl-C. Run it as root with `make demo` (the driver mounts
 // tmpfs).
 package main
 
@@ -86,7 +90,13 @@ func run(ctx context.Context) (err error) {
 	if err := n.publish(ctx, v); err != nil {
 		return err
 	}
-	return n.rotate(ctx, env, v)
+	if err := n.rotate(ctx, env, v); err != nil {
+		return err
+	}
+	if err := injectEnv(ctx, env, n.bins); err != nil {
+		return err
+	}
+	return syncSecret(ctx, env, n.bins)
 }
 
 // startEnv starts etcd, kube-apiserver and Vault.
