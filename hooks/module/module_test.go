@@ -1,0 +1,22 @@
+package module
+
+import (
+	"testing"
+
+	"github.com/flant/addon-operator/pkg/utils"
+)
+
+// The values key must be the one addon-operator derives from the module's
+// name, or every value the hooks write lands where the chart never reads.
+func TestValuesKeyIsAddonOperatorsKey(t *testing.T) {
+	if got := utils.ModuleNameToValuesKey(Name); got != ValuesKey {
+		t.Fatalf("addon-operator keys module %q as %q, ValuesKey is %q", Name, got, ValuesKey)
+	}
+}
+
+func TestInternalPath(t *testing.T) {
+	got := InternalPath("webhookCert", "ca")
+	if want := "secretsStoreIntegration.internal.webhookCert.ca"; got != want {
+		t.Fatalf("InternalPath = %q, want %q", got, want)
+	}
+}
