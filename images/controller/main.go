@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -35,6 +33,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/satoken"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/secretsync"
+	"github.com/deckhouse/secrets-store-integration/images/internal/daemon"
 	"github.com/deckhouse/secrets-store-integration/images/internal/healthserver"
 	"github.com/deckhouse/secrets-store-integration/images/internal/keyfile"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
@@ -81,24 +80,12 @@ func main() {
 	flag.StringVar(&o.metricsAddr, "metrics-addr", ":8099", "address of /metrics, /healthz and /readyz")
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	flag.Parse()
-
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		fmt.Fprintf(os.Stderr, "--log-level %q: %v\n", o.logLevel, err)
-		os.Exit(2)
-	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	slog.SetDefault(log)
-	// controller-runtime and client-go (leader election) log through slog too.
-	ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
-	klog.SetSlogLogger(log)
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := run(ctx, o, log); err != nil {
-		log.Error("controller stopped", "error", err.Error())
-		os.Exit(1)
-	}
+	daemon.Main("controller", o.logLevel, func(ctx context.Context, log *slog.Logger) error {
+		// controller-runtime and client-go (leader election) log through slog too.
+		ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
+		klog.SetSlogLogger(log)
+		return run(ctx, o, log)
+	})
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) error {

@@ -9,9 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"k8s.io/client-go/dynamic"
@@ -22,6 +19,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/providerclient"
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/tmpfs"
+	"github.com/deckhouse/secrets-store-integration/images/internal/daemon"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -51,19 +49,7 @@ func main() {
 	flag.StringVar(&o.metricsAddr, "metrics-addr", ":8095", "address of /metrics and /healthz; empty turns them off")
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	flag.Parse()
-
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		fmt.Fprintf(os.Stderr, "--log-level: %v\n", err)
-		os.Exit(2)
-	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, log); err != nil {
-		log.Error("csi-driver stopped", "error", err.Error())
-		os.Exit(1)
-	}
+	daemon.Main("csi-driver", o.logLevel, func(ctx context.Context, log *slog.Logger) error { return run(ctx, o, log) })
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) error {
