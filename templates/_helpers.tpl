@@ -1,0 +1,133 @@
+{{- /*
+Helpers shared by the module's templates. Under Deckhouse the module's values
+are .Values.secretsStoreIntegration and the hooks fill its `internal` section;
+under plain `helm install` neither the globals nor `internal` exist, so every
+helper here falls back to a default that renders valid objects.
+*/ -}}
+
+{{- /*
+The module's values as JSON (use: include "ssi.settings" . | fromJson), or {}
+under plain Helm without --set. JSON, not YAML: toYaml trims the output's
+final newline, which would cut it off a PEM that happens to come last.
+*/ -}}
+{{- define "ssi.settings" -}}
+{{- dig "secretsStoreIntegration" dict .Values.AsMap | toJson -}}
+{{- end -}}
+
+{{- /* Labels every object of the module carries (Deckhouse's convention). */ -}}
+{{- define "ssi.labels" -}}
+heritage: deckhouse
+module: secrets-store-integration
+{{- end -}}
+
+{{- /*
+ssi.image (tuple . "imageName"): the image of one of the module's images.
+Deckhouse: registry.base@<digest> from global.modulesImages.digests.secretsStoreIntegration.
+Plain Helm (no digests): registry.example/secrets-store-integration/<image>:<version>, where
+<version> is the chart's appVersion, else its version; override the registry with
+global.modulesImages.registry.base (the images are then <base>/<image>:<version>).
+ssi.image (tuple . "imageName" "upstream/ref:tag"): the Kubernetes sidecars; without digests
+and without a registry they come from their upstream image (registry.k8s.io).
+*/ -}}
+{{- define "ssi.image" -}}
+{{- $ctx := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- $upstream := "" -}}
+{{- if gt (len .) 2 }}{{ $upstream = index . 2 }}{{ end -}}
+{{- $digest := dig "global" "modulesImages" "digests" "secretsStoreIntegration" $name "" $ctx.Values.AsMap -}}
+{{- $base := dig "global" "modulesImages" "registry" "base" "" $ctx.Values.AsMap -}}
+{{- if $digest -}}
+{{- printf "%s@%s" (required "global.modulesImages.registry.base is required with image digests" $base) $digest -}}
+{{- else if and $upstream (not $base) -}}
+{{- $upstream -}}
+{{- else -}}
+{{- printf "%s/%s:%s" ($base | default "registry.example/secrets-store-integration") (kebabcase $name) ($ctx.Chart.AppVersion | default $ctx.Chart.Version) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /*
+ssi.highAvailability: "true" or "". The module's highAvailability setting
+when given, else the cluster's global.highAvailability, else off.
+*/ -}}
+{{- define "ssi.highAvailability" -}}
+{{- $s := include "ssi.settings" . | fromJson -}}
+{{- if hasKey $s "highAvailability" -}}
+{{- if $s.highAvailability }}true{{ end -}}
+{{- else if dig "global" "highAvailability" false .Values.AsMap -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "ssi.replicas" -}}
+{{- if include "ssi.highAvailability" . }}2{{ else }}1{{ end -}}
+{{- end -}}
+
+{{- /* The logLevel setting (Debug, Info, ...) as the binaries' --log-level. */ -}}
+{{- define "ssi.logLevel" -}}
+{{- $s := include "ssi.settings" . | fromJson -}}
+{{- $s.logLevel | default "Info" | lower -}}
+{{- end -}}
+
+{{- /*
+ssi.connection: the store the components use when an object names none, as
+YAML {url, caCert, authPath, namespace}. The connection hook computes it into
+internal.connection; without hooks (plain Helm) the same defaults are taken
+from the settings, and the local Stronghold's address when none is given.
+*/ -}}
+{{- define "ssi.connection" -}}
+{{- $s := include "ssi.settings" . | fromJson -}}
+{{- $in := dig "internal" "connection" dict $s -}}
+{{- $set := $s.connection | default dict -}}
+{{- if and (eq ($s.connectionConfiguration | default "") "Manual") (not $in.url) (not $set.url) -}}
+{{- fail "connectionConfiguration: Manual requires connection.url (the store's HTTPS address)" -}}
+{{- end -}}
+url: {{ $in.url | default $set.url | default "https://stronghold.d8-stronghold:8300" | quote }}
+caCert: {{ $in.caCert | default $set.caCert | default "" | quote }}
+authPath: {{ $in.authPath | default $set.authPath | default "kubernetes" | quote }}
+namespace: {{ $in.namespace | default $set.namespace | default "" | quote }}
+{{- end -}}
+
+{{- /* Where the store's CA is mounted, for the binaries' CA file flags. */ -}}
+{{- define "ssi.storeCAPath" -}}/etc/secrets-store-integration/store-ca/ca.crt{{- end -}}
+
+{{- /*
+ssi.webhookCert: the webhook's TLS as YAML {ca, crt, key}. Deckhouse: the
+webhookcert hook's internal.webhookCert (kept, renewed before expiry).
+Plain Helm has no hooks: a CA and a serving certificate are generated with
+genCA/genSignedCert. They are new on every render, so every `helm upgrade`
+rotates them; the webhook re-reads its certificate file when it changes and
+the caBundle is updated in the same release, so the rotation is harmless.
+Call it once per release render: the Secret and the webhook configuration
+that must agree are rendered from one call (webhook/mutatingwebhook.yaml).
+*/ -}}
+{{- define "ssi.webhookCert" -}}
+{{- $s := include "ssi.settings" . | fromJson -}}
+{{- $c := dig "internal" "webhookCert" dict $s -}}
+{{- if and $c.ca $c.crt $c.key -}}
+{{- /* Quoted, not toYaml: toYaml drops the last PEM's final newline. */ -}}
+ca: {{ $c.ca | quote }}
+crt: {{ $c.crt | quote }}
+key: {{ $c.key | quote }}
+{{- else -}}
+{{- $svc := "secrets-store-integration-webhook" -}}
+{{- $ns := "d8-secrets-store-integration" -}}
+{{- $ca := genCA "secrets-store-integration-webhook-ca" 3650 -}}
+{{- $cert := genSignedCert (printf "%s.%s.svc" $svc $ns) nil (list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns)) 3650 $ca -}}
+ca: {{ $ca.Cert | quote }}
+crt: {{ $cert.Cert | quote }}
+key: {{ $cert.Key | quote }}
+{{- end -}}
+{{- end -}}
+
+{{- /* Pod security context of the unprivileged components. */ -}}
+{{- define "ssi.nonRootContainer" -}}
+runAsNonRoot: true
+runAsUser: 64535
+runAsGroup: 64535
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}

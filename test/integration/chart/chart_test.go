@@ -1,0 +1,459 @@
+package chart
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"slices"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/lint/support"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/deckhouse/secrets-store-integration/test/components"
+)
+
+const (
+	registryBase  = "registry.deckhouse.io/deckhouse/ce/modules/secrets-store-integration"
+	strongholdURL = "https://stronghold.d8-stronghold:8300"
+	storeCAPath   = "/etc/secrets-store-integration/store-ca/ca.crt"
+	// monitoringTemplate is rendered by the monitoring part of the module
+	// (dashboards and rules), checked by its own tests; here its objects
+	// only go through the dry-run.
+	monitoringTemplate = "templates/monitoring.yaml"
+)
+
+// images are the module's images, as named in
+// global.modulesImages.digests.secretsStoreIntegration.
+var images = []string{"csiDriver", "vaultProvider", "webhook", "controller", "envInjector", "nodeDriverRegistrar", "livenessprobe"}
+
+// digest is a made-up image digest, distinct per image.
+func digest(image string) string {
+	sum := sha256.Sum256([]byte(image))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// deckhouseValues are the values Deckhouse passes: globals, and the module's
+// settings with internal, as the hooks fill it.
+func deckhouseValues(highAvailability bool, settings map[string]any) map[string]any {
+	digests := map[string]any{}
+	for _, image := range images {
+		digests[image] = digest(image)
+	}
+	return map[string]any{
+		"global": map[string]any{
+			"modulesImages": map[string]any{
+				"registry": map[string]any{"base": registryBase},
+				"digests":  map[string]any{"secretsStoreIntegration": digests},
+			},
+			"discovery":        map[string]any{"clusterDomain": "cluster.local"},
+			"highAvailability": highAvailability,
+		},
+		"secretsStoreIntegration": settings,
+	}
+}
+
+// chartCase is one values case of the matrix.
+type chartCase struct {
+	values     func() map[string]any
+	monitoring bool // the monitoring and VPA CRDs are among the capabilities
+	storeCA    bool // a store CA is configured: a ConfigMap and CA file flags
+	check      func(objs []*unstructured.Unstructured)
+}
+
+var _ = Describe("the module's chart", func() {
+	It("lints clean with plain Helm's defaults", func() {
+		expectLintClean(map[string]any{})
+	})
+
+	It("refuses Manual without a store address under plain Helm", func() {
+		_, err := render(chartData, map[string]any{
+			"secretsStoreIntegration": map[string]any{"connectionConfiguration": "Manual"},
+		}, false)
+		Expect(err).To(MatchError(ContainSubstring("connectionConfiguration: Manual requires connection.url")))
+	})
+
+	DescribeTable("renders valid objects",
+		func(ctx SpecContext, c chartCase) {
+			values := c.values()
+			out, err := renderFrom(chartData, values, c.monitoring)
+			Expect(err).NotTo(HaveOccurred())
+			var objs []*unstructured.Unstructured
+			for _, r := range out {
+				if r.Source != monitoringTemplate {
+					objs = append(objs, r.Obj)
+				}
+			}
+
+			By("rendering exactly the expected objects")
+			Expect(keys(objs)).To(ConsistOf(expectedKeys(c.monitoring, c.storeCA)))
+
+			By("running only the CSI driver container privileged")
+			ds := find(objs, "DaemonSet", "csi-secrets-store")
+			Expect(ds).NotTo(BeNil())
+			for _, obj := range objs {
+				for _, ctr := range containers(obj) {
+					privileged, _, _ := unstructured.NestedBool(ctr, "securityContext", "privileged")
+					Expect(privileged).To(Equal(obj == ds && ctr["name"] == "csi-driver"),
+						"container %s of %s privileged", ctr["name"], key(obj))
+				}
+			}
+			driver := container(ds, "csi-driver")
+			Expect(driver).NotTo(BeNil())
+			mounts, _, _ := unstructured.NestedSlice(driver, "volumeMounts")
+			Expect(mounts).To(ContainElement(HaveKeyWithValue("mountPropagation", "Bidirectional")))
+			provider := container(ds, "vault-provider")
+			Expect(field(provider, "securityContext", "runAsNonRoot")).To(BeTrue())
+
+			By("giving the webhook configuration the CA of the webhook's Secret")
+			tls := find(objs, "Secret", "secrets-store-integration-webhook-tls")
+			Expect(tls).NotTo(BeNil())
+			data, _, _ := unstructured.NestedStringMap(tls.Object, "data")
+			Expect(data).To(HaveKey("tls.crt"))
+			Expect(data).To(HaveKey("tls.key"))
+			Expect(caBundle(objs)).To(Equal(data["ca.crt"]))
+
+			By("registering the webhook as the tests of env injection do")
+			expectWebhookAsComponents(objs)
+
+			By("namespacing every namespaced object in the module's namespace")
+			for _, obj := range objs {
+				if ns := obj.GetNamespace(); ns != "" {
+					Expect(ns).To(Equal(moduleNamespace), key(obj))
+				}
+			}
+
+			c.check(objs)
+
+			By("linting clean with these values")
+			expectLintClean(values)
+
+			By("having every object accepted by kube-apiserver (server-side dry-run)")
+			for _, r := range out {
+				Expect(dryRunApply(ctx, env, r.Obj)).To(Succeed(), "from %s", r.Source)
+			}
+		},
+		Entry("Manual with a CA, no HA, monitoring present", chartCase{
+			monitoring: true, storeCA: true,
+			values: func() map[string]any {
+				return deckhouseValues(false, map[string]any{
+					"connectionConfiguration": "Manual",
+					"connection": map[string]any{
+						"url": "https://vault.example.com:8200", "caCert": storeCA,
+						"authPath": "kubernetes-prod", "namespace": "team-a",
+					},
+					"logLevel":         "Debug",
+					"rotationInterval": "5m",
+					"nodeSelector":     map[string]any{"node-role.kubernetes.io/worker": ""},
+					"tolerations": []any{map[string]any{
+						"key": "dedicated", "operator": "Equal", "value": "secrets", "effect": "NoSchedule",
+					}},
+					"internal": map[string]any{
+						"webhookCert": webhookCert,
+						"connection": map[string]any{
+							"url": "https://vault.example.com:8200", "caCert": storeCA,
+							"authPath": "kubernetes-prod", "namespace": "team-a",
+						},
+					},
+				})
+			},
+			check: func(objs []*unstructured.Unstructured) {
+				expectHookCert(objs)
+				expectReplicas(objs, 1)
+				cm := find(objs, "ConfigMap", "secrets-store-integration-store-ca")
+				Expect(field(cm.Object, "data", "ca.crt")).To(Equal(storeCA))
+
+				ds := find(objs, "DaemonSet", "csi-secrets-store")
+				Expect(args(ds, "csi-driver")).To(ContainElements("--rotation-interval=5m", "--log-level=debug"))
+				Expect(args(ds, "vault-provider")).To(ContainElements(
+					"--vault-addr=https://vault.example.com:8200", "--vault-ca-cert="+storeCAPath,
+					"--vault-auth-mount=kubernetes-prod", "--vault-namespace=team-a", "--log-level=debug"))
+				Expect(field(ds.Object, "spec", "template", "spec", "nodeSelector")).
+					To(Equal(map[string]any{"node-role.kubernetes.io/worker": ""}))
+				Expect(field(ds.Object, "spec", "template", "spec", "tolerations")).
+					To(ConsistOf(HaveKeyWithValue("key", "dedicated")))
+				Expect(container(ds, "csi-driver")["image"]).To(Equal(registryBase + "@" + digest("csiDriver")))
+				Expect(container(ds, "node-driver-registrar")["image"]).To(Equal(registryBase + "@" + digest("nodeDriverRegistrar")))
+
+				webhook := find(objs, "Deployment", "secrets-store-integration-webhook")
+				Expect(args(webhook, "webhook")).To(ContainElements(
+					"--injector-image="+registryBase+"@"+digest("envInjector"),
+					"--store-addr=https://vault.example.com:8200", "--store-ca-file="+storeCAPath,
+					"--store-auth-path=kubernetes-prod", "--store-namespace=team-a"))
+				controller := find(objs, "Deployment", "secrets-store-integration-controller")
+				Expect(args(controller, "controller")).To(ContainElements(
+					"--vault-ca-cert="+storeCAPath, "--vault-auth-mount=kubernetes-prod", "--leader-elect=true"))
+			},
+		}),
+		Entry("DiscoverLocalStronghold with its CA, global HA, monitoring present", chartCase{
+			monitoring: true, storeCA: true,
+			values: func() map[string]any {
+				return deckhouseValues(true, map[string]any{
+					"connectionConfiguration": "DiscoverLocalStronghold",
+					"internal": map[string]any{
+						"webhookCert": webhookCert,
+						"connection": map[string]any{
+							"url": strongholdURL, "caCert": storeCA, "authPath": "kubernetes", "discovered": true,
+						},
+					},
+				})
+			},
+			check: func(objs []*unstructured.Unstructured) {
+				expectHookCert(objs)
+				expectReplicas(objs, 2)
+				ds := find(objs, "DaemonSet", "csi-secrets-store")
+				Expect(args(ds, "vault-provider")).To(ContainElements(
+					"--vault-addr="+strongholdURL, "--vault-ca-cert="+storeCAPath, "--vault-auth-mount=kubernetes"))
+				Expect(args(ds, "vault-provider")).NotTo(ContainElement(HavePrefix("--vault-namespace")))
+				// Not restricted: it tolerates every taint.
+				Expect(field(ds.Object, "spec", "template", "spec", "tolerations")).
+					To(Equal([]any{map[string]any{"operator": "Exists"}}))
+				_, found, _ := unstructured.NestedFieldNoCopy(ds.Object, "spec", "template", "spec", "nodeSelector")
+				Expect(found).To(BeFalse())
+			},
+		}),
+		Entry("HA setting off over global HA, no store CA, monitoring absent", chartCase{
+			values: func() map[string]any {
+				return deckhouseValues(true, map[string]any{
+					"highAvailability": false,
+					"internal": map[string]any{
+						"webhookCert": webhookCert,
+						"connection":  map[string]any{"url": strongholdURL, "authPath": "kubernetes", "discovered": false},
+					},
+				})
+			},
+			check: func(objs []*unstructured.Unstructured) {
+				expectHookCert(objs)
+				expectReplicas(objs, 1)
+				for _, obj := range objs {
+					for _, ctr := range containers(obj) {
+						for _, arg := range stringArgs(ctr) {
+							Expect(arg).NotTo(Or(HavePrefix("--vault-ca-cert"), HavePrefix("--store-ca-file")), key(obj))
+						}
+					}
+				}
+			},
+		}),
+		Entry("HA setting on without global HA, Manual without a CA, monitoring absent", chartCase{
+			values: func() map[string]any {
+				return deckhouseValues(false, map[string]any{
+					"highAvailability":        true,
+					"connectionConfiguration": "Manual",
+					"connection":              map[string]any{"url": "https://vault.example.com"},
+					"internal": map[string]any{
+						"webhookCert": webhookCert,
+						"connection":  map[string]any{"url": "https://vault.example.com", "authPath": "kubernetes"},
+					},
+				})
+			},
+			check: func(objs []*unstructured.Unstructured) {
+				expectReplicas(objs, 2)
+				webhook := find(objs, "Deployment", "secrets-store-integration-webhook")
+				Expect(args(webhook, "webhook")).To(ContainElement("--store-addr=https://vault.example.com"))
+			},
+		}),
+		Entry("plain Helm defaults: no globals, no internal values", chartCase{
+			values: func() map[string]any { return map[string]any{} },
+			check: func(objs []*unstructured.Unstructured) {
+				expectReplicas(objs, 1)
+				ds := find(objs, "DaemonSet", "csi-secrets-store")
+				Expect(container(ds, "csi-driver")["image"]).To(Equal("registry.example/secrets-store-integration/csi-driver:0.1.0"))
+				Expect(container(ds, "node-driver-registrar")["image"]).To(HavePrefix("registry.k8s.io/sig-storage/csi-node-driver-registrar:"))
+				Expect(args(ds, "vault-provider")).To(ContainElements("--vault-addr="+strongholdURL, "--vault-auth-mount=kubernetes"))
+				webhook := find(objs, "Deployment", "secrets-store-integration-webhook")
+				Expect(args(webhook, "webhook")).To(ContainElement(
+					"--injector-image=registry.example/secrets-store-integration/env-injector:0.1.0"))
+
+				// genCA/genSignedCert: a serving certificate for the
+				// Service's names, signed by the caBundle's CA.
+				tls := find(objs, "Secret", "secrets-store-integration-webhook-tls")
+				data, _, _ := unstructured.NestedStringMap(tls.Object, "data")
+				ca, crt := parseCert(data["ca.crt"]), parseCert(data["tls.crt"])
+				pool := x509.NewCertPool()
+				pool.AddCert(ca)
+				_, err := crt.Verify(x509.VerifyOptions{
+					Roots: pool, DNSName: "secrets-store-integration-webhook." + moduleNamespace + ".svc",
+				})
+				Expect(err).NotTo(HaveOccurred())
+			},
+		}),
+	)
+})
+
+// expectedKeys is what the chart renders besides templates/monitoring.yaml.
+func expectedKeys(monitoring, storeCA bool) []string {
+	ns := moduleNamespace + "/"
+	want := []string{
+		"Namespace/" + moduleNamespace,
+		"CSIDriver/secrets-store.csi.deckhouse.io",
+		"DaemonSet/" + ns + "csi-secrets-store",
+		"ServiceAccount/" + ns + "csi-secrets-store",
+		"ClusterRole/d8:secrets-store-integration:csi-secrets-store",
+		"ClusterRoleBinding/d8:secrets-store-integration:csi-secrets-store",
+		"Deployment/" + ns + "secrets-store-integration-webhook",
+		"Service/" + ns + "secrets-store-integration-webhook",
+		"Secret/" + ns + "secrets-store-integration-webhook-tls",
+		"MutatingWebhookConfiguration/d8-secrets-store-integration-env-injection",
+		"PodDisruptionBudget/" + ns + "secrets-store-integration-webhook",
+		"ServiceAccount/" + ns + "secrets-store-integration-webhook",
+		"ClusterRole/d8:secrets-store-integration:webhook",
+		"ClusterRoleBinding/d8:secrets-store-integration:webhook",
+		"Deployment/" + ns + "secrets-store-integration-controller",
+		"ServiceAccount/" + ns + "secrets-store-integration-controller",
+		"ClusterRole/d8:secrets-store-integration:controller",
+		"ClusterRoleBinding/d8:secrets-store-integration:controller",
+		"Role/" + ns + "secrets-store-integration-controller",
+		"RoleBinding/" + ns + "secrets-store-integration-controller",
+	}
+	if storeCA {
+		want = append(want, "ConfigMap/"+ns+"secrets-store-integration-store-ca")
+	}
+	if monitoring {
+		for _, name := range []string{"csi-secrets-store", "secrets-store-integration-webhook", "secrets-store-integration-controller"} {
+			want = append(want, "PodMonitor/"+ns+name, "VerticalPodAutoscaler/"+ns+name)
+		}
+	}
+	return want
+}
+
+// expectLintClean runs `helm lint`'s checks on the chart directory.
+func expectLintClean(values map[string]any) {
+	GinkgoHelper()
+	result := action.NewLint().Run([]string{root}, values)
+	for _, msg := range result.Messages {
+		Expect(msg.Severity).To(BeNumerically("<", support.ErrorSev), msg.Error())
+	}
+	Expect(result.Errors).To(BeEmpty())
+}
+
+// expectHookCert checks that the hook's certificate, not a generated one,
+// serves the webhook and is its caBundle.
+func expectHookCert(objs []*unstructured.Unstructured) {
+	GinkgoHelper()
+	tls := find(objs, "Secret", "secrets-store-integration-webhook-tls")
+	data, _, _ := unstructured.NestedStringMap(tls.Object, "data")
+	b64 := base64.StdEncoding.EncodeToString
+	Expect(data).To(Equal(map[string]string{
+		"ca.crt":  b64([]byte(webhookCert["ca"].(string))),
+		"tls.crt": b64([]byte(webhookCert["crt"].(string))),
+		"tls.key": b64([]byte(webhookCert["key"].(string))),
+	}))
+	Expect(caBundle(objs)).To(Equal(b64([]byte(webhookCert["ca"].(string)))))
+}
+
+// expectReplicas checks both Deployments' replicas, and that two replicas
+// never share a node.
+func expectReplicas(objs []*unstructured.Unstructured, n int64) {
+	GinkgoHelper()
+	for _, name := range []string{"secrets-store-integration-webhook", "secrets-store-integration-controller"} {
+		d := find(objs, "Deployment", name)
+		Expect(field(d.Object, "spec", "replicas")).To(BeEquivalentTo(n), name)
+		terms, found, _ := unstructured.NestedSlice(d.Object,
+			"spec", "template", "spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
+		if n > 1 {
+			Expect(terms).To(ConsistOf(HaveKeyWithValue("topologyKey", "kubernetes.io/hostname")), name)
+		} else {
+			Expect(found).To(BeFalse(), name)
+		}
+	}
+}
+
+// expectWebhookAsComponents checks that the rendered webhook registration is
+// components.WebhookConfiguration's, which the webhook's integration tests
+// register with a real kube-apiserver: the same rules, selectors, match
+// conditions and policies. Only the client configuration differs (a
+// Service here, a URL there).
+func expectWebhookAsComponents(objs []*unstructured.Unstructured) {
+	GinkgoHelper()
+	var got admissionregistrationv1.MutatingWebhookConfiguration
+	mwc := find(objs, "MutatingWebhookConfiguration", "d8-secrets-store-integration-env-injection")
+	Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(mwc.Object, &got)).To(Succeed())
+	want := components.WebhookConfiguration(mwc.GetName(), "https://unused", nil)
+	Expect(got.Webhooks).To(HaveLen(1))
+	got.Webhooks[0].ClientConfig = admissionregistrationv1.WebhookClientConfig{}
+	want.Webhooks[0].ClientConfig = admissionregistrationv1.WebhookClientConfig{}
+	Expect(got.Webhooks).To(Equal(want.Webhooks))
+	Expect(components.SystemNamespaces).To(ContainElement(moduleNamespace))
+}
+
+func caBundle(objs []*unstructured.Unstructured) string {
+	GinkgoHelper()
+	mwc := find(objs, "MutatingWebhookConfiguration", "d8-secrets-store-integration-env-injection")
+	Expect(mwc).NotTo(BeNil())
+	hooks, _, _ := unstructured.NestedSlice(mwc.Object, "webhooks")
+	Expect(hooks).To(HaveLen(1))
+	bundle, _, _ := unstructured.NestedString(hooks[0].(map[string]any), "clientConfig", "caBundle")
+	return bundle
+}
+
+func parseCert(b64 string) *x509.Certificate {
+	GinkgoHelper()
+	data, err := base64.StdEncoding.DecodeString(b64)
+	Expect(err).NotTo(HaveOccurred())
+	block, _ := pem.Decode(data)
+	Expect(block).NotTo(BeNil())
+	cert, err := x509.ParseCertificate(block.Bytes)
+	Expect(err).NotTo(HaveOccurred())
+	return cert
+}
+
+// field is the value at path in obj, nil when absent.
+func field(obj map[string]any, path ...string) any {
+	v, _, _ := unstructured.NestedFieldNoCopy(obj, path...)
+	return v
+}
+
+func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	for _, obj := range objs {
+		if obj.GetKind() == kind && obj.GetName() == name {
+			return obj
+		}
+	}
+	return nil
+}
+
+func keys(objs []*unstructured.Unstructured) []string {
+	out := make([]string, len(objs))
+	for i, obj := range objs {
+		out[i] = key(obj)
+	}
+	return out
+}
+
+// containers are the containers of a workload's pod template, init ones too.
+func containers(obj *unstructured.Unstructured) []map[string]any {
+	var out []map[string]any
+	for _, field := range []string{"containers", "initContainers"} {
+		list, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", field)
+		for _, c := range list {
+			out = append(out, c.(map[string]any))
+		}
+	}
+	return out
+}
+
+func container(obj *unstructured.Unstructured, name string) map[string]any {
+	i := slices.IndexFunc(containers(obj), func(c map[string]any) bool { return c["name"] == name })
+	if i < 0 {
+		return nil
+	}
+	return containers(obj)[i]
+}
+
+func args(obj *unstructured.Unstructured, name string) []string {
+	GinkgoHelper()
+	c := container(obj, name)
+	Expect(c).NotTo(BeNil(), "container %s of %s", name, key(obj))
+	return stringArgs(c)
+}
+
+func stringArgs(c map[string]any) []string {
+	list, _, _ := unstructured.NestedStringSlice(c, "args")
+	return list
+}
