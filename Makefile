@@ -14,12 +14,20 @@ MODULES := hooks images test
 export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver,github.com/flant,github.com/deckhouse/module-sdk,github.com/deckhouse/deckhouse
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all demo test test-servers vet fmt-check bench bench-controller bench-injector bench-webhook
+.PHONY: all demo test test-servers test-tools vet fmt-check bench bench-controller bench-injector bench-webhook
 
 all: test
 
 test-servers:
 	test/tools/build.sh
+
+# promtool runs the alert rules' unit tests (test/integration/monitoring); it
+# comes from Debian's prometheus package: 19 MB, 11 to 20 s on a new machine.
+test-tools:
+	@command -v promtool >/dev/null || { \
+		start=$$SECONDS; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+		echo "installed promtool in $$((SECONDS - start)) s"; }
 
 demo: test-servers
 	cd test && go run ./cmd/demo
@@ -48,5 +56,5 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-test: test-servers fmt-check vet
+test: test-servers test-tools fmt-check vet
 	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...); done

@@ -1,0 +1,14 @@
+package metrics_test
+
+import (
+	"testing"
+
+	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/metrics"
+	"github.com/deckhouse/secrets-store-integration/images/internal/monitoringcheck"
+)
+
+// Every secrets_store_csi_* metric that a dashboard or an alert rule in monitoring/
+// uses must be one the driver registers.
+func TestMonitoringUsesExportedMetrics(t *testing.T) {
+	monitoringcheck.Check(t, metrics.New().Registry, "secrets_store_csi_")
+}
