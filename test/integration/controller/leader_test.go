@@ -33,7 +33,9 @@ var _ = Describe("two replicas", Serial, func() {
 		DeferCleanup(func(ctx SpecContext) { Expect(ctl.Start(ctx)).To(Succeed()) })
 		applyImport(ctx, ns, "second", syncSpec(id, "second", keyFile("password", ns+"/db", "password")))
 		secretData(ctx, ns, "second")
-		Expect(reconciles(second)).To(BeNumerically(">", 0))
+		// The Secret is written before the reconcile that wrote it returns
+		// and is counted.
+		Eventually(reconciles).WithContext(ctx).WithArguments(second).Should(BeNumerically(">", 0))
 		waitCondition(ctx, ns, "second", "Ready", "True", "SecretReady")
 		for _, line := range second.Logs() {
 			Expect(line).NotTo(ContainSubstring(password))
