@@ -77,20 +77,33 @@ func StartWebhook(ctx context.Context, c WebhookConfig) (*Webhook, error) {
 }
 
 // Register makes the API server call the webhook for pods, as
-// WebhookConfiguration name describes, and returns once it does: the API
-// server picks registrations up asynchronously, so it dry-runs an opted-in
-// pod of service account ns/sa until the pod comes back mutated. Delete the
-// registration with Unregister.
+// WebhookConfiguration name describes, and returns once it does (see
+// WaitCalled). Delete the registration with Unregister.
 func (w *Webhook) Register(ctx context.Context, kube kubernetes.Interface, name string, caBundle []byte, ns, sa string) error {
 	hooks := kube.AdmissionregistrationV1().MutatingWebhookConfigurations()
 	if _, err := hooks.Create(ctx, WebhookConfiguration(name, w.URL, caBundle), metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("register webhook %s: %w", name, err)
 	}
+	if err := WaitCalled(ctx, kube, ns, sa, true); err != nil {
+		return fmt.Errorf("webhook %s registered: %w", name, err)
+	}
+	return nil
+}
+
+// WaitCalled returns once the API server calls the webhook for opted-in
+// pods of service account ns/sa (called) or no longer does (!called): it
+// picks registrations up, and drops them, asynchronously. It dry-runs an
+// opted-in pod until the pod comes back mutated, or not.
+func WaitCalled(ctx context.Context, kube kubernetes.Interface, ns, sa string, called bool) error {
 	probe := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "registration-probe", Annotations: map[string]string{OptInAnnotation: "probe"}},
 		Spec: corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{
 			{Name: "probe", Image: "registry.example/probe:v1", Command: []string{"/probe"}},
 		}},
+	}
+	want := "calls the webhook"
+	if !called {
+		want = "stops calling the webhook"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -98,13 +111,13 @@ func (w *Webhook) Register(ctx context.Context, kube kubernetes.Interface, name 
 	defer tick.Stop()
 	for {
 		p, err := kube.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err == nil && len(p.Spec.InitContainers) > 0 {
+		if err == nil && (len(p.Spec.InitContainers) > 0) == called {
 			return nil
 		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			return fmt.Errorf("webhook %s registered, but the API server does not call it: %w (last create: %v)", name, ctx.Err(), err)
+			return fmt.Errorf("wait until the API server %s: %w (last create: %v)", want, ctx.Err(), err)
 		}
 	}
 }

@@ -60,8 +60,8 @@ type node struct {
 	kubelet  *components.Kubelet
 }
 
-// startNode builds the driver and the provider, starts them and installs
-// the SecretsStoreImport CRD. On error whatever it started is stopped.
+// startNode builds the driver and the provider and starts them. On error
+// whatever it started is stopped.
 func startNode(ctx context.Context, env *testenv.Env) (_ *node, err error) {
 	step("Building the module's binaries (takes a while the first time)")
 	work, err := os.MkdirTemp("", "ssi-demo-*")
@@ -82,7 +82,7 @@ func startNode(ctx context.Context, env *testenv.Env) (_ *node, err error) {
 	n.bins = bins
 	fmt.Printf("   built in %s\n", time.Since(began).Round(time.Second))
 
-	step(fmt.Sprintf("Starting vault-provider and csi-driver (rotation interval %s), installing the SecretsStoreImport CRD", rotationInterval))
+	step(fmt.Sprintf("Starting vault-provider and csi-driver (rotation interval %s)", rotationInterval))
 	providers := filepath.Join(work, "providers")
 	n.provider, err = components.StartProvider(ctx, components.ProviderConfig{
 		Binary: bins.Provider, Socket: filepath.Join(providers, "vault.sock"),
@@ -105,14 +105,6 @@ func startNode(ctx context.Context, env *testenv.Env) (_ *node, err error) {
 	n.kubelet, err = components.NewKubelet(env, n.driver.Socket, work)
 	if err != nil {
 		return nil, err
-	}
-
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml")); err != nil {
-		return nil, fmt.Errorf("install the SecretsStoreImport CRD: %w", err)
 	}
 	return n, nil
 }

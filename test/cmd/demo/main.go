@@ -1,6 +1,9 @@
 // Command demo starts the real test environment (etcd, kube-apiserver,
 // Vault), writes a secret and logs in to Vault as a Kubernetes
-// ServiceAccount with a TokenRequest token. Then it delivers the secret as
+// ServiceAccount with a TokenRequest token. It installs the module's
+// rendered chart (CRD, namespace, RBAC, configuration, CSIDriver) into the
+// control plane, but not its workloads: it runs the binaries itself.
+// Then it delivers the secret as
 // files the way a pod gets them: it builds and runs the module's CSI node
 // driver and Vault provider, creates a SecretsStoreImport, plays kubelet
 // (publish, republish after a change in Vault, unpublish) and prints what
@@ -69,6 +72,9 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	if err := readAsApp(ctx, env); err != nil {
+		return err
+	}
+	if err := installModule(ctx, env); err != nil {
 		return err
 	}
 

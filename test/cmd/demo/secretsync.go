@@ -27,8 +27,9 @@ const (
 	// syncRefresh is the import's refreshInterval: short, so the demo shows
 	// a change in Vault reaching the Secret.
 	syncRefresh = 3 * time.Second
-	// controllerNamespace holds the controller's Lease and HMAC key.
-	controllerNamespace = "d8-secrets-store-integration"
+	// controllerNamespace holds the controller's Lease and HMAC key;
+	// installModule created it.
+	controllerNamespace = components.ModuleNamespace
 )
 
 // syncSecret is way 4, the least safe: the controller copies the secret into
@@ -38,10 +39,6 @@ const (
 // Secret again once the refresh brought it.
 func syncSecret(ctx context.Context, env *testenv.Env, bins components.Binaries) (err error) {
 	step("Way 4, Kubernetes Secrets: starting the controller (leader election, Secret sync)")
-	if _, err := env.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}},
-		metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create namespace %s: %w", controllerNamespace, err)
-	}
 	ctl, err := components.StartController(ctx, components.ControllerConfig{
 		Binary: bins.Controller, Kubeconfig: env.Kubeconfig, Namespace: controllerNamespace,
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath,

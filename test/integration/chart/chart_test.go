@@ -73,16 +73,16 @@ var _ = Describe("the module's chart", func() {
 	})
 
 	It("refuses Manual without a store address under plain Helm", func() {
-		_, err := render(chartData, map[string]any{
+		_, err := components.RenderChart(map[string]any{
 			"secretsStoreIntegration": map[string]any{"connectionConfiguration": "Manual"},
-		}, false)
+		}, nil)
 		Expect(err).To(MatchError(ContainSubstring("connectionConfiguration: Manual requires connection.url")))
 	})
 
 	DescribeTable("renders valid objects",
 		func(ctx SpecContext, c chartCase) {
 			values := c.values()
-			out, err := renderFrom(chartData, values, c.monitoring)
+			out, err := components.RenderChartSources(values, capabilities(c.monitoring))
 			Expect(err).NotTo(HaveOccurred())
 			var objs []*unstructured.Unstructured
 			for _, r := range out {

@@ -13,18 +13,16 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"helm.sh/helm/v3/pkg/chart"
 
+	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
-// moduleNamespace is where the chart puts its namespaced objects.
-const moduleNamespace = "d8-secrets-store-integration"
+const moduleNamespace = components.ModuleNamespace
 
 var (
-	env       *testenv.Env
-	root      string
-	chartData *chart.Chart
+	env  *testenv.Env
+	root string
 	// webhookCert stands for the webhookcert hook's values.
 	webhookCert map[string]any
 	// storeCA is a PEM CA standing for a store's (or Stronghold's) CA.
@@ -39,8 +37,6 @@ func TestChart(t *testing.T) {
 var _ = BeforeSuite(func(ctx SpecContext) {
 	var err error
 	root, err = testenv.RepoRoot()
-	Expect(err).NotTo(HaveOccurred())
-	chartData, err = loadChart(root)
 	Expect(err).NotTo(HaveOccurred())
 
 	dir := GinkgoT().TempDir()
@@ -61,7 +57,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	_, err = env.ApplyFile(ctx, filepath.Join("testdata", "optional-crds.yaml"))
 	Expect(err).NotTo(HaveOccurred())
-	objs, err := render(chartData, map[string]any{}, false)
+	objs, err := components.RenderChart(map[string]any{}, nil)
 	Expect(err).NotTo(HaveOccurred())
 	ns := find(objs, "Namespace", moduleNamespace)
 	Expect(ns).NotTo(BeNil())

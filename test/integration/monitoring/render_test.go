@@ -7,51 +7,28 @@ import (
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
-	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
+
+	"github.com/deckhouse/secrets-store-integration/test/components"
 )
 
-// renderMonitoring renders templates/monitoring.yaml of the chart at the
-// repository root with apis added to the cluster's capabilities.
+// renderMonitoring renders the chart with apis added to the cluster's
+// capabilities and returns what templates/monitoring.yaml made.
 func renderMonitoring(t *testing.T, apis ...string) []map[string]any {
 	t.Helper()
-	c, err := loader.Load(filepath.Join("..", "..", ".."))
+	out, err := components.RenderChartSources(map[string]any{}, apis)
 	if err != nil {
-		t.Fatalf("load chart: %v", err)
-	}
-	caps := chartutil.DefaultCapabilities.Copy()
-	caps.APIVersions = append(append(chartutil.VersionSet{}, caps.APIVersions...), apis...)
-	vals, err := chartutil.ToRenderValues(c, map[string]any{},
-		chartutil.ReleaseOptions{Name: "secrets-store-integration", Namespace: "d8-secrets-store-integration", IsInstall: true}, caps)
-	if err != nil {
-		t.Fatalf("render values: %v", err)
-	}
-	files, err := engine.Render(c, vals)
-	if err != nil {
-		t.Fatalf("render: %v", err)
-	}
-	out, ok := files[c.Name()+"/templates/monitoring.yaml"]
-	if !ok {
-		t.Fatal("no templates/monitoring.yaml in the chart")
+		t.Fatal(err)
 	}
 	var objs []map[string]any
-	for _, doc := range releaseutil.SplitManifests(out) {
-		var obj map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
-			t.Fatalf("decode %v\n%s", err, doc)
-		}
-		if len(obj) > 0 {
-			objs = append(objs, obj)
+	for _, r := range out {
+		if r.Source == "templates/monitoring.yaml" {
+			objs = append(objs, r.Obj.Object)
 		}
 	}
 	return objs
 }
 
-// The chart ships every rule file and dashboard unchanged, as the objects
-// the cluster understands, and nothing where monitoring is not installed.
 func TestChartShipsRulesAndDashboards(t *testing.T) {
 	rules, _ := filepath.Glob(filepath.Join(rulesDir, "*.yaml"))
 	dashboards, _ := filepath.Glob(filepath.Join(dashboardsDir, "*", "*.json"))

@@ -25,6 +25,8 @@ import (
 )
 
 const (
+	// registration is the suite's registration of the webhook.
+	registration = "secrets-store-env-injection"
 	// injectorImage never gets pulled: no kubelet runs.
 	injectorImage = "registry.example/secrets-store/env-injector:test"
 	// team has the registry's pull secret; stranger has none.
@@ -39,7 +41,11 @@ var (
 	env      *testenv.Env
 	binaries components.Binaries
 	hook     *components.Webhook
-	reg      *components.Registry
+	// caBundle, certFile and keyFile are the webhook's serving CA and
+	// certificate.
+	caBundle          []byte
+	certFile, keyFile string
+	reg               *components.Registry
 	// Image references in reg.
 	appImage, cmdOnlyImage, multiImage string
 	// warned is a client whose warnings land in warnings.
@@ -75,7 +81,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	})
 	Expect(err).NotTo(HaveOccurred())
 
-	caBundle, certFile, keyFile, err := testenv.ServingCertificate(dir, "webhook")
+	caBundle, certFile, keyFile, err = testenv.ServingCertificate(dir, "webhook")
 	Expect(err).NotTo(HaveOccurred())
 	hook, err = components.StartWebhook(ctx, components.WebhookConfig{
 		Binary: binaries.Webhook, Kubeconfig: env.Kubeconfig, CertFile: certFile, KeyFile: keyFile,
@@ -100,7 +106,6 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	}, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred())
 
-	const registration = "secrets-store-env-injection"
 	Expect(hook.Register(ctx, env.Kube, registration, caBundle, team, sa)).To(Succeed())
 	DeferCleanup(components.Unregister, env.Kube, registration)
 
