@@ -254,3 +254,29 @@ func (e *Env) UnsealVault(ctx context.Context) error {
 		}
 	}
 }
+
+// ReadGrant lets ServiceAccounts of a namespace read KV secrets: a policy
+// that reads Path (an API path, a trailing * for a prefix) and a
+// Kubernetes auth role that gives it, for tokens of audience "vault".
+type ReadGrant struct {
+	Role, Policy, Path string
+	Namespace          string
+	// ServiceAccounts bound to the role; "*" for all of the namespace.
+	ServiceAccounts []string
+	TTL             time.Duration
+}
+
+// GrantRead writes the policy and the role of g, as the platform team does
+// for an application.
+func (e *Env) GrantRead(ctx context.Context, g ReadGrant) error {
+	if err := e.WritePolicy(ctx, g.Policy, fmt.Sprintf(`path %q { capabilities = ["read"] }`, g.Path)); err != nil {
+		return fmt.Errorf("write policy %s: %w", g.Policy, err)
+	}
+	if err := e.WriteKubernetesRole(ctx, g.Role, KubernetesRole{
+		ServiceAccounts: g.ServiceAccounts, Namespaces: []string{g.Namespace},
+		Policies: []string{g.Policy}, Audience: "vault", TTL: g.TTL,
+	}); err != nil {
+		return fmt.Errorf("write kubernetes auth role %s: %w", g.Role, err)
+	}
+	return nil
+}

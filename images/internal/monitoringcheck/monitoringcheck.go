@@ -274,6 +274,21 @@ func Check(t *testing.T, c prometheus.Collector, prefix string) {
 	if own == 0 {
 		t.Fatalf("the collector registers no metric named %s*", prefix)
 	}
+	used, names := usedUnder(t, prefix)
+	if len(names) == 0 {
+		t.Errorf("no dashboard or rule uses a metric named %s*", prefix)
+	}
+	for _, n := range names {
+		if !Exports(registered, n) {
+			t.Errorf("%s is used but not exported; used in %s: %s", n, used[n][0].File, used[n][0].Expr)
+		}
+	}
+}
+
+// usedUnder returns where the dashboards and rules use metrics, and the
+// sorted names among them that start with prefix.
+func usedUnder(t testing.TB, prefix string) (map[string][]Use, []string) {
+	t.Helper()
 	used, err := Used(MonitoringDir(t))
 	if err != nil {
 		t.Fatal(err)
@@ -285,12 +300,5 @@ func Check(t *testing.T, c prometheus.Collector, prefix string) {
 		}
 	}
 	sort.Strings(names)
-	if len(names) == 0 {
-		t.Errorf("no dashboard or rule uses a metric named %s*", prefix)
-	}
-	for _, n := range names {
-		if !Exports(registered, n) {
-			t.Errorf("%s is used but not exported; used in %s: %s", n, used[n][0].File, used[n][0].Expr)
-		}
-	}
+	return used, names
 }

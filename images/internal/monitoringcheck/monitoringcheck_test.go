@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,17 +144,7 @@ func TestHookMetricsAreExported(t *testing.T) {
 	if len(exported) == 0 {
 		t.Fatalf("no %s* metric in %s", prefix, root)
 	}
-	used, err := Used(MonitoringDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for n := range used {
-		if strings.HasPrefix(n, prefix) {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
+	_, names := usedUnder(t, prefix)
 	for _, n := range names {
 		if !exported[n] {
 			t.Errorf("%s is used but no hook exports it (hooks export %v)", n, exported)

@@ -65,13 +65,9 @@ func (s *Session) RevokeToken(ctx context.Context) error {
 
 // do sends one PUT with the session's token.
 func (s *Session) do(ctx context.Context, token, op, path string, body map[string]any) (*vault.Secret, error) {
-	c, err := s.client.Clone()
+	c, err := requestClient(s.client, token, s.cfg.Namespace)
 	if err != nil {
-		return nil, fmt.Errorf("clone store client: %w", err)
-	}
-	c.SetToken(token)
-	if s.cfg.Namespace != "" {
-		c.SetNamespace(s.cfg.Namespace)
+		return nil, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
 	defer cancel()

@@ -45,13 +45,9 @@ func (s *Store) CheckRole(ctx context.Context, cfg Config, authMount, role strin
 	if err != nil {
 		return err
 	}
-	c, err := base.Clone()
+	c, err := requestClient(base, "", cfg.Namespace)
 	if err != nil {
-		return fmt.Errorf("clone store client: %w", err)
-	}
-	c.ClearToken()
-	if cfg.Namespace != "" {
-		c.SetNamespace(cfg.Namespace)
+		return err
 	}
 	mount := strings.Trim(authMount, "/")
 	path := "auth/" + mount + "/login"

@@ -61,13 +61,9 @@ func (s *Session) Read(ctx context.Context, req Request) (*Secret, error) {
 }
 
 func (s *Session) read(ctx context.Context, token string, req Request) (*Secret, error) {
-	c, err := s.client.Clone()
+	c, err := requestClient(s.client, token, s.cfg.Namespace)
 	if err != nil {
-		return nil, fmt.Errorf("clone store client: %w", err)
-	}
-	c.SetToken(token)
-	if s.cfg.Namespace != "" {
-		c.SetNamespace(s.cfg.Namespace)
+		return nil, err
 	}
 	path := strings.Trim(req.Path, "/")
 	method := strings.ToUpper(req.Method)

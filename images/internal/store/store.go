@@ -135,13 +135,9 @@ func (s *Store) Session(cfg Config, login Login) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := base.Clone()
+	c, err := requestClient(base, "", cfg.Namespace)
 	if err != nil {
-		return nil, fmt.Errorf("clone store client: %w", err)
-	}
-	c.ClearToken()
-	if cfg.Namespace != "" {
-		c.SetNamespace(cfg.Namespace)
+		return nil, err
 	}
 	return &Session{
 		store: s, client: c, cfg: cfg, login: login,
@@ -185,6 +181,25 @@ func (s *Store) client(cfg Config) (*vault.Client, error) {
 	c.ClearToken()
 	c.ClearNamespace()
 	s.clients[key] = c
+	return c, nil
+}
+
+// requestClient returns a copy of base that sends token ("" for none, as a
+// login does) and the Vault namespace: the shared per-address client keeps
+// neither, so concurrent requests of different identities never mix them.
+func requestClient(base *vault.Client, token, namespace string) (*vault.Client, error) {
+	c, err := base.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("clone store client: %w", err)
+	}
+	if token == "" {
+		c.ClearToken()
+	} else {
+		c.SetToken(token)
+	}
+	if namespace != "" {
+		c.SetNamespace(namespace)
+	}
 	return c, nil
 }
 

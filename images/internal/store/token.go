@@ -126,13 +126,9 @@ func (s *Session) logIn(ctx context.Context) (string, time.Duration, error) {
 	path := "auth/" + s.id.AuthMount + "/login"
 	ctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
 	defer cancel()
-	c, err := s.client.Clone()
+	c, err := requestClient(s.client, "", s.cfg.Namespace)
 	if err != nil {
-		return "", 0, fmt.Errorf("clone store client: %w", err)
-	}
-	c.ClearToken()
-	if s.cfg.Namespace != "" {
-		c.SetNamespace(s.cfg.Namespace)
+		return "", 0, err
 	}
 	began := time.Now()
 	secret, err := c.Logical().WriteWithContext(ctx, path, map[string]any{"role": s.login.Role, "jwt": s.login.JWT})

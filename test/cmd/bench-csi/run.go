@@ -75,12 +75,9 @@ func prepare(ctx context.Context, env *testenv.Env, o options, runs []spec) erro
 			return err
 		}
 	}
-	if err := env.WritePolicy(ctx, policy, `path "secret/data/bench/*" { capabilities = ["read"] }`); err != nil {
-		return err
-	}
-	if err := env.WriteKubernetesRole(ctx, role, testenv.KubernetesRole{
-		ServiceAccounts: []string{"*"}, Namespaces: []string{namespace}, Policies: []string{policy},
-		Audience: components.Audience, TTL: 30 * time.Minute,
+	if err := env.GrantRead(ctx, testenv.ReadGrant{
+		Role: role, Policy: policy, Path: "secret/data/bench/*",
+		Namespace: namespace, ServiceAccounts: []string{"*"}, TTL: 30 * time.Minute,
 	}); err != nil {
 		return err
 	}

@@ -157,11 +157,9 @@ func prepare(ctx context.Context, env *testenv.Env, dir string, refs int) (strin
 	if _, err := env.CreateServiceAccount(ctx, namespace, account); err != nil {
 		return "", err
 	}
-	if err := env.WritePolicy(ctx, role, `path "secret/data/bench-inj/*" { capabilities = ["read"] }`); err != nil {
-		return "", err
-	}
-	if err := env.WriteKubernetesRole(ctx, role, testenv.KubernetesRole{
-		ServiceAccounts: []string{account}, Namespaces: []string{namespace}, Policies: []string{role}, Audience: "vault", TTL: time.Hour,
+	if err := env.GrantRead(ctx, testenv.ReadGrant{
+		Role: role, Policy: role, Path: "secret/data/bench-inj/*",
+		Namespace: namespace, ServiceAccounts: []string{account}, TTL: time.Hour,
 	}); err != nil {
 		return "", err
 	}

@@ -127,16 +127,10 @@ func writeSecret(ctx context.Context, env *testenv.Env) error {
 	}); err != nil {
 		return fmt.Errorf("write secret/%s: %w", secretPath, err)
 	}
-	if err := env.WritePolicy(ctx, "app-read", `path "secret/data/app" { capabilities = ["read"] }`); err != nil {
-		return fmt.Errorf("write policy app-read: %w", err)
-	}
-	if err := env.WriteKubernetesRole(ctx, role, testenv.KubernetesRole{
-		ServiceAccounts: []string{account}, Namespaces: []string{namespace},
-		Policies: []string{"app-read"}, Audience: audience, TTL: 5 * time.Minute,
-	}); err != nil {
-		return fmt.Errorf("write kubernetes auth role %s: %w", role, err)
-	}
-	return nil
+	return env.GrantRead(ctx, testenv.ReadGrant{
+		Role: role, Policy: "app-read", Path: "secret/data/app",
+		Namespace: namespace, ServiceAccounts: []string{account}, TTL: 5 * time.Minute,
+	})
 }
 
 // readAsApp is way 1, the application reading the store itself: it logs in
