@@ -14,7 +14,7 @@ MODULES := hooks images test
 export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver,github.com/flant,github.com/deckhouse/module-sdk,github.com/deckhouse/deckhouse
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all demo test test-servers test-tools vet fmt-check bench bench-controller bench-injector bench-webhook
+.PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook
 
 all: test
 
@@ -50,6 +50,24 @@ bench-injector: test-servers
 bench-webhook: test-servers
 	cd test && go run ./cmd/bench-webhook
 
+# Every parser of untrusted input, and the CSI volume writer, has a fuzz
+# target. `make test` runs each for FUZZTIME=5s (about a minute in all);
+# `make fuzz FUZZTIME=10m` runs them longer. A failing input is written to the
+# package's testdata/fuzz and then replays in every `go test`.
+FUZZTIME ?= 60s
+FUZZ_TARGETS := \
+	images/internal/params:FuzzParse \
+	images/internal/envref:FuzzParse \
+	images/internal/injection:FuzzFromAnnotations \
+	images/webhook/internal/mutate:FuzzPatch
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		dir=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz: $$dir $$name for $(FUZZTIME)"; \
+		(cd $${dir%%/*} && go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$${dir#*/}) || exit 1; \
+	done
+
 vet:
 	for m in $(MODULES); do (cd $$m && go vet ./...); done
 
@@ -58,3 +76,4 @@ fmt-check:
 
 test: test-servers test-tools fmt-check vet
 	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...); done
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
