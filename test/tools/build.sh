@@ -5,7 +5,7 @@
 # second run or a fresh clone on the same machine reuses it. The clone gets
 # symlinks in .cache/bin, which the test environment reads.
 #
-# Usage: test/tools/build.sh [etcd|kube-apiserver|vault|secrets-store-csi-driver]...   (default: all)
+# Usage: test/tools/build.sh [etcd|kube-apiserver|vault|secrets-store-csi-driver|addon-operator]...   (default: all)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +23,7 @@ kube_version=v1.37.2
 etcd_version=v3.6.16
 vault_version=v1.19.5
 secrets_store_csi_driver_version=v1.5.4
+addon_operator_version=v1.9.1
 
 key() { # hash of what decides the binary: the module's go.mod and Go files (nested ones too) and the Go version
 	(cd "$here/$1" && find . \( -name go.mod -o -name '*.go' \) | LC_ALL=C sort | xargs cat; go version) | sha256sum | cut -c1-16
@@ -62,15 +63,23 @@ build_secrets_store_csi_driver() {
 		"-X sigs.k8s.io/secrets-store-csi-driver/pkg/version.BuildVersion=$secrets_store_csi_driver_version"
 }
 
+# The program that runs Deckhouse modules: it runs the module's hooks binary
+# and installs the chart with Helm (test/components/addonoperator).
+build_addon_operator() {
+	build addon-operator github.com/flant/addon-operator/cmd/addon-operator \
+		"-X github.com/flant/addon-operator/pkg/app.Version=$addon_operator_version"
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(etcd kube-apiserver vault secrets-store-csi-driver)
+[ ${#targets[@]} -gt 0 ] || targets=(etcd kube-apiserver vault secrets-store-csi-driver addon-operator)
 for t in "${targets[@]}"; do
 	case $t in
 	etcd) build_etcd ;;
 	kube-apiserver) build_kube_apiserver ;;
 	vault) build_vault ;;
 	secrets-store-csi-driver) build_secrets_store_csi_driver ;;
-	*) echo "build: unknown server $t (want etcd, kube-apiserver, vault or secrets-store-csi-driver)" >&2; exit 2 ;;
+	addon-operator) build_addon_operator ;;
+	*) echo "build: unknown server $t (want etcd, kube-apiserver, vault, secrets-store-csi-driver or addon-operator)" >&2; exit 2 ;;
 	esac
 done
-echo "build: etcd $etcd_version, kube-apiserver $kube_version, vault $vault_version, secrets-store-csi-driver $secrets_store_csi_driver_version ready in $links"
+echo "build: etcd $etcd_version, kube-apiserver $kube_version, vault $vault_version, secrets-store-csi-driver $secrets_store_csi_driver_version, addon-operator $addon_operator_version ready in $links"
