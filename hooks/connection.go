@@ -1,11 +1,11 @@
-package hooks
+package main
 
 import (
-	"github.com/flant/addon-operator/sdk"
+	"github.com/deckhouse/module-sdk/pkg/registry"
 
 	"github.com/deckhouse/secrets-store-integration/hooks/connection"
 )
 
 // Store connection: internal.connection, from the local Stronghold or the
 // Manual settings.
-var _ = sdk.RegisterFunc(connection.Config, connection.Handle)
+var _ = registry.RegisterFunc(connection.Config, connection.Handle)

@@ -1,10 +1,10 @@
-package hooks
+package main
 
 import (
-	"github.com/flant/addon-operator/sdk"
+	"github.com/deckhouse/module-sdk/pkg/registry"
 
 	"github.com/deckhouse/secrets-store-integration/hooks/webhookcert"
 )
 
 // Webhook TLS: internal.webhookCert, renewed before expiry.
-var _ = sdk.RegisterFunc(webhookcert.Config, webhookcert.Handle)
+var _ = registry.RegisterFunc(webhookcert.Config, webhookcert.Handle)

@@ -1,12 +1,12 @@
 package connection
 
 import (
+	"context"
 	"fmt"
 
-	"github.com/flant/addon-operator/pkg/module_manager/go_hook"
-	"github.com/flant/addon-operator/pkg/module_manager/go_hook/metrics"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"github.com/deckhouse/module-sdk/pkg"
+	"github.com/deckhouse/module-sdk/pkg/metric/operation"
+	objectpatch "github.com/deckhouse/module-sdk/pkg/object-patch"
 
 	"github.com/deckhouse/secrets-store-integration/hooks/module"
 	"github.com/deckhouse/secrets-store-integration/hooks/secretbinding"
@@ -25,32 +25,30 @@ var valuesPath = module.InternalPath("connection")
 
 // Config runs the hook before every Helm run and whenever the Stronghold
 // Secret appears, changes (CA rotation) or goes away, so the components
-// follow the local Stronghold without waiting for another event.
-var Config = &go_hook.HookConfig{
-	OnBeforeHelm: &go_hook.OrderedConfig{Order: 10},
-	Kubernetes: []go_hook.KubernetesConfig{
-		secretbinding.Named(StrongholdBinding, StrongholdNamespace, StrongholdSecret, FilterStrongholdSecret),
+// follow the local Stronghold without waiting for another event. The
+// binding's filter keeps the certificates and drops the private key.
+var Config = &pkg.HookConfig{
+	OnBeforeHelm: &pkg.OrderedConfig{Order: 10},
+	Kubernetes: []pkg.KubernetesConfig{
+		secretbinding.Named(StrongholdBinding, StrongholdNamespace, StrongholdSecret, map[string]string{
+			"caCrt":  "ca.crt",
+			"tlsCrt": "tls.crt",
+		}),
 	},
 }
 
-// FilterStrongholdSecret keeps the certificates of the Stronghold Secret and
-// drops its private key.
-func FilterStrongholdSecret(obj *unstructured.Unstructured) (go_hook.FilterResult, error) {
-	data, err := secretbinding.Data(obj)
-	if err != nil {
-		return nil, err
-	}
-	return StrongholdTLS{
-		CACrt:  string(data["ca.crt"]),
-		TLSCrt: string(data[corev1.TLSCertKey]),
-	}, nil
+// strongholdData is the snapshot of the Stronghold Secret (base64 decoded by
+// encoding/json into the []byte fields).
+type strongholdData struct {
+	CACrt  []byte `json:"caCrt"`
+	TLSCrt []byte `json:"tlsCrt"`
 }
 
 // Handle writes internal.connection. A missing local Stronghold does not
 // fail the hook (the rest of the module still installs and reports the
 // store as unreachable); it is logged as an error and exported as
 // DiscoveredMetric 0. A Manual configuration without a URL fails it.
-func Handle(input *go_hook.HookInput) error {
+func Handle(_ context.Context, input *pkg.HookInput) error {
 	settings := readSettings(input)
 	local, err := strongholdSnapshots(input)
 	if err != nil {
@@ -60,7 +58,7 @@ func Handle(input *go_hook.HookInput) error {
 	conn, err := Resolve(settings, local)
 	input.MetricsCollector.Expire(metricGroup)
 	if conn.Discovered != nil {
-		input.MetricsCollector.Set(DiscoveredMetric, boolGauge(*conn.Discovered), nil, metrics.WithGroup(metricGroup))
+		input.MetricsCollector.Set(DiscoveredMetric, boolGauge(*conn.Discovered), nil, operation.WithGroup(metricGroup))
 	}
 	switch {
 	case err != nil && conn.Discovered == nil:
@@ -72,7 +70,7 @@ func Handle(input *go_hook.HookInput) error {
 	return nil
 }
 
-func readSettings(input *go_hook.HookInput) Settings {
+func readSettings(input *pkg.HookInput) Settings {
 	get := func(keys ...string) string { return input.Values.Get(module.ValuesPath(keys...)).String() }
 	return Settings{
 		Mode:      get("connectionConfiguration"),
@@ -83,14 +81,13 @@ func readSettings(input *go_hook.HookInput) Settings {
 	}
 }
 
-func strongholdSnapshots(input *go_hook.HookInput) ([]StrongholdTLS, error) {
+func strongholdSnapshots(input *pkg.HookInput) ([]StrongholdTLS, error) {
 	var out []StrongholdTLS
-	for _, snap := range input.NewSnapshots.Get(StrongholdBinding) {
-		var s StrongholdTLS
-		if err := snap.UnmarshalTo(&s); err != nil {
-			return nil, fmt.Errorf("reading the Stronghold Secret snapshot: %w", err)
+	for snap, err := range objectpatch.SnapshotIter[strongholdData](input.Snapshots.Get(StrongholdBinding)) {
+		if err != nil {
+			return nil, fmt.Errorf("reading the snapshot of Secret %s/%s: %w", StrongholdNamespace, StrongholdSecret, err)
 		}
-		out = append(out, s)
+		out = append(out, StrongholdTLS{CACrt: string(snap.CACrt), TLSCrt: string(snap.TLSCrt)})
 	}
 	return out, nil
 }

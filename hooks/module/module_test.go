@@ -3,14 +3,14 @@ package module
 import (
 	"testing"
 
-	"github.com/flant/addon-operator/pkg/utils"
+	"github.com/deckhouse/module-sdk/pkg/utils"
 )
 
 // The values key must be the one addon-operator derives from the module's
 // name, or every value the hooks write lands where the chart never reads.
-func TestValuesKeyIsAddonOperatorsKey(t *testing.T) {
+func TestValuesKeyIsTheSDKsKey(t *testing.T) {
 	if got := utils.ModuleNameToValuesKey(Name); got != ValuesKey {
-		t.Fatalf("addon-operator keys module %q as %q, ValuesKey is %q", Name, got, ValuesKey)
+		t.Fatalf("module-sdk keys module %q as %q, ValuesKey is %q", Name, got, ValuesKey)
 	}
 }
 

