@@ -33,7 +33,9 @@ type Process struct {
 
 	bin  string
 	args []string
-	out  io.Writer
+	// env replaces the inherited environment when set.
+	env []string
+	out io.Writer
 	// ready returns once the run serves, or with why it does not.
 	ready func(ctx context.Context, r *run) error
 	logs  logLines
@@ -61,6 +63,9 @@ func (p *Process) Start(ctx context.Context) error {
 		return fmt.Errorf("start %s: already running", p.Name)
 	}
 	cmd := exec.Command(p.bin, p.args...)
+	if p.env != nil {
+		cmd.Env = p.env
+	}
 	// Own process group: a Ctrl-C of the test run reaches the harness, which
 	// stops the binary with SIGTERM as kubelet would. Pdeathsig: a killed
 	// test run leaves no binary behind.

@@ -39,6 +39,10 @@ type Options struct {
 	Log io.Writer
 	// Timeout bounds the whole start. Default: 2 minutes.
 	Timeout time.Duration
+	// WithoutVault starts only etcd and kube-apiserver, for suites that
+	// test what runs in the cluster and never the store (the Vault fields
+	// stay empty and the vault binary is not needed).
+	WithoutVault bool
 }
 
 // Env is a running environment. Its fields are read-only.
@@ -108,7 +112,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = 2 * time.Minute
 	}
-	bins, err := findBinaries(opts.BinDir)
+	bins, err := findBinaries(opts.BinDir, !opts.WithoutVault)
 	if err != nil {
 		return nil, err
 	}
@@ -145,11 +149,13 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		vs       *vaultServer
 		vaultErr error
 	)
-	wg.Go(func() {
-		start := time.Now()
-		vs, vaultErr = startVault(ctx, bins.vault, dir)
-		env.Startup.Vault = time.Since(start)
-	})
+	if !opts.WithoutVault {
+		wg.Go(func() {
+			start := time.Now()
+			vs, vaultErr = startVault(ctx, bins.vault, dir)
+			env.Startup.Vault = time.Since(start)
+		})
+	}
 	kubeErr := func() error {
 		start := time.Now()
 		etcd, etcdURL, err := startEtcd(ctx, bins.etcd, dir)
@@ -179,6 +185,11 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	}
 	if err := errors.Join(kubeErr, vaultErr); err != nil {
 		return nil, err
+	}
+	if opts.WithoutVault {
+		env.Startup.Total = time.Since(began)
+		fmt.Fprintf(opts.Log, "testenv: ready without Vault in %s (%s)\n", env.Startup.Total.Round(time.Millisecond), env.Startup)
+		return env, nil
 	}
 	env.VaultAddr, env.VaultCAPEM, env.VaultCAPath = vs.addr, vs.caPEM, vs.caPath
 	env.VaultRootToken, env.Vault, env.vaultUnsealKey = vs.rootToken, vs.client, vs.unsealKey
@@ -220,7 +231,7 @@ func (e *Env) NewVaultClient() (*vault.Client, error) {
 
 type binaries struct{ etcd, apiServer, vault string }
 
-func findBinaries(dir string) (binaries, error) {
+func findBinaries(dir string, withVault bool) (binaries, error) {
 	if dir == "" {
 		dir = os.Getenv("SSI_TEST_BIN_DIR")
 	}
@@ -236,7 +247,11 @@ func findBinaries(dir string) (binaries, error) {
 		apiServer: filepath.Join(dir, "kube-apiserver"),
 		vault:     filepath.Join(dir, "vault"),
 	}
-	for _, path := range []string{b.etcd, b.apiServer, b.vault} {
+	needed := []string{b.etcd, b.apiServer}
+	if withVault {
+		needed = append(needed, b.vault)
+	}
+	for _, path := range needed {
 		if _, err := os.Stat(path); err != nil {
 			return binaries{}, fmt.Errorf("test server %s: %w (build the servers with `make test-servers`)", path, err)
 		}

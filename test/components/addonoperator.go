@@ -1,0 +1,271 @@
+package components
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/deckhouse/secrets-store-integration/test/testenv"
+)
+
+const (
+	// ModuleName is the module's name, its folder in MODULES_DIR and its
+	// Helm release.
+	ModuleName = "secrets-store-integration"
+	// ModuleValuesKey is the module's key in addon-operator's values and
+	// ConfigMap.
+	ModuleValuesKey = "secretsStoreIntegration"
+	// AddonOperatorNamespace is where addon-operator keeps its ConfigMap and
+	// the Helm release Secrets, as Deckhouse's d8-system.
+	AddonOperatorNamespace = "d8-system"
+	// AddonOperatorConfigMap holds the modules' settings and enablement:
+	// what Deckhouse writes from each ModuleConfig.
+	AddonOperatorConfigMap = "addon-operator"
+	// HooksBinary is the module-sdk program's file name in hooks/.
+	HooksBinary = "secrets-store-integration-hooks"
+)
+
+// moduleFiles are what Deckhouse ships of the module (its image holds the
+// chart, the schemas, the CRDs, the monitoring files and the hooks binary).
+var moduleFiles = []string{"module.yaml", "Chart.yaml", ".helmignore", "openapi", "templates", "crds", "monitoring"}
+
+// PrepareModule lays out the module as it is in a Deckhouse module image:
+// the chart files copied from the repository root into
+// modulesDir/secrets-store-integration and the hooks program built into its
+// hooks/ folder. It returns the module's folder.
+func PrepareModule(ctx context.Context, modulesDir string) (string, error) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	dst := filepath.Join(modulesDir, ModuleName)
+	for _, name := range moduleFiles {
+		if err := copyTree(filepath.Join(root, name), filepath.Join(dst, name)); err != nil {
+			return "", err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	bin := filepath.Join(dst, "hooks", HooksBinary)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join(root, "hooks")
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build the hooks program: %w\n%s", err, out)
+	}
+	return dst, nil
+}
+
+// copyTree copies a file or a folder, keeping modes.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, info.Mode().Perm())
+	})
+}
+
+// AddonOperatorConfig is how addon-operator runs.
+type AddonOperatorConfig struct {
+	// Binary is addon-operator (test/tools/build.sh addon-operator links it
+	// into .cache/bin); empty: that link.
+	Binary string
+	// Env is the cluster it runs against.
+	Env *testenv.Env
+	// ModulesDir holds the module (PrepareModule).
+	ModulesDir string
+	// Dir is its own folder (temporary files, global hooks, debug socket).
+	Dir string
+	// Log receives a copy of each log line; nil drops the copy.
+	Log io.Writer
+}
+
+// AddonOperatorBinary is the link test/tools/build.sh makes.
+func AddonOperatorBinary() (string, error) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(root, ".cache", "bin", "addon-operator")
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("addon-operator %s: %w (build it with `test/tools/build.sh addon-operator`)", bin, err)
+	}
+	return bin, nil
+}
+
+// StartAddonOperator runs addon-operator as Deckhouse runs it, in
+// AddonOperatorNamespace (created if missing) with its ConfigMap, and
+// returns once it answers /readyz. It then discovers the module, runs its
+// hooks and installs its release when the ConfigMap enables it.
+func StartAddonOperator(ctx context.Context, c AddonOperatorConfig) (*Process, error) {
+	if c.Binary == "" {
+		bin, err := AddonOperatorBinary()
+		if err != nil {
+			return nil, err
+		}
+		c.Binary = bin
+	}
+	if err := ensureNamespace(ctx, c.Env, AddonOperatorNamespace); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	globalHooks := filepath.Join(c.Dir, "global-hooks")
+	tmp := filepath.Join(c.Dir, "tmp")
+	for _, d := range []string{globalHooks, tmp} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	env := append(os.Environ(),
+		"KUBE_CONFIG="+c.Env.Kubeconfig,
+		// The hooks program (ensure_crds) reads KUBECONFIG through
+		// controller-runtime, as it would read the in-cluster config.
+		"KUBECONFIG="+c.Env.Kubeconfig,
+		"MODULES_DIR="+c.ModulesDir,
+		"GLOBAL_HOOKS_DIR="+globalHooks,
+		"ADDON_OPERATOR_TMP_DIR="+tmp,
+		"ADDON_OPERATOR_NAMESPACE="+AddonOperatorNamespace,
+		"ADDON_OPERATOR_CONFIG_MAP="+AddonOperatorConfigMap,
+		"ADDON_OPERATOR_LISTEN_ADDRESS=127.0.0.1",
+		"ADDON_OPERATOR_LISTEN_PORT="+strconv.Itoa(port),
+		"ADDON_OPERATOR_ADMISSION_SERVER_ENABLED=false",
+		"DEBUG_UNIX_SOCKET="+filepath.Join(c.Dir, "debug.socket"),
+		"LOG_TYPE=json",
+		"HELM_TIMEOUT=2m",
+	)
+	p := &Process{Name: "addon-operator", bin: c.Binary, args: []string{"start"}, env: env, out: c.Log}
+	p.metricsAddr = "127.0.0.1:" + strconv.Itoa(port)
+	p.ready = func(ctx context.Context, r *run) error { return p.waitHTTP(ctx, r, "/readyz") }
+	if err := p.Start(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func freePort() (int, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return 0, err
+	}
+	_, port, ok := strings.Cut(addr, ":")
+	if !ok {
+		return 0, fmt.Errorf("free address %q has no port", addr)
+	}
+	return strconv.Atoi(port)
+}
+
+func ensureNamespace(ctx context.Context, env *testenv.Env, name string) error {
+	_, err := env.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// SetModuleConfig writes what Deckhouse writes into addon-operator's
+// ConfigMap for a ModuleConfig of this module: spec.enabled as
+// secretsStoreIntegrationEnabled and spec.settings as secretsStoreIntegration
+// (YAML). settings nil leaves the settings key out.
+func SetModuleConfig(ctx context.Context, env *testenv.Env, enabled bool, settings map[string]any) error {
+	data := map[string]string{ModuleValuesKey + "Enabled": strconv.FormatBool(enabled)}
+	if settings != nil {
+		out, err := yaml.Marshal(settings)
+		if err != nil {
+			return fmt.Errorf("ConfigMap %s/%s key %s: %w", AddonOperatorNamespace, AddonOperatorConfigMap, ModuleValuesKey, err)
+		}
+		data[ModuleValuesKey] = string(out)
+	}
+	if err := ensureNamespace(ctx, env, AddonOperatorNamespace); err != nil {
+		return err
+	}
+	cms := env.Kube.CoreV1().ConfigMaps(AddonOperatorNamespace)
+	cm, err := cms.Get(ctx, AddonOperatorConfigMap, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = cms.Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: AddonOperatorConfigMap, Namespace: AddonOperatorNamespace},
+			Data:       data,
+		}, metav1.CreateOptions{})
+		return wrapConfigMap(err)
+	}
+	if err != nil {
+		return wrapConfigMap(err)
+	}
+	cm.Data = data
+	_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+	return wrapConfigMap(err)
+}
+
+func wrapConfigMap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("ConfigMap %s/%s: %w", AddonOperatorNamespace, AddonOperatorConfigMap, err)
+}
+
+// Release is the state of the module's Helm release as Helm stores it (a
+// Secret per revision in addon-operator's namespace).
+type Release struct {
+	Revision int
+	Status   string
+}
+
+// ModuleRelease returns the newest revision of the module's release, or
+// ok false when there is none.
+func ModuleRelease(ctx context.Context, env *testenv.Env) (rel Release, ok bool, err error) {
+	list, err := env.Kube.CoreV1().Secrets(AddonOperatorNamespace).List(ctx, metav1.ListOptions{
+		LabelSelector: "owner=helm,name=" + ModuleName,
+	})
+	if err != nil {
+		return Release{}, false, fmt.Errorf("list Helm release Secrets of %s in %s: %w", ModuleName, AddonOperatorNamespace, err)
+	}
+	for _, s := range list.Items {
+		v, err := strconv.Atoi(s.Labels["version"])
+		if err != nil {
+			return Release{}, false, fmt.Errorf("Helm release Secret %s/%s: label version %q: %w", s.Namespace, s.Name, s.Labels["version"], err)
+		}
+		if v > rel.Revision {
+			rel = Release{Revision: v, Status: s.Labels["status"]}
+			ok = true
+		}
+	}
+	return rel, ok, nil
+}
+
+// ErrNoRelease means the module has no Helm release.
+var ErrNoRelease = errors.New("no Helm release of " + ModuleName)
