@@ -11,6 +11,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apiextensionsv1client "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -153,8 +155,31 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 		Expect(role.Description).To(Equal(now))
 	})
 
-	It("removes the release when disabled and keeps the CRD and users' objects", func(ctx SpecContext) {
+	It("lets namespace users read and editors write SecretsStoreImports through the user-authz roles", func(ctx SpecContext) {
 		Expect(createNamespace(ctx, "team-a")).To(Succeed())
+		// user-authz binds each access level's aggregate of the annotated
+		// ClusterRoles; here each role is bound directly, in one namespace.
+		for user, role := range map[string]string{
+			"alice": "d8:user-authz:secrets-store-integration:user",
+			"bob":   "d8:user-authz:secrets-store-integration:editor",
+		} {
+			cr, err := env.Kube.RbacV1().ClusterRoles().Get(ctx, role, metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred(), "ClusterRole %s of the release", role)
+			Expect(cr.Annotations).To(HaveKey("user-authz.deckhouse.io/access-level"))
+			_, err = env.Kube.RbacV1().RoleBindings("team-a").Create(ctx, &rbacv1.RoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: user},
+				RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role},
+				Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: user}},
+			}, metav1.CreateOptions{})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		Eventually(ctx, func() bool { return allowed(ctx, "alice", "list", "team-a") }).WithPolling(100 * time.Millisecond).Should(BeTrue())
+		Expect(allowed(ctx, "alice", "create", "team-a")).To(BeFalse(), "a User may write imports")
+		Expect(allowed(ctx, "bob", "create", "team-a")).To(BeTrue(), "an Editor may not write imports")
+		Expect(allowed(ctx, "bob", "create", "default")).To(BeFalse(), "an Editor of team-a may write imports elsewhere")
+	})
+
+	It("removes the release when disabled and keeps the CRD and users' objects", func(ctx SpecContext) {
 		ssi := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "deckhouse.io/v1alpha1", "kind": "SecretsStoreImport",
 			"metadata": map[string]any{"name": "app", "namespace": "team-a"},
@@ -224,4 +249,19 @@ func apiextensions(ctx SpecContext) apiextensionsv1client.CustomResourceDefiniti
 	c, err := apiextensionsclient.NewForConfig(env.Config)
 	Expect(err).NotTo(HaveOccurred())
 	return c.ApiextensionsV1().CustomResourceDefinitions()
+}
+
+// allowed asks the API server whether user may verb SecretsStoreImports in ns.
+func allowed(ctx SpecContext, user, verb, ns string) bool {
+	GinkgoHelper()
+	r, err := env.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+		Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user,
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: ns, Verb: verb, Group: "deckhouse.io", Resource: "secretsstoreimports",
+			},
+		},
+	}, metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	return r.Status.Allowed
 }

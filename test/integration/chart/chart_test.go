@@ -310,6 +310,9 @@ func expectedKeys(monitoring, storeCA bool) []string {
 		"ClusterRoleBinding/d8:secrets-store-integration:controller",
 		"Role/" + ns + "secrets-store-integration-controller",
 		"RoleBinding/" + ns + "secrets-store-integration-controller",
+		"PodDisruptionBudget/" + ns + "secrets-store-integration-controller",
+		"ClusterRole/d8:user-authz:secrets-store-integration:user",
+		"ClusterRole/d8:user-authz:secrets-store-integration:editor",
 	}
 	if storeCA {
 		want = append(want, "ConfigMap/"+ns+"secrets-store-integration-store-ca")

@@ -46,7 +46,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	storeCA = string(caPEM)
 
-	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter})
+	// The chart never talks to the store: no Vault.
+	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter, WithoutVault: true})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(env.Stop)
 
