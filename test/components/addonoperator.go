@@ -1,8 +1,11 @@
 package components
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
-	"errors"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,9 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"helm.sh/helm/v3/pkg/releaseutil"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
@@ -267,5 +272,67 @@ func ModuleRelease(ctx context.Context, env *testenv.Env) (rel Release, ok bool,
 	return rel, ok, nil
 }
 
-// ErrNoRelease means the module has no Helm release.
-var ErrNoRelease = errors.New("no Helm release of " + ModuleName)
+// WaitModuleRelease polls until the module's release has a deployed
+// revision newer than after, and returns it; a failed revision is an error.
+func WaitModuleRelease(ctx context.Context, env *testenv.Env, after int) (Release, error) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rel, ok, err := ModuleRelease(ctx, env)
+		if err != nil {
+			return Release{}, err
+		}
+		if ok && rel.Revision > after {
+			switch rel.Status {
+			case "deployed":
+				return rel, nil
+			case "failed":
+				return rel, fmt.Errorf("Helm release %s revision %d failed", ModuleName, rel.Revision)
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return Release{}, fmt.Errorf("waiting for a deployed revision of Helm release %s after %d: %w", ModuleName, after, ctx.Err())
+		}
+	}
+}
+
+// ReleaseManifest decodes the manifest Helm stored for revision rev of the
+// module's release: the objects addon-operator installed.
+func ReleaseManifest(ctx context.Context, env *testenv.Env, rev int) ([]*unstructured.Unstructured, error) {
+	name := "sh.helm.release.v1." + ModuleName + ".v" + strconv.Itoa(rev)
+	s, err := env.Kube.CoreV1().Secrets(AddonOperatorNamespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("Helm release Secret %s/%s: %w", AddonOperatorNamespace, name, err)
+	}
+	gz, err := base64.StdEncoding.DecodeString(string(s.Data["release"]))
+	if err != nil {
+		return nil, fmt.Errorf("Helm release Secret %s/%s: data.release is not base64: %w", AddonOperatorNamespace, name, err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, fmt.Errorf("Helm release Secret %s/%s: data.release is not gzip: %w", AddonOperatorNamespace, name, err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("Helm release Secret %s/%s: %w", AddonOperatorNamespace, name, err)
+	}
+	var rel struct {
+		Manifest string `json:"manifest"`
+	}
+	if err := json.Unmarshal(raw, &rel); err != nil {
+		return nil, fmt.Errorf("Helm release Secret %s/%s: release JSON: %w", AddonOperatorNamespace, name, err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+			return nil, fmt.Errorf("Helm release Secret %s/%s: manifest: %w", AddonOperatorNamespace, name, err)
+		}
+		if len(obj.Object) > 0 {
+			objs = append(objs, obj)
+		}
+	}
+	return objs, nil
+}

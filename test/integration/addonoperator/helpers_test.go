@@ -1,17 +1,11 @@
 package addonoperator
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -19,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
@@ -73,36 +66,11 @@ func converge(ctx context.Context, what string, settings map[string]any) compone
 	return rel
 }
 
-// releaseManifest decodes the manifest Helm stored for revision rev: the
-// objects addon-operator installed.
+// releaseManifest is the objects addon-operator installed in revision rev.
 func releaseManifest(ctx context.Context, rev int) []*unstructured.Unstructured {
 	GinkgoHelper()
-	name := "sh.helm.release.v1." + components.ModuleName + ".v" + strconv.Itoa(rev)
-	s, err := env.Kube.CoreV1().Secrets(components.AddonOperatorNamespace).Get(ctx, name, metav1.GetOptions{})
+	objs, err := components.ReleaseManifest(ctx, env, rev)
 	Expect(err).NotTo(HaveOccurred())
-	gz, err := base64.StdEncoding.DecodeString(string(s.Data["release"]))
-	Expect(err).NotTo(HaveOccurred(), "Secret %s: data.release is not base64", name)
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	Expect(err).NotTo(HaveOccurred(), "Secret %s: data.release is not gzip", name)
-	raw, err := io.ReadAll(zr)
-	Expect(err).NotTo(HaveOccurred())
-	var rel struct {
-		Manifest string `json:"manifest"`
-	}
-	Expect(json.Unmarshal(raw, &rel)).To(Succeed(), "Secret %s: release JSON", name)
-	var objs []*unstructured.Unstructured
-	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader([]byte(rel.Manifest)), 4096)
-	for {
-		obj := &unstructured.Unstructured{}
-		err := dec.Decode(&obj.Object)
-		if err == io.EOF {
-			break
-		}
-		Expect(err).NotTo(HaveOccurred(), "manifest of %s", name)
-		if len(obj.Object) > 0 {
-			objs = append(objs, obj)
-		}
-	}
 	return objs
 }
 
