@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"strings"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -27,6 +29,10 @@ type WebhookConfig struct {
 	StoreAddr, StoreCAFile string
 	// RegistryCAFile is trusted for registries besides the system roots.
 	RegistryCAFile string
+	// ListenHost is the address it listens on; empty: 127.0.0.1. A test
+	// that has kube-apiserver reach it through a Service's EndpointSlice
+	// needs an address such a slice may hold (not a loopback one).
+	ListenHost string
 	// Args are more flags, such as --image-cache-size.
 	Args []string
 	// Log receives a copy of each log line; nil drops the copy.
@@ -47,6 +53,9 @@ func StartWebhook(ctx context.Context, c WebhookConfig) (*Webhook, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
+	}
+	if c.ListenHost != "" {
+		addr = net.JoinHostPort(c.ListenHost, addr[strings.LastIndex(addr, ":")+1:])
 	}
 	args := []string{
 		"--listen", addr, "--metrics-listen", "127.0.0.1:0", "--kubeconfig", c.Kubeconfig,

@@ -43,6 +43,11 @@ type Options struct {
 	// test what runs in the cluster and never the store (the Vault fields
 	// stay empty and the vault binary is not needed).
 	WithoutVault bool
+	// ServiceRouting makes kube-apiserver reach a webhook's Service through
+	// its EndpointSlices (--enable-aggregator-routing) instead of its
+	// cluster IP, which nothing routes here: a test then publishes an
+	// EndpointSlice with the address its webhook listens on.
+	ServiceRouting bool
 }
 
 // Env is a running environment. Its fields are read-only.
@@ -165,7 +170,11 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		env.procs = append(env.procs, etcd)
 		env.Startup.Etcd = time.Since(start)
 		start = time.Now()
-		api, err := startAPIServer(ctx, bins.apiServer, dir, etcdURL, kubeCA)
+		var extra []string
+		if opts.ServiceRouting {
+			extra = append(extra, "--enable-aggregator-routing=true")
+		}
+		api, err := startAPIServer(ctx, bins.apiServer, dir, etcdURL, kubeCA, extra...)
 		if err != nil {
 			return err
 		}

@@ -24,7 +24,7 @@ type apiServer struct {
 
 // startAPIServer runs kube-apiserver with TLS, client-certificate auth for the
 // admin, RBAC, and service-account token signing, and waits for /readyz.
-func startAPIServer(ctx context.Context, bin, dir, etcdURL string, ca *authority) (*apiServer, error) {
+func startAPIServer(ctx context.Context, bin, dir, etcdURL string, ca *authority, extraArgs ...string) (*apiServer, error) {
 	ports, err := freePorts(1)
 	if err != nil {
 		return nil, err
@@ -51,27 +51,28 @@ func startAPIServer(ctx context.Context, bin, dir, etcdURL string, ca *authority
 		return nil, err
 	}
 
-	proc, err := startProcess("kube-apiserver", dir, bin,
+	args := []string{
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
 		// No kubernetes Service endpoints: a loopback address may not be one.
 		"--endpoint-reconciler-type=none",
-		"--secure-port="+strconv.Itoa(ports[0]),
-		"--cert-dir="+filepath.Join(dir, "apiserver-certs"),
-		"--tls-cert-file="+certPath,
-		"--tls-private-key-file="+keyPath,
-		"--client-ca-file="+caPath,
-		"--etcd-servers="+etcdURL,
+		"--secure-port=" + strconv.Itoa(ports[0]),
+		"--cert-dir=" + filepath.Join(dir, "apiserver-certs"),
+		"--tls-cert-file=" + certPath,
+		"--tls-private-key-file=" + keyPath,
+		"--client-ca-file=" + caPath,
+		"--etcd-servers=" + etcdURL,
 		"--authorization-mode=RBAC",
-		"--service-account-issuer="+ServiceAccountIssuer,
-		"--service-account-key-file="+saPub,
-		"--service-account-signing-key-file="+saKey,
+		"--service-account-issuer=" + ServiceAccountIssuer,
+		"--service-account-key-file=" + saPub,
+		"--service-account-signing-key-file=" + saKey,
 		"--service-cluster-ip-range=10.96.0.0/24",
 		"--allow-privileged=true",
 		"--enable-priority-and-fairness=false",
 		"--profiling=false",
 		"--v=0",
-	)
+	}
+	proc, err := startProcess("kube-apiserver", dir, bin, append(args, extraArgs...)...)
 	if err != nil {
 		return nil, err
 	}

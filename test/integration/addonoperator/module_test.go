@@ -155,6 +155,10 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 		Expect(role.Description).To(Equal(now))
 	})
 
+	It("sends an opted-in pod to the webhook started with the hook's certificate, through the registration addon-operator installed", func(ctx SpecContext) {
+		webhookMutatesThroughRelease(ctx)
+	})
+
 	It("lets namespace users read and editors write SecretsStoreImports through the user-authz roles", func(ctx SpecContext) {
 		Expect(createNamespace(ctx, "team-a")).To(Succeed())
 		// user-authz binds each access level's aggregate of the annotated

@@ -39,7 +39,7 @@ func TestAddonOperator(t *testing.T) {
 
 var _ = BeforeSuite(func(ctx SpecContext) {
 	var err error
-	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter, WithoutVault: true})
+	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter, WithoutVault: true, ServiceRouting: true})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(env.Stop)
 
