@@ -1,8 +1,10 @@
 // Command demo starts the real test environment (etcd, kube-apiserver,
 // Vault), writes a secret and logs in to Vault as a Kubernetes
-// ServiceAccount with a TokenRequest token. It installs the module's
-// rendered chart (CRD, namespace, RBAC, configuration, CSIDriver) into the
-// control plane, but not its workloads: it runs the binaries itself.
+// ServiceAccount with a TokenRequest token. It installs the module through
+// a real addon-operator, as Deckhouse does (the hooks program computes the
+// webhook certificate and the store connection, Helm installs the release),
+// prints what the hooks computed, and stops it; the release's workloads stay
+// inert (no scheduler or kubelet): the demo runs the binaries itself.
 // Then it delivers the secret as
 // files the way a pod gets them: it builds and runs the module's CSI node
 // driver and Vault provider, creates a SecretsStoreImport, plays kubelet

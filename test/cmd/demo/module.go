@@ -2,90 +2,153 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
-// installedKinds are the kinds of the rendered chart the demo applies, in
-// the order it applies them: the namespace before what lives in it, roles
-// before their bindings.
-var installedKinds = []string{
-	"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
-	"ConfigMap", "Secret", "CSIDriver",
-}
-
-// installModule installs the module as Helm would, less what cannot work
-// here: the SecretsStoreImport CRD from crds/, then the chart rendered for
-// the demo's Vault. Its Deployments and DaemonSet would never run (no
-// kubelet or scheduler: the demo runs the binaries itself), and its
-// MutatingWebhookConfiguration names a Service kube-apiserver cannot reach
-// without a cluster network (way 3 registers the webhook by URL instead),
-// so those are left out, like the other objects that only serve them.
-func installModule(ctx context.Context, env *testenv.Env) error {
-	step("Installing the module's rendered chart: CRD, namespace, RBAC, configuration, CSIDriver")
-	root, err := testenv.RepoRoot()
+// installModule installs the module as Deckhouse does: addon-operator
+// (test/tools/build.sh addon-operator) finds it in its modules folder with
+// its hooks program, reads the settings a ModuleConfig would give from its
+// ConfigMap, runs the hooks and installs the Helm release. The demo prints
+// what the hooks computed and what the release holds, then stops
+// addon-operator and takes away the one object that cannot work here: the
+// MutatingWebhookConfiguration names the webhook's Service, which
+// kube-apiserver cannot reach without a cluster network (way 3 registers
+// the running webhook by URL instead). The release's Deployments and
+// DaemonSet stay inert (no scheduler or kubelet): the demo runs the binaries
+// itself.
+func installModule(ctx context.Context, env *testenv.Env) (err error) {
+	step("Installing the module through addon-operator: settings as a ModuleConfig gives them, the hooks program, Helm")
+	dir, err := os.MkdirTemp("", "ssi-demo-addon-operator-*")
+	if err != nil {
+		return fmt.Errorf("make addon-operator's folder: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	modules := filepath.Join(dir, "modules")
+	if _, err := components.PrepareModule(ctx, modules); err != nil {
+		return err
+	}
+	settings := map[string]any{
+		"connectionConfiguration": "Manual",
+		"connection":              map[string]any{"url": env.VaultAddr, "caCert": string(env.VaultCAPEM)},
+	}
+	if err := components.SetModuleConfig(ctx, env, true, settings); err != nil {
+		return err
+	}
+	fmt.Printf("   ConfigMap %s/%s: secretsStoreIntegrationEnabled: true, settings connectionConfiguration: Manual, connection.url: %s\n",
+		components.AddonOperatorNamespace, components.AddonOperatorConfigMap, env.VaultAddr)
+	began := time.Now()
+	op, err := components.StartAddonOperator(ctx, components.AddonOperatorConfig{
+		Env: env, ModulesDir: modules, Dir: filepath.Join(dir, "addon-operator"),
+	})
 	if err != nil {
 		return err
 	}
-	crds, err := env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
+	defer func() {
+		if stopErr := op.Stop(); stopErr != nil {
+			err = errors.Join(err, stopErr)
+		}
+	}()
+	rel, err := components.WaitModuleRelease(ctx, env, 0)
 	if err != nil {
-		return fmt.Errorf("install the SecretsStoreImport CRD: %w", err)
+		return err
 	}
-	objs, err := components.RenderChart(map[string]any{
-		"secretsStoreIntegration": map[string]any{
-			"connectionConfiguration": "Manual",
-			"connection":              map[string]any{"url": env.VaultAddr, "caCert": string(env.VaultCAPEM)},
-		},
-	}, nil)
+	fmt.Printf("   addon-operator ran the hooks and installed release %s revision %d in %s\n",
+		components.ModuleName, rel.Revision, time.Since(began).Round(100*time.Millisecond))
+	objs, err := components.ReleaseManifest(ctx, env, rel.Revision)
 	if err != nil {
-		return fmt.Errorf("render the module's chart: %w", err)
+		return err
 	}
-	installed := map[string][]string{}
-	skipped := map[string]int{}
-	for _, kind := range installedKinds {
-		for _, obj := range objs {
-			if obj.GetKind() != kind {
-				continue
-			}
-			if _, err := env.Apply(ctx, obj); err != nil {
-				return fmt.Errorf("install the module: %w", err)
-			}
-			installed[kind] = append(installed[kind], obj.GetName())
+	fmt.Printf("   the release holds: %s\n", countKinds(objs))
+	if err := showHookValues(ctx, env); err != nil {
+		return err
+	}
+
+	if err := op.Stop(); err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if o.GetKind() != "MutatingWebhookConfiguration" {
+			continue
 		}
-	}
-	var skippedKinds []string
-	for _, obj := range objs {
-		if _, ok := installed[obj.GetKind()]; !ok {
-			if skipped[obj.GetKind()] == 0 {
-				skippedKinds = append(skippedKinds, obj.GetKind())
-			}
-			skipped[obj.GetKind()]++
+		if err := env.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil {
+			return fmt.Errorf("remove MutatingWebhookConfiguration %s: %w", o.GetName(), err)
 		}
+		fmt.Printf("   stopped addon-operator and removed MutatingWebhookConfiguration %s (its Service is unreachable without a cluster network)\n", o.GetName())
 	}
-	var parts []string
-	for _, crd := range crds {
-		parts = append(parts, "CustomResourceDefinition "+crd.GetName())
-	}
-	for _, kind := range installedKinds {
-		switch names := installed[kind]; len(names) {
-		case 0:
-		case 1:
-			parts = append(parts, kind+" "+names[0])
-		default:
-			parts = append(parts, fmt.Sprintf("%d %s", len(names), plural(kind, len(names))))
-		}
-	}
-	fmt.Printf("   installed: %s\n", strings.Join(parts, ", "))
-	parts = parts[:0]
-	for _, kind := range skippedKinds {
-		parts = append(parts, fmt.Sprintf("%d %s", skipped[kind], plural(kind, skipped[kind])))
-	}
-	fmt.Printf("   left out (the demo runs the binaries and registers the webhook by URL): %s\n", strings.Join(parts, ", "))
 	return nil
+}
+
+// showHookValues prints what the hooks computed, as the release rendered it:
+// the webhook's certificate (internal.webhookCert) and the store connection
+// (internal.connection).
+func showHookValues(ctx context.Context, env *testenv.Env) error {
+	ns := components.ModuleNamespace
+	s, err := env.Kube.CoreV1().Secrets(ns).Get(ctx, "secrets-store-integration-webhook-tls", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("the webhook's TLS Secret: %w", err)
+	}
+	block, _ := pem.Decode(s.Data["tls.crt"])
+	if block == nil {
+		return fmt.Errorf("Secret %s/%s: tls.crt holds no PEM", ns, s.Name)
+	}
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("Secret %s/%s: tls.crt: %w", ns, s.Name, err)
+	}
+	fmt.Printf("   hook webhook_cert: certificate for %s, issued by %q, valid until %s\n",
+		strings.Join(leaf.DNSNames, ", "), leaf.Issuer.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly))
+	d, err := env.Kube.AppsV1().Deployments(ns).Get(ctx, "secrets-store-integration-webhook", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("the webhook's Deployment: %w", err)
+	}
+	var addr string
+	for _, c := range d.Spec.Template.Spec.Containers {
+		for _, a := range c.Args {
+			if v, ok := strings.CutPrefix(a, "--store-addr="); ok {
+				addr = v
+			}
+		}
+	}
+	cm, err := env.Kube.CoreV1().ConfigMaps(ns).Get(ctx, "secrets-store-integration-store-ca", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("the store CA ConfigMap: %w", err)
+	}
+	trusted := "not the demo's Vault CA"
+	if strings.TrimSpace(cm.Data["ca.crt"]) == strings.TrimSpace(string(env.VaultCAPEM)) {
+		trusted = "the demo's Vault CA"
+	}
+	fmt.Printf("   hook connection: store %s, CA ConfigMap %s/%s holds %s\n", addr, ns, cm.Name, trusted)
+	return nil
+}
+
+// countKinds is "1 Namespace, 2 Deployments, ..." in first-seen order.
+func countKinds(objs []*unstructured.Unstructured) string {
+	var kinds []string
+	n := map[string]int{}
+	for _, o := range objs {
+		if n[o.GetKind()] == 0 {
+			kinds = append(kinds, o.GetKind())
+		}
+		n[o.GetKind()]++
+	}
+	parts := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%d %s", n[k], plural(k, n[k])))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // plural is kind as counted n times; the module's kinds all take an s.
