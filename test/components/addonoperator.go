@@ -172,6 +172,9 @@ func StartAddonOperator(ctx context.Context, c AddonOperatorConfig) (*Process, e
 		"ADDON_OPERATOR_ADMISSION_SERVER_ENABLED=false",
 		"DEBUG_UNIX_SOCKET="+filepath.Join(c.Dir, "debug.socket"),
 		"LOG_TYPE=json",
+		// As in Deckhouse's pod; the hooks program inherits it (module-sdk
+		// logs nothing below FATAL without it).
+		"LOG_LEVEL=info",
 		"HELM_TIMEOUT=2m",
 	)
 	p := &Process{Name: "addon-operator", bin: c.Binary, args: []string{"start"}, env: env, out: c.Log}

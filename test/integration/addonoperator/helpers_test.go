@@ -121,3 +121,14 @@ func parseCert(pemBytes []byte) *x509.Certificate {
 }
 
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
+
+// hookMetrics are the metrics the module's hooks set, as addon-operator
+// serves them for Prometheus (/metrics/hooks, labelled with hook and module).
+func hookMetrics(ctx context.Context) components.Metrics {
+	GinkgoHelper()
+	body, err := operator.Get(ctx, "/metrics/hooks")
+	Expect(err).NotTo(HaveOccurred())
+	m, err := components.ParseMetrics(body)
+	Expect(err).NotTo(HaveOccurred())
+	return m
+}

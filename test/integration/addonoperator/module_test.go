@@ -101,6 +101,26 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 	It("renders the local Stronghold's CA with DiscoverLocalStronghold", func(ctx SpecContext) {
 		Expect(storeCA(ctx)).To(Equal(strings.TrimSpace(strongholdCA)))
 		Expect(webhookArgs(ctx)).To(ContainElement("--store-addr=https://stronghold.d8-stronghold:8300"))
+
+		By("exporting the hooks' metrics through addon-operator")
+		m := hookMetrics(ctx)
+		Expect(m.Sum("d8_secrets_store_integration_local_stronghold_discovered", map[string]string{"module": components.ModuleName})).To(Equal(1.0))
+		notAfter := parseCert(readWebhookTLS(ctx).Crt).NotAfter
+		Expect(m.Sum("d8_secrets_store_integration_webhook_cert_expiry_timestamp_seconds", nil)).To(Equal(float64(notAfter.Unix())))
+	})
+
+	It("follows the Stronghold Secret going away: no CA, the clear error and the metric at 0", func(ctx SpecContext) {
+		before := currentRelease(ctx)
+		from := len(operator.Logs())
+		Expect(env.Kube.CoreV1().Secrets("d8-stronghold").Delete(ctx, "stronghold-tls", metav1.DeleteOptions{})).To(Succeed())
+		// The hook's binding fires on the deletion: no settings change.
+		waitRelease(ctx, before.Revision)
+		_, err := env.Kube.CoreV1().ConfigMaps(components.ModuleNamespace).Get(ctx, "secrets-store-integration-store-ca", metav1.GetOptions{})
+		Expect(isNotFound(err)).To(BeTrue(), "the store CA ConfigMap outlived the Stronghold Secret: %v", err)
+		Expect(operator.Logs()[from:]).To(ContainElement(ContainSubstring("local Stronghold not found: Secret d8-stronghold/stronghold-tls does not exist")))
+		m := hookMetrics(ctx)
+		Expect(m).To(ContainElement(HaveField("Name", "d8_secrets_store_integration_local_stronghold_discovered")))
+		Expect(m.Sum("d8_secrets_store_integration_local_stronghold_discovered", nil)).To(Equal(0.0))
 	})
 
 	manualCA := ""
