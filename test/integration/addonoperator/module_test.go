@@ -157,6 +157,9 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 		Expect(webhookArgs(ctx)).To(ContainElement("--store-addr=https://vault.example.com:8201"))
 	})
 
+	// addon-operator v1.9.1 applies crds/ itself only when it starts (its
+	// ModuleEnsureCRDs task); this converge is a settings change without a
+	// restart, so only the ensure_crds hook can bring the change.
 	It("applies a changed CRD from crds/ on the next converge", func(ctx SpecContext) {
 		path := filepath.Join(moduleDir, "crds", "secrets-store-import.yaml")
 		const was = "The store's Kubernetes auth role the pod logs in with."
