@@ -26,8 +26,11 @@ Deckhouse: registry.base@<digest> from global.modulesImages.digests.secretsStore
 Plain Helm (no digests): registry.example/secrets-store-integration/<image>:<version>, where
 <version> is the chart's appVersion, else its version; override the registry with
 global.modulesImages.registry.base (the images are then <base>/<image>:<version>).
-ssi.image (tuple . "imageName" "upstream/ref:tag"): the Kubernetes sidecars; without digests
-and without a registry they come from their upstream image (registry.k8s.io).
+ssi.image (tuple . "imageName" "upstream/ref:tag"): the Kubernetes sidecars; under Deckhouse the
+image its common module ships for the cluster's Kubernetes minor
+(global.modulesImages.digests.common.csi<ImageName><major><minor>, e.g. csiNodeDriverRegistrar137),
+else the module's own digest; without digests and without a registry they come from their upstream
+image (registry.k8s.io).
 */ -}}
 {{- define "ssi.image" -}}
 {{- $ctx := index . 0 -}}
@@ -36,6 +39,12 @@ and without a registry they come from their upstream image (registry.k8s.io).
 {{- if gt (len .) 2 }}{{ $upstream = index . 2 }}{{ end -}}
 {{- $digest := dig "global" "modulesImages" "digests" "secretsStoreIntegration" $name "" $ctx.Values.AsMap -}}
 {{- $base := dig "global" "modulesImages" "registry" "base" "" $ctx.Values.AsMap -}}
+{{- $kubeVersion := dig "global" "discovery" "kubernetesVersion" "" $ctx.Values.AsMap -}}
+{{- if and $upstream $kubeVersion -}}
+{{- $v := semver $kubeVersion -}}
+{{- $common := dig "global" "modulesImages" "digests" "common" (printf "csi%s%d%d" (title $name) $v.Major $v.Minor) "" $ctx.Values.AsMap -}}
+{{- if $common }}{{ $digest = $common }}{{ end -}}
+{{- end -}}
 {{- if $digest -}}
 {{- printf "%s@%s" (required "global.modulesImages.registry.base is required with image digests" $base) $digest -}}
 {{- else if and $upstream (not $base) -}}

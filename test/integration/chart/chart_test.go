@@ -59,6 +59,19 @@ func deckhouseValues(highAvailability bool, settings map[string]any) map[string]
 	}
 }
 
+// withCommonSidecars adds what Deckhouse passes for the CSI sidecars: the
+// cluster's Kubernetes version and the images of its common module for it.
+func withCommonSidecars(values map[string]any) map[string]any {
+	global := values["global"].(map[string]any)
+	global["discovery"].(map[string]any)["kubernetesVersion"] = "1.37.2"
+	digests := global["modulesImages"].(map[string]any)["digests"].(map[string]any)
+	digests["common"] = map[string]any{
+		"csiNodeDriverRegistrar137": digest("common/csiNodeDriverRegistrar137"),
+		"csiLivenessprobe137":       digest("common/csiLivenessprobe137"),
+	}
+	return values
+}
+
 // chartCase is one values case of the matrix.
 type chartCase struct {
 	values     func() map[string]any
@@ -194,7 +207,7 @@ var _ = Describe("the module's chart", func() {
 		Entry("DiscoverLocalStronghold with its CA, global HA, monitoring present", chartCase{
 			monitoring: true, storeCA: true,
 			values: func() map[string]any {
-				return deckhouseValues(true, map[string]any{
+				return withCommonSidecars(deckhouseValues(true, map[string]any{
 					"connectionConfiguration": "DiscoverLocalStronghold",
 					"internal": map[string]any{
 						"webhookCert": webhookCert,
@@ -202,11 +215,14 @@ var _ = Describe("the module's chart", func() {
 							"url": strongholdURL, "caCert": storeCA, "authPath": "kubernetes", "discovered": true,
 						},
 					},
-				})
+				}))
 			},
 			check: func(objs []*unstructured.Unstructured) {
 				expectHookCert(objs)
 				expectReplicas(objs, 2)
+				sidecars := find(objs, "DaemonSet", "csi-secrets-store")
+				Expect(container(sidecars, "node-driver-registrar")["image"]).To(Equal(registryBase + "@" + digest("common/csiNodeDriverRegistrar137")))
+				Expect(container(sidecars, "livenessprobe")["image"]).To(Equal(registryBase + "@" + digest("common/csiLivenessprobe137")))
 				ds := find(objs, "DaemonSet", "csi-secrets-store")
 				Expect(args(ds, "vault-provider")).To(ContainElements(
 					"--vault-addr="+strongholdURL, "--vault-ca-cert="+storeCAPath, "--vault-auth-mount=kubernetes"))
