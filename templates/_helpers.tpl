@@ -22,7 +22,8 @@ module: secrets-store-integration
 
 {{- /*
 ssi.image (tuple . "imageName"): the image of one of the module's images.
-Deckhouse: registry.base@<digest> from global.modulesImages.digests.secretsStoreIntegration.
+Deckhouse: registry.base@<digest> from global.modulesImages.digests.secretsStoreIntegration, the
+registry being the module source's (secretsStoreIntegration.registry.base) when Deckhouse passes one.
 Plain Helm (no digests): registry.example/secrets-store-integration/<image>:<version>, where
 <version> is the chart's appVersion, else its version; override the registry with
 global.modulesImages.registry.base (the images are then <base>/<image>:<version>).
@@ -32,6 +33,22 @@ image its common module ships for the cluster's Kubernetes minor
 else the module's own digest; without digests and without a registry they come from their upstream
 image (registry.k8s.io).
 */ -}}
+{{- /*
+ssi.imagePullSecrets: under Deckhouse the pods pull with the module source's registry Secret
+(module-registry, rendered from registry.dockercfg, which Deckhouse passes to a module from a
+module source) or else Deckhouse's own (deckhouse-registry); plain Helm pulls without one.
+*/ -}}
+{{- define "ssi.imagePullSecrets" -}}
+{{- $s := include "ssi.settings" . | fromJson -}}
+{{- if dig "registry" "dockercfg" "" $s -}}
+imagePullSecrets:
+  - name: module-registry
+{{- else if dig "global" "modulesImages" "" .Values.AsMap -}}
+imagePullSecrets:
+  - name: deckhouse-registry
+{{- end -}}
+{{- end -}}
+
 {{- define "ssi.image" -}}
 {{- $ctx := index . 0 -}}
 {{- $name := index . 1 -}}
@@ -39,11 +56,17 @@ image (registry.k8s.io).
 {{- if gt (len .) 2 }}{{ $upstream = index . 2 }}{{ end -}}
 {{- $digest := dig "global" "modulesImages" "digests" "secretsStoreIntegration" $name "" $ctx.Values.AsMap -}}
 {{- $base := dig "global" "modulesImages" "registry" "base" "" $ctx.Values.AsMap -}}
+{{- $common := "" -}}
 {{- $kubeVersion := dig "global" "discovery" "kubernetesVersion" "" $ctx.Values.AsMap -}}
 {{- if and $upstream $kubeVersion -}}
 {{- $v := semver $kubeVersion -}}
-{{- $common := dig "global" "modulesImages" "digests" "common" (printf "csi%s%d%d" (title $name) $v.Major $v.Minor) "" $ctx.Values.AsMap -}}
-{{- if $common }}{{ $digest = $common }}{{ end -}}
+{{- $common = dig "global" "modulesImages" "digests" "common" (printf "csi%s%d%d" (title $name) $v.Major $v.Minor) "" $ctx.Values.AsMap -}}
+{{- end -}}
+{{- if $common -}}
+{{- $digest = $common -}}
+{{- else -}}
+{{- /* The module's own images: from its module source's registry when Deckhouse passes one. */ -}}
+{{- $base = dig "secretsStoreIntegration" "registry" "base" $base $ctx.Values.AsMap -}}
 {{- end -}}
 {{- if $digest -}}
 {{- printf "%s@%s" (required "global.modulesImages.registry.base is required with image digests" $base) $digest -}}

@@ -77,7 +77,10 @@ type chartCase struct {
 	values     func() map[string]any
 	monitoring bool // the monitoring and VPA CRDs are among the capabilities
 	storeCA    bool // a store CA is configured: a ConfigMap and CA file flags
-	check      func(objs []*unstructured.Unstructured)
+	// moduleSource: installed from a module source, whose registry
+	// credentials render the module-registry pull Secret.
+	moduleSource bool
+	check        func(objs []*unstructured.Unstructured)
 }
 
 var _ = Describe("the module's chart", func() {
@@ -105,7 +108,11 @@ var _ = Describe("the module's chart", func() {
 			}
 
 			By("rendering exactly the expected objects")
-			Expect(keys(objs)).To(ConsistOf(expectedKeys(c.monitoring, c.storeCA)))
+			want := expectedKeys(c.monitoring, c.storeCA)
+			if c.moduleSource {
+				want = append(want, "Secret/"+moduleNamespace+"/module-registry")
+			}
+			Expect(keys(objs)).To(ConsistOf(want))
 
 			By("running only the CSI driver container privileged")
 			ds := find(objs, "DaemonSet", "csi-secrets-store")
@@ -193,6 +200,8 @@ var _ = Describe("the module's chart", func() {
 					To(ConsistOf(HaveKeyWithValue("key", "dedicated")))
 				Expect(container(ds, "csi-driver")["image"]).To(Equal(registryBase + "@" + digest("csiDriver")))
 				Expect(container(ds, "node-driver-registrar")["image"]).To(Equal(registryBase + "@" + digest("nodeDriverRegistrar")))
+				Expect(field(ds.Object, "spec", "template", "spec", "imagePullSecrets")).
+					To(Equal([]any{map[string]any{"name": "deckhouse-registry"}}))
 
 				webhook := find(objs, "Deployment", "secrets-store-integration-webhook")
 				Expect(args(webhook, "webhook")).To(ContainElements(
@@ -202,6 +211,32 @@ var _ = Describe("the module's chart", func() {
 				controller := find(objs, "Deployment", "secrets-store-integration-controller")
 				Expect(args(controller, "controller")).To(ContainElements(
 					"--vault-ca-cert="+storeCAPath, "--vault-auth-mount=kubernetes-prod", "--leader-elect=true"))
+			},
+		}),
+		Entry("installed from a module source: its registry and pull Secret", chartCase{
+			moduleSource: true,
+			values: func() map[string]any {
+				return deckhouseValues(false, map[string]any{
+					"registry": map[string]any{"base": "registry.example.com/modules/secrets-store-integration", "dockercfg": "e30="},
+					"internal": map[string]any{
+						"webhookCert": webhookCert,
+						"connection":  map[string]any{"url": strongholdURL, "authPath": "kubernetes", "discovered": false},
+					},
+				})
+			},
+			check: func(objs []*unstructured.Unstructured) {
+				pull := find(objs, "Secret", "module-registry")
+				Expect(field(pull.Object, "type")).To(Equal("kubernetes.io/dockerconfigjson"))
+				Expect(field(pull.Object, "data", ".dockerconfigjson")).To(Equal("e30="))
+				own := "registry.example.com/modules/secrets-store-integration@"
+				ds := find(objs, "DaemonSet", "csi-secrets-store")
+				Expect(container(ds, "csi-driver")["image"]).To(Equal(own + digest("csiDriver")))
+				for _, w := range []*unstructured.Unstructured{ds,
+					find(objs, "Deployment", "secrets-store-integration-webhook"),
+					find(objs, "Deployment", "secrets-store-integration-controller")} {
+					Expect(field(w.Object, "spec", "template", "spec", "imagePullSecrets")).
+						To(Equal([]any{map[string]any{"name": "module-registry"}}), w.GetName())
+				}
 			},
 		}),
 		Entry("DiscoverLocalStronghold with its CA, global HA, monitoring present", chartCase{
@@ -281,6 +316,7 @@ var _ = Describe("the module's chart", func() {
 				ds := find(objs, "DaemonSet", "csi-secrets-store")
 				Expect(container(ds, "csi-driver")["image"]).To(Equal("registry.example/secrets-store-integration/csi-driver:0.1.0"))
 				Expect(container(ds, "node-driver-registrar")["image"]).To(HavePrefix("registry.k8s.io/sig-storage/csi-node-driver-registrar:"))
+				Expect(field(ds.Object, "spec", "template", "spec", "imagePullSecrets")).To(BeNil(), "plain Helm names no pull Secret")
 				Expect(args(ds, "vault-provider")).To(ContainElements("--vault-addr="+strongholdURL, "--vault-auth-mount=kubernetes"))
 				webhook := find(objs, "Deployment", "secrets-store-integration-webhook")
 				Expect(args(webhook, "webhook")).To(ContainElement(
