@@ -44,6 +44,8 @@ var _ = Describe("env-injector", Ordered, func() {
 		putKV(ctx, "inj/db", map[string]any{"user": "app", "password": "s3cr3t-pass", "port": 5432})
 		putKV(ctx, "inj/common", map[string]any{"LOG_LEVEL": "debug", "REGION": "eu", "SHARED": "common"})
 		putKV(ctx, "inj/team", map[string]any{"REGION": "us"})
+		putKV(ctx, "inj/loader", map[string]any{"REGION": "eu", "LD_PRELOAD": "/tmp/evil.so"})
+		putKV(ctx, "inj/path", map[string]any{"PATH": "/tmp/evil-bin"})
 		Expect(env.Vault.KVv1(testenv.KVv1Mount).Put(ctx, "inj/api", map[string]any{"token": "kv1-token"})).To(Succeed())
 	})
 
@@ -129,6 +131,10 @@ var _ = Describe("env-injector", Ordered, func() {
 			`variable BAD: reference "secrets-store:secret/data/inj/db" has no key`),
 		Entry("a template that fails", pod{vars: []string{"T=secrets-store:secret/data/inj/db#${ .password | mustFromJson }"}},
 			"variable T: template at secret/data/inj/db"),
+		Entry("env-from-path with LD_PRELOAD", pod{settings: map[string]string{"VAULT_ENV_FROM_PATH": "secret/data/inj/loader"}},
+			`env-from-path secret/data/inj/loader: key "LD_PRELOAD" may not be set from the store: it changes what the dynamic loader loads`),
+		Entry("env-from-path with PATH", pod{settings: map[string]string{"VAULT_ENV_FROM_PATH": "secret/data/inj/common,secret/data/inj/path"}},
+			`env-from-path secret/data/inj/path: key "PATH" may not be set from the store: it chooses which program runs`),
 		Entry("no token file", pod{settings: map[string]string{"VAULT_SA_TOKEN_PATH": "/nonexistent/token"}},
 			"read the service-account token: open /nonexistent/token"),
 	)
