@@ -2,6 +2,7 @@ package injector
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -184,5 +185,61 @@ var _ = Describe("env-injector", Ordered, func() {
 		Expect(r.cmd.Process.Signal(syscall.SIGUSR1)).To(Succeed())
 		Expect(r.wait()).To(Equal(42))
 		Expect(liveTokens(ctx)).To(BeZero())
+	})
+
+	It("as PID 1 reaps what the application orphans: no zombie stays", func(ctx SpecContext) {
+		dir := GinkgoT().TempDir()
+		pidFile, exited := filepath.Join(dir, "pid"), filepath.Join(dir, "exited")
+		// The middle shell starts the grandchild and exits at once; the
+		// grandchild outlives it and exits while the application runs on.
+		r := start(ctx, pod{
+			settings: map[string]string{"VAULT_RESTART_ON_SECRET_CHANGE": "watch-for-data", "VAULT_SECRET_POLL_INTERVAL": "1h"},
+			vars:     []string{"X=secrets-store:secret/data/inj/db#user"},
+			command: []string{"sh", "-c", `sh -c '(while [ ! -e ` + pidFile + ` ]; do sleep 0.01; done; touch ` + exited + `) & echo $! > ` + pidFile + `.tmp; mv ` + pidFile + `.tmp ` + pidFile + `'; ` +
+				`trap 'exit 0' TERM; while :; do sleep 0.05; done`},
+			pid1: true,
+		})
+		Eventually(func() error { _, err := os.Stat(exited); return err }).WithContext(ctx).Should(Succeed())
+		b, err := os.ReadFile(pidFile)
+		Expect(err).NotTo(HaveOccurred())
+		nsPid := strings.TrimSpace(string(b))
+		// The orphan (found by its pid in the injector's namespace, the
+		// last NSpid field) ends as the injector's child: gone once reaped.
+		ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", r.cmd.Process.Pid))
+		Expect(err).NotTo(HaveOccurred())
+		orphan := func() string {
+			entries, err := os.ReadDir("/proc")
+			Expect(err).NotTo(HaveOccurred())
+			for _, e := range entries {
+				status, err := os.ReadFile("/proc/" + e.Name() + "/status")
+				if err != nil {
+					continue
+				}
+				var ppid, state string
+				var nspid []string
+				for _, line := range strings.Split(string(status), "\n") {
+					k, v, _ := strings.Cut(line, ":")
+					switch k {
+					case "PPid":
+						ppid = strings.TrimSpace(v)
+					case "State":
+						state = strings.TrimSpace(v)
+					case "NSpid":
+						nspid = strings.Fields(v)
+					}
+				}
+				// A zombie's ns link cannot be read; its parent can.
+				link, _ := os.Readlink("/proc/" + e.Name() + "/ns/pid")
+				inNS := link == ns || ppid == strconv.Itoa(r.cmd.Process.Pid)
+				if inNS && len(nspid) > 1 && nspid[len(nspid)-1] == nsPid {
+					return state
+				}
+			}
+			return ""
+		}
+		Eventually(orphan).WithContext(ctx).WithTimeout(10*time.Second).Should(BeEmpty(), "the orphan stays a zombie of the injector")
+		Expect(r.cmd.ProcessState).To(BeNil(), "the application runs on")
+		Expect(r.cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
+		Expect(r.wait()).To(Equal(0))
 	})
 })

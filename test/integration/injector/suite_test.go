@@ -87,6 +87,9 @@ type pod struct {
 	settings map[string]string
 	vars     []string
 	command  []string
+	// pid1 starts the injector as PID 1 of a new PID namespace, as in a
+	// container.
+	pid1 bool
 }
 
 // environment is the container's environment as the kubelet sets it: the
@@ -124,6 +127,9 @@ func start(ctx context.Context, p pod) *run {
 	r.cmd.Env = p.environment(r.terminationLog)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if p.pid1 {
+		r.cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
+	}
 	Expect(r.cmd.Start()).To(Succeed())
 	DeferCleanup(func() { _ = r.cmd.Process.Kill() })
 	return r
