@@ -2,11 +2,15 @@ package injector
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -241,5 +245,50 @@ var _ = Describe("env-injector", Ordered, func() {
 		Expect(r.cmd.ProcessState).To(BeNil(), "the application runs on")
 		Expect(r.cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
 		Expect(r.wait()).To(Equal(0))
+	})
+
+	// Vault's built-in engines issue leases on writes only, and the
+	// injector reads; this store stands in for a dynamic engine
+	// (database/creds) that leases on a read, and counts revocations.
+	It("revokes a probe run's token, and with it the leases it read (mutate-probes)", func(ctx SpecContext) {
+		var reads, revoked atomic.Int64
+		leasing := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			switch {
+			case strings.HasSuffix(req.URL.Path, "/login"):
+				_, _ = w.Write([]byte(`{"auth":{"client_token":"probe-token","accessor":"a","lease_duration":3600,"renewable":true}}`))
+			case req.URL.Path == "/v1/auth/token/revoke-self":
+				revoked.Add(1)
+				w.WriteHeader(http.StatusNoContent)
+			case req.URL.Path == "/v1/database/creds/ro":
+				reads.Add(1)
+				_, _ = w.Write([]byte(`{"lease_id":"database/creds/ro/1","lease_duration":3600,"renewable":true,"data":{"username":"v-probe"}}`))
+			default:
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = w.Write([]byte(`{"errors":[]}`))
+			}
+		}))
+		DeferCleanup(leasing.Close)
+		caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leasing.Certificate().Raw})
+		p := pod{
+			settings: map[string]string{"VAULT_ADDR": leasing.URL, "VAULT_CACERT_PEM": string(caPEM)},
+			vars:     []string{"DB_USER=secrets-store:database/creds/ro#username"},
+			command:  []string{"sh", "-c", `test "$DB_USER" = v-probe`},
+			flags:    []string{"--probe"},
+		}
+		for range 3 {
+			r := start(ctx, p)
+			Expect(r.wait()).To(Equal(0), r.stderr.String())
+			Expect(r.termination()).To(BeEmpty(), "a probe leaves the container's termination message alone")
+		}
+		Expect(reads.Load()).To(Equal(int64(3)))
+		Expect(revoked.Load()).To(Equal(int64(3)), "every probe run revokes its token and so its leases")
+
+		// The same container command, not a probe, keeps the token for
+		// the lease (documented): the difference is the probe flag.
+		p.flags = nil
+		r := start(ctx, p)
+		Expect(r.wait()).To(Equal(0), r.stderr.String())
+		Expect(revoked.Load()).To(Equal(int64(3)))
 	})
 })

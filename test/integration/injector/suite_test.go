@@ -90,6 +90,8 @@ type pod struct {
 	// pid1 starts the injector as PID 1 of a new PID namespace, as in a
 	// container.
 	pid1 bool
+	// flags go before "--", as the webhook writes them (--probe).
+	flags []string
 }
 
 // environment is the container's environment as the kubelet sets it: the
@@ -123,7 +125,8 @@ type run struct {
 
 func start(ctx context.Context, p pod) *run {
 	r := &run{terminationLog: filepath.Join(GinkgoT().TempDir(), "termination-log")}
-	r.cmd = exec.CommandContext(ctx, injector, append([]string{"--"}, p.command...)...)
+	args := append(append(p.flags, "--"), p.command...)
+	r.cmd = exec.CommandContext(ctx, injector, args...)
 	r.cmd.Env = p.environment(r.terminationLog)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

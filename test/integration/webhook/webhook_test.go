@@ -222,7 +222,7 @@ var _ = Describe("an opted-in pod", func() {
 		proxy.Name = "proxy"
 		p.Spec.Containers = append(p.Spec.Containers, proxy)
 		pod := mustCreate(ctx, team, p)
-		Expect(pod.Spec.Containers[0].LivenessProbe.Exec.Command).To(Equal([]string{injectorPath, "--", "/app", "health"}))
+		Expect(pod.Spec.Containers[0].LivenessProbe.Exec.Command).To(Equal([]string{injectorPath, "--probe", "--", "/app", "health"}))
 		Expect(pod.Spec.Containers[1].Command).To(Equal([]string{"/envoy"}))
 		Expect(envOf(pod.Spec.Containers[1])).NotTo(HaveKey("VAULT_ADDR"))
 	})
