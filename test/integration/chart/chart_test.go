@@ -338,6 +338,8 @@ func expectedKeys(monitoring, storeCA bool) []string {
 		"ServiceAccount/" + ns + "secrets-store-integration-controller",
 		"ClusterRole/d8:secrets-store-integration:controller",
 		"ClusterRoleBinding/d8:secrets-store-integration:controller",
+		"ValidatingAdmissionPolicy/d8-secrets-store-integration-controller-rollout",
+		"ValidatingAdmissionPolicyBinding/d8-secrets-store-integration-controller-rollout",
 		"Role/" + ns + "secrets-store-integration-controller",
 		"RoleBinding/" + ns + "secrets-store-integration-controller",
 	}
