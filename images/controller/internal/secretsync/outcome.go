@@ -106,7 +106,7 @@ func readFailure(err error) failure {
 	}
 }
 
-// foreignStoreError words err of reading a store at an address the import
+// ForeignStoreError words err of reading a store at an address the import
 // names itself (not the module's) for conditions and events, which the
 // import's readers and writers see: a class (unreachable, TLS, timeout) or
 // the HTTP status, never the reasons that store wrote in its answer's body;
@@ -114,7 +114,7 @@ func readFailure(err error) failure {
 // The module's own store keeps its reasons ("permission denied", "no
 // handler for route"), which tell the user what to fix. Unwrap keeps err
 // for readFailure's classification.
-func foreignStoreError(err error, d params.Defaults, p params.Parameters) error {
+func ForeignStoreError(err error, d params.Defaults, p params.Parameters) error {
 	if err == nil || p.Address == "" || p.Address == d.Address {
 		return err
 	}

@@ -63,7 +63,7 @@ func TestForeignStoreErrorNeverQuotesTheStore(t *testing.T) {
 			if err == nil {
 				t.Fatal("a read from a failing store succeeded")
 			}
-			err = foreignStoreError(err, d, p)
+			err = ForeignStoreError(err, d, p)
 			f := readFailure(err)
 			for _, c := range []string{f.synced().Message, f.ready().Message, err.Error()} {
 				if strings.Contains(c, canary) {
@@ -87,7 +87,7 @@ func TestOwnStoreErrorKeepsReasons(t *testing.T) {
 	err := &store.Error{Op: "read", Path: "secret/data/app", Status: http.StatusBadRequest, Reasons: []string{"no handler for route"}}
 	d := params.Defaults{Address: "https://stronghold.d8-stronghold:8300"}
 	for _, addr := range []string{"", d.Address} {
-		if got := foreignStoreError(err, d, params.Parameters{Address: addr}); !strings.Contains(got.Error(), "no handler for route") {
+		if got := ForeignStoreError(err, d, params.Parameters{Address: addr}); !strings.Contains(got.Error(), "no handler for route") {
 			t.Errorf("address %q: %v lost the reason", addr, got)
 		}
 	}
