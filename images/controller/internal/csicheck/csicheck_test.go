@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
