@@ -100,8 +100,8 @@ var _ = Describe("the controller's rollout-restart rights", Ordered, func() {
 		Entry("the service account", `{"spec":{"template":{"spec":{"serviceAccountName":"admin"}}}}`, "not the pod spec"),
 		Entry("another pod template annotation", `{"spec":{"template":{"metadata":{"annotations":{"team":"b"}}}}}`, "not its other metadata"),
 		Entry("a pod template label", `{"spec":{"template":{"metadata":{"labels":{"extra":"x"}}}}}`, "not its other metadata"),
-		Entry("the update strategy, beside the annotation",
-			`{"spec":{"minReadySeconds":600,"template":{"metadata":{"annotations":{"`+annotation+`":"2026-12-02T01:00:00Z"}}}}}`, "not the spec"),
+		Entry("the revision history, beside the annotation",
+			`{"spec":{"revisionHistoryLimit":1,"template":{"metadata":{"annotations":{"`+annotation+`":"2026-12-02T01:00:00Z"}}}}}`, "not the spec"),
 		Entry("the object's labels", `{"metadata":{"labels":{"owner":"controller"}}}`, "not the object's labels"),
 	)
 
