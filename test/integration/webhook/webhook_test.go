@@ -191,7 +191,7 @@ var _ = Describe("an opted-in pod", func() {
 		// team-b has no secret of that name: the cached config of team-a
 		// must not let its pod through.
 		_, err = create(ctx, stranger, pod("cached-stranger"))
-		Expect(err).To(MatchError(ContainSubstring("UNAUTHORIZED")))
+		Expect(err).To(MatchError(ContainSubstring("unauthorized: the registry answered 401")))
 	})
 
 	It("with a risky setting is admitted with a warning", func(ctx SpecContext) {
@@ -291,7 +291,7 @@ var _ = Describe("a hostile or broken registry", func() {
 			w.WriteHeader(http.StatusNotFound)
 		}))
 		DeferCleanup(other.Close)
-		DeferCleanup(reg.Intercept, nil)
+		DeferCleanup(func() { reg.Intercept(nil) })
 	})
 
 	DescribeTable("is refused with a classified reason that never quotes the registry",
