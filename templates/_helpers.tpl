@@ -163,3 +163,30 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{- /*
+Resources of every container, one table for the containers and their VPAs
+(docs/BENCHMARKS.md, "Memory limits"): requests near the measured RSS,
+memory limits a few times the measured peak so that one tenant's burst
+cannot take a node's memory, no CPU limit (throttling would slow every
+tenant's mounts and admissions alike). A VPA moves requests only, up to the
+limit.
+*/ -}}
+{{- define "ssi.resourceTable" -}}
+csi-driver: {cpu: 20m, memory: 48Mi, limit: 256Mi}
+vault-provider: {cpu: 20m, memory: 32Mi, limit: 192Mi}
+node-driver-registrar: {cpu: 5m, memory: 16Mi, limit: 64Mi}
+livenessprobe: {cpu: 5m, memory: 16Mi, limit: 64Mi}
+webhook: {cpu: 20m, memory: 48Mi, limit: 256Mi}
+controller: {cpu: 20m, memory: 96Mi, limit: 512Mi}
+{{- end -}}
+
+{{- /* resources: of container (tuple . "name"). */ -}}
+{{- define "ssi.resources" -}}
+{{- $r := get (include "ssi.resourceTable" (index . 0) | fromYaml) (index . 1) -}}
+requests:
+  cpu: {{ $r.cpu }}
+  memory: {{ $r.memory }}
+limits:
+  memory: {{ $r.limit }}
+{{- end -}}

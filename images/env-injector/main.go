@@ -58,6 +58,10 @@ func run(args []string, stderr io.Writer) int {
 		}
 		return 0
 	}
+	probe := len(args) > 0 && args[0] == injection.ProbeFlag
+	if probe {
+		args = args[1:]
+	}
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
@@ -70,6 +74,11 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, cfg.TerminationLog, fmt.Errorf("configuration: %w", err))
 	}
+	if probe {
+		// The container's termination message is the application's, not
+		// a probe's.
+		cfg.TerminationLog = ""
+	}
 	log := newLogger(stderr, cfg)
 	in := &injector{cfg: cfg, log: log, store: store.New(store.Options{RequestTimeout: cfg.ClientTimeout, KeepTokenOnDenied: true})}
 
@@ -81,6 +90,9 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log.Info("environment ready", "variables", len(res.Env), "leases", len(res.Leases), "skipped", res.Skipped, "mode", cfg.Restart)
 
+	if probe {
+		return in.probe(sess, res, args, stderr)
+	}
 	mode := cfg.Restart
 	if mode == injection.RestartWatchForLease && len(res.Leases) == 0 {
 		log.Info("no secret has a lease; nothing to watch", "mode", mode)
@@ -152,6 +164,23 @@ func (in *injector) exec(sess *store.Session, res environ.Result, args []string,
 	}
 	err = syscall.Exec(path, args, res.Env)
 	return fail(stderr, in.cfg.TerminationLog, fmt.Errorf("exec %s: %w", path, err))
+}
+
+// probe runs an exec probe's command as a child and then revokes the
+// store token, whatever was read: the leases of dynamic secrets end with
+// it. Exec would have to keep the token for the leases to stay valid, and
+// a probe runs every few seconds, each run a new token and new leases
+// alive for their TTL. The probe's command gets valid values while it
+// runs; watch modes do not apply to probes.
+func (in *injector) probe(sess *store.Session, res environ.Result, args []string, stderr io.Writer) int {
+	child, err := supervise.Start(args, res.Env)
+	if err != nil {
+		in.revoke(sess)
+		return fail(stderr, in.cfg.TerminationLog, err)
+	}
+	<-child.Done()
+	in.revoke(sess)
+	return child.ExitCode()
 }
 
 // supervise runs the application as a child and ends it when its secrets

@@ -38,6 +38,7 @@ type Registry struct {
 
 	srv       *httptest.Server
 	manifests atomic.Int64
+	intercept atomic.Pointer[func(http.ResponseWriter, *http.Request) bool]
 }
 
 // StartRegistry serves a registry and writes its CA into dir. Close it.
@@ -46,6 +47,9 @@ func StartRegistry(dir string) (*Registry, error) {
 	// The registry logs each request to stderr by default.
 	oci := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	r.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if f := r.intercept.Load(); f != nil && (*f)(w, req) {
+			return
+		}
 		if u, p, ok := req.BasicAuth(); !ok || u != r.Username || p != r.Password {
 			w.Header().Set("WWW-Authenticate", `Basic realm="test registry"`)
 			w.Header().Set("Content-Type", "application/json")
@@ -66,6 +70,16 @@ func StartRegistry(dir string) (*Registry, error) {
 		return nil, fmt.Errorf("write registry CA: %w", err)
 	}
 	return r, nil
+}
+
+// Intercept plays a hostile or broken registry: f sees every request first
+// and answers it itself when it returns true. nil restores the registry.
+func (r *Registry) Intercept(f func(http.ResponseWriter, *http.Request) bool) {
+	if f == nil {
+		r.intercept.Store(nil)
+		return
+	}
+	r.intercept.Store(&f)
 }
 
 // Close stops the registry.

@@ -553,4 +553,10 @@ const (
 	CACertPath = TLSDir + "/ca.crt"
 	// SelfCopyFlag makes the injector copy itself into a folder and exit.
 	SelfCopyFlag = "--self-copy"
+	// ProbeFlag, before "--", marks an exec probe's run (mutate-probes):
+	// the injector runs the probe command as its child and revokes its
+	// store token, and with it every lease it read, when the probe ends.
+	// A probe runs every few seconds; a lease kept per run would pile up
+	// in the store for its whole TTL.
+	ProbeFlag = "--probe"
 )

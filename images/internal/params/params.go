@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -188,6 +189,14 @@ func FromMap(attrs map[string]string) (Parameters, error) {
 	if p.Audience == "" {
 		p.Audience = DefaultAudience
 	}
+	if err := ValidateAudience(p.Audience); err != nil {
+		return p, p.Errorf("%s: %w", Audience, err)
+	}
+	if p.AuthMount != "" {
+		if err := ValidateAuthPath(p.AuthMount); err != nil {
+			return p, p.Errorf("%s: %w", VaultAuthMountPath, err)
+		}
+	}
 	if p.AuthType == "" {
 		p.AuthType = AuthKubernetes
 	}
@@ -314,11 +323,15 @@ func (o *Object) validate() error {
 }
 
 // ValidateFileName refuses names that would leave the volume: absolute
-// paths, '..' elements, empty or unclean names.
+// paths, '..' elements, empty or unclean names. The CRD checks the same
+// rules at admission (CEL on spec.files[].name); testdata/validation.tsv is
+// the table both are tested with.
 func ValidateFileName(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("empty file name")
+	case name == ".":
+		return fmt.Errorf("%q is the volume itself", name)
 	case strings.HasPrefix(name, "/"):
 		return fmt.Errorf("%q is an absolute path", name)
 	case strings.Contains("/"+name+"/", "/../"):
@@ -328,6 +341,41 @@ func ValidateFileName(name string) error {
 		return fmt.Errorf("%q starts with '..'", name)
 	case path.Clean(name) != name:
 		return fmt.Errorf("%q is not a clean path (want %q)", name, path.Clean(name))
+	}
+	return nil
+}
+
+// AuthPathPattern is what an auth mount path may be: elements of letters,
+// digits, '_', '-' and '.', none starting with '.', joined by single '/'.
+// The login goes to auth/<path>/login: a '..' or an empty element would
+// send the pod's token to another endpoint of the store. The CRD's rule on
+// spec.authPath is this same expression.
+const AuthPathPattern = `^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$`
+
+// AudiencePattern is what a token audience may be: printable ASCII without
+// spaces, as the CRD's rule on spec.audience says.
+const AudiencePattern = `^[!-~]+$`
+
+// MaxAuthPath and MaxAudience bound both, here and in the CRD.
+const MaxAuthPath, MaxAudience = 256, 253
+
+var (
+	authPathRE = regexp.MustCompile(AuthPathPattern)
+	audienceRE = regexp.MustCompile(AudiencePattern)
+)
+
+// ValidateAuthPath refuses an auth mount path that is not AuthPathPattern.
+func ValidateAuthPath(mount string) error {
+	if len(mount) > MaxAuthPath || !authPathRE.MatchString(mount) {
+		return fmt.Errorf("%q is not a mount path: want elements of letters, digits, '_', '-', '.' (not first) joined by '/', at most %d characters", mount, MaxAuthPath)
+	}
+	return nil
+}
+
+// ValidateAudience refuses an audience that is not AudiencePattern.
+func ValidateAudience(aud string) error {
+	if len(aud) > MaxAudience || !audienceRE.MatchString(aud) {
+		return fmt.Errorf("%q: want printable ASCII without spaces, at most %d characters", aud, MaxAudience)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package params
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -128,6 +130,50 @@ func TestKeepUnchangedFiles(t *testing.T) {
 		p, err := FromMap(attrs)
 		if err != nil || p.KeepUnchangedFiles != want {
 			t.Errorf("%s=%q: got %t, %v; want %t", KeepUnchangedFiles, in, p.KeepUnchangedFiles, err, want)
+		}
+	}
+}
+
+// TestValidationTable runs the table the CRD's rules are also tested with
+// on the real API server (test/integration/foundation).
+func TestValidationTable(t *testing.T) {
+	raw, err := os.ReadFile("testdata/validation.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := map[string]func(string) error{"file": ValidateFileName, "authPath": ValidateAuthPath, "audience": ValidateAudience}
+	n := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		field, rest, _ := strings.Cut(line, "\t")
+		verdict, value, _ := strings.Cut(rest, "\t")
+		err := check[field](value)
+		if (err == nil) != (verdict == "ok") {
+			t.Errorf("%s %q: error %v, want %s", field, value, err, verdict)
+		}
+		n++
+	}
+	if n < 30 {
+		t.Fatalf("only %d lines read", n)
+	}
+}
+
+// The CRD says the same as the code: its rules hold the code's patterns.
+func TestCRDHoldsThePatterns(t *testing.T) {
+	crd, err := os.ReadFile("../../../crds/secrets-store-import.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"self.matches('" + AuthPathPattern + "')",
+		"self.matches('" + AudiencePattern + "')",
+		fmt.Sprintf("maxLength: %d", MaxAuthPath),
+		fmt.Sprintf("maxLength: %d", MaxAudience),
+	} {
+		if !strings.Contains(string(crd), want) {
+			t.Errorf("the CRD lacks %s", want)
 		}
 	}
 }

@@ -124,6 +124,36 @@ var _ = Describe("the module's chart", func() {
 						"container %s of %s privileged", ctr["name"], key(obj))
 				}
 			}
+			By("bounding every container's memory, requesting CPU and memory")
+			limits := map[string]string{}
+			for _, obj := range objs {
+				for _, ctr := range containers(obj) {
+					limit, _, _ := unstructured.NestedString(ctr, "resources", "limits", "memory")
+					Expect(limit).NotTo(BeEmpty(), "memory limit of container %s of %s", ctr["name"], key(obj))
+					limits[ctr["name"].(string)] = limit
+					for _, r := range []string{"cpu", "memory"} {
+						req, _, _ := unstructured.NestedString(ctr, "resources", "requests", r)
+						Expect(req).NotTo(BeEmpty(), "%s request of container %s of %s", r, ctr["name"], key(obj))
+					}
+				}
+			}
+			if c.monitoring {
+				By("letting VPAs move requests only, never past the limit")
+				for _, obj := range objs {
+					if obj.GetKind() != "VerticalPodAutoscaler" {
+						continue
+					}
+					policies, _, _ := unstructured.NestedSlice(obj.Object, "spec", "resourcePolicy", "containerPolicies")
+					for _, p := range policies {
+						p := p.(map[string]any)
+						if p["containerName"] == "*" {
+							continue
+						}
+						Expect(p["controlledValues"]).To(Equal("RequestsOnly"), key(obj))
+						Expect(field(p, "maxAllowed", "memory")).To(Equal(limits[p["containerName"].(string)]), key(obj))
+					}
+				}
+			}
 			driver := container(ds, "csi-driver")
 			Expect(driver).NotTo(BeNil())
 			mounts, _, _ := unstructured.NestedSlice(driver, "volumeMounts")
@@ -360,6 +390,8 @@ func expectedKeys(monitoring, storeCA bool) []string {
 		"ServiceAccount/" + ns + "secrets-store-integration-controller",
 		"ClusterRole/d8:secrets-store-integration:controller",
 		"ClusterRoleBinding/d8:secrets-store-integration:controller",
+		"ValidatingAdmissionPolicy/d8-secrets-store-integration-controller-rollout",
+		"ValidatingAdmissionPolicyBinding/d8-secrets-store-integration-controller-rollout",
 		"Role/" + ns + "secrets-store-integration-controller",
 		"RoleBinding/" + ns + "secrets-store-integration-controller",
 		"PodDisruptionBudget/" + ns + "secrets-store-integration-controller",

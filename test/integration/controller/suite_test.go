@@ -20,7 +20,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
@@ -63,9 +65,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
 	Expect(err).NotTo(HaveOccurred())
 	createNamespace(ctx, controllerNamespace)
+	kubeconfig := asChartServiceAccount(ctx, work)
 
 	controllerConfig = components.ControllerConfig{
-		Binary: bins.Controller, Kubeconfig: env.Kubeconfig, Namespace: controllerNamespace,
+		Binary: bins.Controller, Kubeconfig: kubeconfig, Namespace: controllerNamespace,
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath,
 		// Seconds, not minutes: the tests stop the store and wait for the
 		// retry that follows its return.
@@ -142,4 +145,41 @@ func createNamespace(ctx context.Context, name string) {
 	if !apierrors.IsAlreadyExists(err) {
 		Expect(err).NotTo(HaveOccurred())
 	}
+}
+
+// asChartServiceAccount installs the chart's RBAC of the controller (and the
+// policy that holds its workload patches to the restart annotation) and
+// returns a kubeconfig that acts as its ServiceAccount: every spec of this
+// suite then runs the controller with exactly the rights it has in a
+// cluster.
+func asChartServiceAccount(ctx context.Context, dir string) string {
+	GinkgoHelper()
+	objs, err := components.RenderChart(map[string]any{}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	const sa = "secrets-store-integration-controller"
+	for _, kn := range [][2]string{
+		{"ServiceAccount", sa}, {"Role", sa}, {"RoleBinding", sa},
+		{"ClusterRole", "d8:secrets-store-integration:controller"},
+		{"ClusterRoleBinding", "d8:secrets-store-integration:controller"},
+		{"ValidatingAdmissionPolicy", "d8-secrets-store-integration-controller-rollout"},
+		{"ValidatingAdmissionPolicyBinding", "d8-secrets-store-integration-controller-rollout"},
+	} {
+		var obj *unstructured.Unstructured
+		for _, o := range objs {
+			if o.GetKind() == kn[0] && o.GetName() == kn[1] {
+				obj = o
+			}
+		}
+		Expect(obj).NotTo(BeNil(), "the chart renders %s %s", kn[0], kn[1])
+		_, err := env.Apply(ctx, obj)
+		Expect(err).NotTo(HaveOccurred(), "%s %s", kn[0], kn[1])
+	}
+	cfg, err := clientcmd.LoadFromFile(env.Kubeconfig)
+	Expect(err).NotTo(HaveOccurred())
+	for _, user := range cfg.AuthInfos {
+		user.Impersonate = "system:serviceaccount:" + controllerNamespace + ":" + sa
+	}
+	path := filepath.Join(dir, "controller-kubeconfig")
+	Expect(clientcmd.WriteToFile(*cfg, path)).To(Succeed())
+	return path
 }

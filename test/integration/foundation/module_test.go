@@ -1,7 +1,10 @@
 package foundation
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -56,6 +59,38 @@ var _ = Describe("The module's API objects", Ordered, func() {
 		Entry("an absolute path", []string{"ok", "/etc/passwd"}, "spec.files[1].name", "must be a relative path"),
 		Entry("a repeated name", []string{"a", "a"}, "spec.files", "file names must be unique"),
 	)
+
+	// The same table as the code's validators (images/internal/params
+	// TestValidationTable): the API server must reach the same verdict.
+	It("reaches the code's verdict on every file name, authPath and audience of the shared table", func(ctx SpecContext) {
+		raw, err := os.ReadFile(filepath.Join(root, "images/internal/params/testdata/validation.tsv"))
+		Expect(err).NotTo(HaveOccurred())
+		fields := map[string]string{"file": "spec.files[0].name", "authPath": "spec.authPath", "audience": "spec.audience"}
+		n := 0
+		for _, line := range strings.Split(string(raw), "\n") {
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			field, rest, _ := strings.Cut(line, "\t")
+			verdict, value, _ := strings.Cut(rest, "\t")
+			obj := ssi(fmt.Sprintf("table-%d", n), "ok")
+			switch field {
+			case "file":
+				obj = ssi(fmt.Sprintf("table-%d", n), value)
+			default:
+				Expect(unstructured.SetNestedField(obj.Object, value, "spec", field)).To(Succeed())
+			}
+			n++
+			_, err := env.Apply(ctx, obj)
+			if verdict == "ok" {
+				Expect(err).NotTo(HaveOccurred(), "%s %q", field, value)
+				continue
+			}
+			Expect(err).To(HaveOccurred(), "%s %q was admitted; the code refuses it", field, value)
+			Expect(err.Error()).To(ContainSubstring(fields[field]), "%s %q", field, value)
+		}
+		Expect(n).To(BeNumerically(">=", 30))
+	})
 })
 
 func ssi(name string, files ...string) *unstructured.Unstructured {

@@ -2,10 +2,15 @@ package injector
 
 import (
 	"context"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,6 +49,8 @@ var _ = Describe("env-injector", Ordered, func() {
 		putKV(ctx, "inj/db", map[string]any{"user": "app", "password": "s3cr3t-pass", "port": 5432})
 		putKV(ctx, "inj/common", map[string]any{"LOG_LEVEL": "debug", "REGION": "eu", "SHARED": "common"})
 		putKV(ctx, "inj/team", map[string]any{"REGION": "us"})
+		putKV(ctx, "inj/loader", map[string]any{"REGION": "eu", "LD_PRELOAD": "/tmp/evil.so"})
+		putKV(ctx, "inj/path", map[string]any{"PATH": "/tmp/evil-bin"})
 		Expect(env.Vault.KVv1(testenv.KVv1Mount).Put(ctx, "inj/api", map[string]any{"token": "kv1-token"})).To(Succeed())
 	})
 
@@ -129,6 +136,10 @@ var _ = Describe("env-injector", Ordered, func() {
 			`variable BAD: reference "secrets-store:secret/data/inj/db" has no key`),
 		Entry("a template that fails", pod{vars: []string{"T=secrets-store:secret/data/inj/db#${ .password | mustFromJson }"}},
 			"variable T: template at secret/data/inj/db"),
+		Entry("env-from-path with LD_PRELOAD", pod{settings: map[string]string{"VAULT_ENV_FROM_PATH": "secret/data/inj/loader"}},
+			`env-from-path secret/data/inj/loader: key "LD_PRELOAD" may not be set from the store: it changes what the dynamic loader loads`),
+		Entry("env-from-path with PATH", pod{settings: map[string]string{"VAULT_ENV_FROM_PATH": "secret/data/inj/common,secret/data/inj/path"}},
+			`env-from-path secret/data/inj/path: key "PATH" may not be set from the store: it chooses which program runs`),
 		Entry("no token file", pod{settings: map[string]string{"VAULT_SA_TOKEN_PATH": "/nonexistent/token"}},
 			"read the service-account token: open /nonexistent/token"),
 	)
@@ -178,5 +189,106 @@ var _ = Describe("env-injector", Ordered, func() {
 		Expect(r.cmd.Process.Signal(syscall.SIGUSR1)).To(Succeed())
 		Expect(r.wait()).To(Equal(42))
 		Expect(liveTokens(ctx)).To(BeZero())
+	})
+
+	It("as PID 1 reaps what the application orphans: no zombie stays", func(ctx SpecContext) {
+		dir := GinkgoT().TempDir()
+		pidFile, exited := filepath.Join(dir, "pid"), filepath.Join(dir, "exited")
+		// The middle shell starts the grandchild and exits at once; the
+		// grandchild outlives it and exits while the application runs on.
+		r := start(ctx, pod{
+			settings: map[string]string{"VAULT_RESTART_ON_SECRET_CHANGE": "watch-for-data", "VAULT_SECRET_POLL_INTERVAL": "1h"},
+			vars:     []string{"X=secrets-store:secret/data/inj/db#user"},
+			command: []string{"sh", "-c", `sh -c '(while [ ! -e ` + pidFile + ` ]; do sleep 0.01; done; touch ` + exited + `) & echo $! > ` + pidFile + `.tmp; mv ` + pidFile + `.tmp ` + pidFile + `'; ` +
+				`trap 'exit 0' TERM; while :; do sleep 0.05; done`},
+			pid1: true,
+		})
+		Eventually(func() error { _, err := os.Stat(exited); return err }).WithContext(ctx).Should(Succeed())
+		b, err := os.ReadFile(pidFile)
+		Expect(err).NotTo(HaveOccurred())
+		nsPid := strings.TrimSpace(string(b))
+		// The orphan (found by its pid in the injector's namespace, the
+		// last NSpid field) ends as the injector's child: gone once reaped.
+		ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", r.cmd.Process.Pid))
+		Expect(err).NotTo(HaveOccurred())
+		orphan := func() string {
+			entries, err := os.ReadDir("/proc")
+			Expect(err).NotTo(HaveOccurred())
+			for _, e := range entries {
+				status, err := os.ReadFile("/proc/" + e.Name() + "/status")
+				if err != nil {
+					continue
+				}
+				var ppid, state string
+				var nspid []string
+				for _, line := range strings.Split(string(status), "\n") {
+					k, v, _ := strings.Cut(line, ":")
+					switch k {
+					case "PPid":
+						ppid = strings.TrimSpace(v)
+					case "State":
+						state = strings.TrimSpace(v)
+					case "NSpid":
+						nspid = strings.Fields(v)
+					}
+				}
+				// A zombie's ns link cannot be read; its parent can.
+				link, _ := os.Readlink("/proc/" + e.Name() + "/ns/pid")
+				inNS := link == ns || ppid == strconv.Itoa(r.cmd.Process.Pid)
+				if inNS && len(nspid) > 1 && nspid[len(nspid)-1] == nsPid {
+					return state
+				}
+			}
+			return ""
+		}
+		Eventually(orphan).WithContext(ctx).WithTimeout(10*time.Second).Should(BeEmpty(), "the orphan stays a zombie of the injector")
+		Expect(r.cmd.ProcessState).To(BeNil(), "the application runs on")
+		Expect(r.cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
+		Expect(r.wait()).To(Equal(0))
+	})
+
+	// Vault's built-in engines issue leases on writes only, and the
+	// injector reads; this store stands in for a dynamic engine
+	// (database/creds) that leases on a read, and counts revocations.
+	It("revokes a probe run's token, and with it the leases it read (mutate-probes)", func(ctx SpecContext) {
+		var reads, revoked atomic.Int64
+		leasing := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			switch {
+			case strings.HasSuffix(req.URL.Path, "/login"):
+				_, _ = w.Write([]byte(`{"auth":{"client_token":"probe-token","accessor":"a","lease_duration":3600,"renewable":true}}`))
+			case req.URL.Path == "/v1/auth/token/revoke-self":
+				revoked.Add(1)
+				w.WriteHeader(http.StatusNoContent)
+			case req.URL.Path == "/v1/database/creds/ro":
+				reads.Add(1)
+				_, _ = w.Write([]byte(`{"lease_id":"database/creds/ro/1","lease_duration":3600,"renewable":true,"data":{"username":"v-probe"}}`))
+			default:
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = w.Write([]byte(`{"errors":[]}`))
+			}
+		}))
+		DeferCleanup(leasing.Close)
+		caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leasing.Certificate().Raw})
+		p := pod{
+			settings: map[string]string{"VAULT_ADDR": leasing.URL, "VAULT_CACERT_PEM": string(caPEM)},
+			vars:     []string{"DB_USER=secrets-store:database/creds/ro#username"},
+			command:  []string{"sh", "-c", `test "$DB_USER" = v-probe`},
+			flags:    []string{"--probe"},
+		}
+		for range 3 {
+			r := start(ctx, p)
+			Expect(r.wait()).To(Equal(0), r.stderr.String())
+			Expect(r.termination()).To(BeEmpty(), "a probe leaves the container's termination message alone")
+		}
+		Expect(reads.Load()).To(Equal(int64(3)))
+		Expect(revoked.Load()).To(Equal(int64(3)), "every probe run revokes its token and so its leases")
+
+		// The same container command, not a probe, keeps the token for
+		// the lease (documented): the difference is the probe flag.
+		p.flags = nil
+		r := start(ctx, p)
+		Expect(r.wait()).To(Equal(0), r.stderr.String())
+		Expect(revoked.Load()).To(Equal(int64(3)))
 	})
 })

@@ -87,6 +87,11 @@ type pod struct {
 	settings map[string]string
 	vars     []string
 	command  []string
+	// pid1 starts the injector as PID 1 of a new PID namespace, as in a
+	// container.
+	pid1 bool
+	// flags go before "--", as the webhook writes them (--probe).
+	flags []string
 }
 
 // environment is the container's environment as the kubelet sets it: the
@@ -120,10 +125,14 @@ type run struct {
 
 func start(ctx context.Context, p pod) *run {
 	r := &run{terminationLog: filepath.Join(GinkgoT().TempDir(), "termination-log")}
-	r.cmd = exec.CommandContext(ctx, injector, append([]string{"--"}, p.command...)...)
+	args := append(append(p.flags, "--"), p.command...)
+	r.cmd = exec.CommandContext(ctx, injector, args...)
 	r.cmd.Env = p.environment(r.terminationLog)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if p.pid1 {
+		r.cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
+	}
 	Expect(r.cmd.Start()).To(Succeed())
 	DeferCleanup(func() { _ = r.cmd.Process.Kill() })
 	return r

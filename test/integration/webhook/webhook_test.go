@@ -2,7 +2,10 @@ package webhook
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	. "github.com/onsi/ginkgo/v2"
@@ -38,6 +41,11 @@ func optedIn(name string, c corev1.Container, kv ...string) *corev1.Pod {
 		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: ann},
 		Spec:       corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{c}},
 	}
+}
+
+func withPullSecret(p *corev1.Pod) *corev1.Pod {
+	p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: pullSecret}}
+	return p
 }
 
 func create(ctx context.Context, ns string, pod *corev1.Pod) (*corev1.Pod, error) {
@@ -183,7 +191,7 @@ var _ = Describe("an opted-in pod", func() {
 		// team-b has no secret of that name: the cached config of team-a
 		// must not let its pod through.
 		_, err = create(ctx, stranger, pod("cached-stranger"))
-		Expect(err).To(MatchError(ContainSubstring("UNAUTHORIZED")))
+		Expect(err).To(MatchError(ContainSubstring("unauthorized: the registry answered 401")))
 	})
 
 	It("with a risky setting is admitted with a warning", func(ctx SpecContext) {
@@ -214,7 +222,7 @@ var _ = Describe("an opted-in pod", func() {
 		proxy.Name = "proxy"
 		p.Spec.Containers = append(p.Spec.Containers, proxy)
 		pod := mustCreate(ctx, team, p)
-		Expect(pod.Spec.Containers[0].LivenessProbe.Exec.Command).To(Equal([]string{injectorPath, "--", "/app", "health"}))
+		Expect(pod.Spec.Containers[0].LivenessProbe.Exec.Command).To(Equal([]string{injectorPath, "--probe", "--", "/app", "health"}))
 		Expect(pod.Spec.Containers[1].Command).To(Equal([]string{"/envoy"}))
 		Expect(envOf(pod.Spec.Containers[1])).NotTo(HaveKey("VAULT_ADDR"))
 	})
@@ -255,7 +263,7 @@ var _ = Describe("a refused pod", func() {
 		}, team, "annotation secrets-store.deckhouse.io/client-timeout", `"5 minutes" is not a duration`),
 		Entry("an image without registry credentials", func() *corev1.Pod {
 			return optedIn("no-creds", corev1.Container{Name: "app", Image: appImage})
-		}, stranger, `container "app" sets no command`, "UNAUTHORIZED", "set the container's command"),
+		}, stranger, `container "app" sets no command`, "unauthorized: the registry answered 401 Unauthorized", "set the container's command"),
 	)
 
 	It("never has a variable's value in the webhook's log", func(ctx SpecContext) {
@@ -265,6 +273,65 @@ var _ = Describe("a refused pod", func() {
 		Expect(err).To(MatchError(ContainSubstring(`variable TOKEN`)))
 		Expect(strings.Join(hook.Logs(), "\n")).NotTo(ContainSubstring("hunter2"))
 	})
+})
+
+var _ = Describe("a hostile or broken registry", func() {
+	// Each entry pushes its own repository (no cache hit from another
+	// entry) and makes the registry misbehave on its manifest reads only.
+	const canary = "CANARY-registry-body-5d1e"
+	var other *httptest.Server
+	var otherRequests atomic.Int64
+	BeforeEach(func() {
+		otherRequests.Store(0)
+		// Another host that the webhook's CA trusts (httptest servers share
+		// one certificate): only the port differs, as a second registry on
+		// the same node would.
+		other = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			otherRequests.Add(1)
+			w.WriteHeader(http.StatusNotFound)
+		}))
+		DeferCleanup(other.Close)
+		DeferCleanup(func() { reg.Intercept(nil) })
+	})
+
+	DescribeTable("is refused with a classified reason that never quotes the registry",
+		func(ctx SpecContext, repo string, misbehave func(http.ResponseWriter, *http.Request), want ...string) {
+			image, err := reg.Push(repo, v1.Config{Entrypoint: []string{"/app"}})
+			Expect(err).NotTo(HaveOccurred())
+			reg.Intercept(func(w http.ResponseWriter, req *http.Request) bool {
+				if req.Method != http.MethodGet || !strings.Contains(req.URL.Path, "/"+strings.Split(repo, ":")[0]+"/manifests/") {
+					return false
+				}
+				misbehave(w, req)
+				return true
+			})
+			_, err = create(ctx, team, withPullSecret(optedIn("hostile", corev1.Container{Name: "app", Image: image})))
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(HavePrefix(deniedPrefix))
+			for _, w := range want {
+				Expect(err.Error()).To(ContainSubstring(w))
+			}
+			Expect(err.Error()).NotTo(ContainSubstring(canary))
+			Expect(strings.Join(hook.Logs(), "\n")).NotTo(ContainSubstring(canary))
+			Expect(otherRequests.Load()).To(BeZero(), "nothing may reach the host the registry redirected to")
+		},
+		Entry("a redirect of the manifest to another host", "hostile/redirect:v1", func(w http.ResponseWriter, req *http.Request) {
+			http.Redirect(w, req, other.URL+req.URL.Path, http.StatusTemporaryRedirect)
+		}, "redirect refused", "to another host"),
+		Entry("an error body with a canary", "hostile/canary:v1", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"errors":[{"code":"DENIED","message":"` + canary + `"}]}`))
+		}, "unauthorized: the registry answered 403 Forbidden"),
+		Entry("a registry that never answers", "hostile/slow:v1", func(_ http.ResponseWriter, req *http.Request) {
+			<-req.Context().Done() // until the webhook gives up
+		}, "timeout: the registry did not answer within"),
+		// 501: ggcr retries 5xx codes that may pass, not this one.
+		Entry("a server error with an HTML body", "hostile/broken:v1", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusNotImplemented)
+			_, _ = w.Write([]byte("<html>" + canary + "</html>"))
+		}, "the registry answered 501 Not Implemented"),
+	)
 })
 
 var _ = Describe("a pod without the annotation", func() {

@@ -134,7 +134,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, metrics.ResultOK, r.apply(ctx, ssi, synced, ready)
 	}
 	cfg, login := r.cfg.Defaults.Connection(p)
-	ready, checkErr := r.checkRole(ctx, cfg, login.AuthMount, p.Role)
+	ready, checkErr := r.checkRole(ctx, cfg, login.AuthMount, p)
 	if err := r.apply(ctx, ssi, synced, ready); err != nil {
 		return reconcile.Result{}, metrics.ResultError, err
 	}
@@ -157,7 +157,8 @@ func csiParameters(ssi *v1alpha1.SecretsStoreImport) (params.Parameters, error) 
 
 // checkRole returns the Ready condition for the role, and the error to
 // retry on when the store could not answer.
-func (r *Reconciler) checkRole(ctx context.Context, cfg store.Config, mount, role string) (v1alpha1.Condition, error) {
+func (r *Reconciler) checkRole(ctx context.Context, cfg store.Config, mount string, p params.Parameters) (v1alpha1.Condition, error) {
+	role := p.Role
 	err, cached := r.cachedCheck(ctx, cfg, mount, role)
 	where := fmt.Sprintf("auth/%s of %s", mount, cfg.Address)
 	if cfg.Namespace != "" {
@@ -176,7 +177,7 @@ func (r *Reconciler) checkRole(ctx context.Context, cfg store.Config, mount, rol
 		err = nil
 	case err != nil:
 		result, cond = "error", v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: ReasonStoreUnreachable,
-			Message: fmt.Sprintf("could not check role %q at %s: %v", role, where, err)}
+			Message: fmt.Sprintf("could not check role %q at %s: %v", role, where, secretsync.ForeignStoreError(err, r.cfg.Defaults, p))}
 	}
 	if cached {
 		result = "cached"

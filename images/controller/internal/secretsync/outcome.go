@@ -2,15 +2,20 @@ package secretsync
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
@@ -100,6 +105,57 @@ func readFailure(err error) failure {
 		return failure{reason: ReasonStoreError, err: err}
 	}
 }
+
+// ForeignStoreError words err of reading a store at an address the import
+// names itself (not the module's) for conditions and events, which the
+// import's readers and writers see: a class (unreachable, TLS, timeout) or
+// the HTTP status, never the reasons that store wrote in its answer's body;
+// whoever runs that address is not the module's to trust with status text.
+// The module's own store keeps its reasons ("permission denied", "no
+// handler for route"), which tell the user what to fix. Unwrap keeps err
+// for readFailure's classification.
+func ForeignStoreError(err error, d params.Defaults, p params.Parameters) error {
+	if err == nil || p.Address == "" || p.Address == d.Address {
+		return err
+	}
+	msg := err.Error()
+	var se *store.Error
+	if errors.As(err, &se) {
+		bare := *se
+		bare.Reasons = nil
+		msg = strings.Replace(msg, se.Error(), bare.Error(), 1)
+		if msg == err.Error() && len(se.Reasons) > 0 {
+			// Not found verbatim (wrapped text changed): say only the status.
+			msg = fmt.Sprintf("%s: the store at %s answered HTTP %d", p.Source, p.Address, se.Status)
+		}
+	} else if code := store.StatusCode(err); code != 0 {
+		msg = fmt.Sprintf("%s: the store at %s answered HTTP %d", p.Source, p.Address, code)
+	}
+	var (
+		netErr net.Error
+		unk    x509.UnknownAuthorityError
+		host   x509.HostnameError
+		verify *tls.CertificateVerificationError
+	)
+	switch {
+	case store.StatusCode(err) != 0:
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
+		msg = "timeout: " + msg
+	case errors.As(err, &unk) || errors.As(err, &host) || errors.As(err, &verify):
+		msg = "TLS: " + msg
+	case errors.As(err, &netErr):
+		msg = "unreachable: " + msg
+	}
+	return &foreignError{msg: msg, err: err}
+}
+
+type foreignError struct {
+	msg string
+	err error
+}
+
+func (e *foreignError) Error() string { return e.msg }
+func (e *foreignError) Unwrap() error { return e.err }
 
 // tokenError is a failed TokenRequest.
 type tokenError struct{ err error }

@@ -48,6 +48,7 @@ func (r *Reconciler) sync(ctx context.Context, u *unstructured.Unstructured, ssi
 	r.forget(types.NamespacedName{Namespace: ssi.Namespace, Name: ssi.Name})
 	data, err := r.read(ctx, ssi, spec.params)
 	if err != nil {
+		err = ForeignStoreError(err, r.cfg.Defaults, spec.params)
 		f := staleness(readFailure(err), ssi, secret != nil)
 		r.cfg.Events.Eventf(u, nil, corev1.EventTypeWarning, f.reason, "Sync", "%s", err.Error())
 		// The Secret stays as it is: a store outage must not take an

@@ -92,6 +92,10 @@ func Build(ctx context.Context, r Reader, environ []string, opts Options) (Resul
 				opts.Log.Warn("key is not a valid variable name; left out", "path", sec.String(), "key", k)
 				continue
 			}
+			if why := loaderVariable(k); why != "" {
+				return Result{}, fmt.Errorf("env-from-path %s: key %q may not be set from the store: %s; "+
+					"remove the key from the secret, or set the variable in the container itself", sec, k, why)
+			}
 			v, err := secretdata.Value(d[k])
 			if err != nil {
 				return Result{}, fmt.Errorf("env-from-path %s: key %q: %w", sec, k, err)
@@ -292,6 +296,35 @@ func sortedKeys[V any](m map[string]V) []string {
 // validName accepts what a POSIX shell and most runtimes take as a variable
 // name; a key such as "db-password" is left out rather than passed on in a
 // form the application cannot read.
+// unsecure are the variables glibc's loader removes from the environment of
+// setuid programs (sysdeps/generic/unsecvars.h, glibc 2.41): each makes the
+// loader, libc's locale, resolver or allocator load or read a file the
+// variable names. Whoever may write an env-from-path secret (another team,
+// a store operator) must not gain that over the application, which runs
+// with the pod's identity and its secrets in memory. A container that
+// needs one sets it itself, in its spec, where its own authors decide.
+var unsecure = []string{
+	"GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH",
+	"MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TMPDIR", "TZDIR",
+}
+
+// loaderVariable says why env-from-path may not set key, or "".
+func loaderVariable(key string) string {
+	switch {
+	case key == "PATH":
+		return "it chooses which program runs"
+	case strings.HasPrefix(key, "LD_"):
+		// LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT and the rest, glibc's and
+		// musl's alike.
+		return "it changes what the dynamic loader loads"
+	case strings.HasPrefix(key, "MALLOC_"):
+		return "it configures the C allocator"
+	case slices.Contains(unsecure, key):
+		return "it makes libc load or read a file it names (glibc removes it for setuid programs)"
+	}
+	return ""
+}
+
 func validName(s string) bool {
 	if s == "" {
 		return false

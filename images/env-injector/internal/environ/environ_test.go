@@ -38,6 +38,10 @@ func newFake() *fakeStore {
 		"secret/data/db#1":   {Data: map[string]any{"user": "app", "password": "first"}},
 		"secret/data/common": {Data: map[string]any{"LOG_LEVEL": "debug", "REGION": "eu", "bad-name": "x", "DB_USER": "common"}},
 		"secret/data/team":   {Data: map[string]any{"REGION": "us"}},
+		"secret/data/loader": {Data: map[string]any{"LD_PRELOAD": "/tmp/evil.so", "REGION": "eu"}},
+		"secret/data/path":   {Data: map[string]any{"PATH": "/tmp/evil"}},
+		"secret/data/gconv":  {Data: map[string]any{"GCONV_PATH": "/tmp"}},
+		"secret/data/malloc": {Data: map[string]any{"MALLOC_ARENA_MAX": "2"}},
 		"kv1/ttl":            {Data: map[string]any{"k": "v"}, LeaseDuration: 3 * time.Second},
 		"db/creds/ro":        {Data: map[string]any{"username": "u1"}, LeaseID: "db/creds/ro/abc", LeaseDuration: time.Hour, Renewable: true},
 	}, denied: map[string]bool{"secret/data/admin": true}}
@@ -121,6 +125,10 @@ func TestBuildErrorsNameVariableAndPath(t *testing.T) {
 		{"bad references all reported", []string{"A=secrets-store:secret/data/db", "B=secrets-store:/abs#k"}, nil,
 			[]string{"variable A: reference", "has no key", "variable B: reference", "must be relative"}},
 		{"env-from-path denied", nil, []envref.Secret{{Path: "secret/data/admin"}}, []string{"env-from-path secret/data/admin: read secret/data/admin: permission denied"}},
+		{"env-from-path sets LD_PRELOAD", nil, []envref.Secret{{Path: "secret/data/loader"}}, []string{`env-from-path secret/data/loader: key "LD_PRELOAD" may not be set from the store: it changes what the dynamic loader loads`}},
+		{"env-from-path sets PATH", nil, []envref.Secret{{Path: "secret/data/team"}, {Path: "secret/data/path"}}, []string{`env-from-path secret/data/path: key "PATH" may not be set from the store: it chooses which program runs`}},
+		{"env-from-path sets GCONV_PATH", nil, []envref.Secret{{Path: "secret/data/gconv"}}, []string{`key "GCONV_PATH" may not be set from the store: it makes libc load or read a file`}},
+		{"env-from-path sets MALLOC_*", nil, []envref.Secret{{Path: "secret/data/malloc"}}, []string{`key "MALLOC_ARENA_MAX" may not be set from the store: it configures the C allocator`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -26,9 +27,12 @@ var forwarded = []os.Signal{
 type Child struct {
 	cmd   *exec.Cmd
 	done  chan struct{}
-	state *os.ProcessState
+	state syscall.WaitStatus
 	stop  func()
 }
+
+// prSetChildSubreaper is prctl's PR_SET_CHILD_SUBREAPER (linux/prctl.h).
+const prSetChildSubreaper = 36
 
 // Start starts argv with env, stdio inherited, and forwards signals to it
 // until it exits.
@@ -48,13 +52,38 @@ func Start(argv, env []string) (*Child, error) {
 	// without it watching its secrets.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 
+	// The injector is PID 1 of the container in the watch modes, so every
+	// process the application orphans (a daemonizing helper, a shell's
+	// background job) becomes the injector's child, and stays a zombie
+	// until it is waited for. Outside a PID namespace of its own, it asks
+	// to be the subreaper of its descendants, with the same effect.
+	if os.Getpid() != 1 {
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); errno != 0 {
+			return nil, fmt.Errorf("become the subreaper of the application's processes: %w", errno)
+		}
+	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwarded...)
-	if err := cmd.Start(); err != nil {
+	reaping.Do(func() {
+		// Registered before the first start: an exit right after it must
+		// not be missed.
+		chld := make(chan os.Signal, 1)
+		signal.Notify(chld, syscall.SIGCHLD)
+		go reap(chld)
+	})
+	c := &Child{cmd: cmd, done: make(chan struct{})}
+	// Held across the start, so that the reaper finds the child registered
+	// even if it exits at once.
+	mu.Lock()
+	err = cmd.Start()
+	if err == nil {
+		children[cmd.Process.Pid] = c
+	}
+	mu.Unlock()
+	if err != nil {
 		signal.Stop(sigs)
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
-	c := &Child{cmd: cmd, done: make(chan struct{})}
 	quit := make(chan struct{})
 	c.stop = func() { signal.Stop(sigs); close(quit) }
 	go func() {
@@ -67,13 +96,43 @@ func Start(argv, env []string) (*Child, error) {
 			}
 		}
 	}()
-	go func() {
-		_ = cmd.Wait()
-		c.state = cmd.ProcessState
-		c.stop()
-		close(c.done)
-	}()
 	return c, nil
+}
+
+var (
+	reaping  sync.Once
+	mu       sync.Mutex
+	children = map[int]*Child{} // started and not yet exited, by pid
+)
+
+// reap waits for every child of the process that exits, the applications
+// started here and whatever they orphaned, on each SIGCHLD (signals
+// coalesce: one may stand for several exits, hence the loop). A started
+// child's status goes to its Child; os/exec's Wait is not used, since
+// wait4(-1) here would take the child from under it. One reaper serves the
+// whole process: two would take each other's children.
+func reap(chld <-chan os.Signal) {
+	for range chld {
+		for {
+			var ws syscall.WaitStatus
+			pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+			if err == syscall.EINTR {
+				continue
+			}
+			if pid <= 0 || err != nil {
+				break // none exited yet (0) or no children left (ECHILD)
+			}
+			mu.Lock()
+			c := children[pid]
+			delete(children, pid)
+			mu.Unlock()
+			if c != nil {
+				c.state = ws
+				c.stop()
+				close(c.done)
+			}
+		}
+	}
 }
 
 // PID is the child's process id.
@@ -85,10 +144,10 @@ func (c *Child) Done() <-chan struct{} { return c.done }
 // ExitCode is the child's exit status as a shell reports it: the code, or
 // 128 plus the signal that killed it. Valid after Done.
 func (c *Child) ExitCode() int {
-	if ws, ok := c.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
+	if c.state.Signaled() {
+		return 128 + int(c.state.Signal())
 	}
-	return c.state.ExitCode()
+	return c.state.ExitStatus()
 }
 
 // Terminate sends SIGTERM, then SIGKILL if the child is still running after

@@ -116,3 +116,50 @@ func TestLookPath(t *testing.T) {
 		})
 	}
 }
+
+// zombieOrGone says whether pid is a zombie, gone, or neither ("").
+func zombieOrGone(pid string) string {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if os.IsNotExist(err) {
+		return "gone"
+	}
+	// pid (comm) S ...: the state follows the last ')'.
+	if i := strings.LastIndexByte(string(b), ')'); i > 0 && strings.HasPrefix(string(b[i+1:]), " Z") {
+		return "zombie"
+	}
+	return ""
+}
+
+// An orphan of the application becomes the injector's child (as PID 1, or
+// as the subreaper it makes itself here) and must be waited for: no zombie
+// stays while the application runs on.
+func TestOrphansAreReaped(t *testing.T) {
+	dir := t.TempDir()
+	pidFile, exited := filepath.Join(dir, "pid"), filepath.Join(dir, "exited")
+	// The middle shell starts the grandchild and exits at once; the
+	// grandchild outlives it, then exits while the application still runs.
+	c := shell(t, `sh -c '(while [ ! -e `+pidFile+` ]; do sleep 0.01; done; touch `+exited+`) & echo $! > `+pidFile+`.tmp; mv `+pidFile+`.tmp `+pidFile+`'; while :; do sleep 0.05; done`)
+	ready(t, c, exited)
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strings.TrimSpace(string(b))
+	deadline := time.After(20 * time.Second)
+	for {
+		state := zombieOrGone(pid)
+		if state == "gone" {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("the application's orphan %s is still there (%s), not reaped", pid, state)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	select {
+	case <-c.Done():
+		t.Fatalf("the application exited (%d) when its orphan did", c.ExitCode())
+	default:
+	}
+}

@@ -11,8 +11,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -41,6 +43,8 @@ const (
 	ResultNotFound    = "not_found"   // no such repository, tag or platform
 	ResultTimeout     = "timeout"     // the deadline passed
 	ResultCredentials = "credentials" // the pull secrets could not be read from the API
+	ResultTLS         = "tls"         // the registry's certificate is not trusted or the handshake failed
+	ResultRedirect    = "redirect"    // the registry redirected where lookups may not go
 	ResultError       = "error"
 )
 
@@ -93,7 +97,12 @@ func New(c Config) *Resolver {
 	return &Resolver{c: c, cache: newCache(c.CacheSize, c.CacheTTL, c.Now)}
 }
 
-// Error is a failed lookup; Result classifies it for metrics.
+// Error is a failed lookup; Result classifies it for metrics. Its message
+// never holds what a registry wrote in a response body: the message goes
+// back to the API server (a denial anyone creating pods reads) and into the
+// webhook's log, and a registry's error body is the registry's, not ours,
+// to publish. Err is built by classify from the status code and from errors
+// of this side of the connection (TLS, DNS, dial) only.
 type Error struct {
 	Result string
 	Err    error
@@ -156,27 +165,87 @@ func (r *Resolver) fetch(ctx context.Context, ref name.Reference, platform v1.Pl
 	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(keys),
 		remote.WithPlatform(platform), remote.WithTransport(r.c.Transport))
 	if err != nil {
-		return mutate.Image{}, classify(ctx, fmt.Errorf("read manifest of %s for %s: %w", ref.Name(), platform, err))
+		return mutate.Image{}, r.classify(ctx, fmt.Sprintf("read manifest of %s for %s", ref.Name(), platform), err)
 	}
 	cfg, err := img.ConfigFile()
 	if err != nil {
-		return mutate.Image{}, classify(ctx, fmt.Errorf("read config of %s for %s: %w", ref.Name(), platform, err))
+		return mutate.Image{}, r.classify(ctx, fmt.Sprintf("read config of %s for %s", ref.Name(), platform), err)
 	}
 	return mutate.Image{Entrypoint: cfg.Config.Entrypoint, Cmd: cfg.Config.Cmd}, nil
 }
 
-func classify(ctx context.Context, err error) *Error {
-	var te *transport.Error
-	switch {
-	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
-		return &Error{Result: ResultTimeout, Err: err}
-	case errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden):
-		return &Error{Result: ResultDenied, Err: err}
-	case errors.As(err, &te) && te.StatusCode == http.StatusNotFound,
-		strings.Contains(err.Error(), "no child with platform"):
-		return &Error{Result: ResultNotFound, Err: err}
+// classify turns err of doing what into an *Error whose message is ours:
+// a class, the HTTP status, or an error of this side of the connection.
+// Anything else (a registry's error body, a manifest it sent that does not
+// parse) is summed up, never quoted.
+func (r *Resolver) classify(ctx context.Context, what string, err error) *Error {
+	var (
+		te      *transport.Error
+		refused *refusedError
+		netErr  net.Error
+	)
+	fail := func(result, format string, args ...any) *Error {
+		return &Error{Result: result, Err: fmt.Errorf("%s: %s", what, fmt.Sprintf(format, args...))}
 	}
-	return &Error{Result: ResultError, Err: err}
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
+		return fail(ResultTimeout, "timeout: the registry did not answer within %s", r.c.Timeout)
+	case tlsFailure(err) != "":
+		// Before refusals: for a loopback registry whose TLS fails ggcr
+		// also tries plain http, which is refused; the TLS error is the
+		// cause.
+		return fail(ResultTLS, "TLS: %s", tlsFailure(err))
+	case errors.As(err, &refused):
+		return fail(refused.result, "%s", refused.msg)
+	case errors.As(err, &te):
+		status := fmt.Sprintf("the registry answered %d %s", te.StatusCode, http.StatusText(te.StatusCode))
+		switch te.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return fail(ResultDenied, "unauthorized: %s (pull secrets missing or refused)", status)
+		case http.StatusNotFound:
+			return fail(ResultNotFound, "not found: %s", status)
+		}
+		return fail(ResultError, "%s", status)
+	case strings.Contains(err.Error(), "no child with platform"):
+		// ggcr's own message; the platform is ours, not the registry's.
+		return fail(ResultNotFound, "not found: the image has no manifest for this platform")
+	}
+	var (
+		dnsErr *net.DNSError
+		opErr  *net.OpError
+	)
+	switch {
+	case errors.As(err, &dnsErr):
+		return fail(ResultError, "cannot reach the registry: %s", dnsErr)
+	case errors.As(err, &opErr):
+		return fail(ResultError, "cannot reach the registry: %s", opErr)
+	}
+	return fail(ResultError, "the registry's answer is not a usable image manifest or config")
+}
+
+// tlsFailure describes a failed TLS handshake from this side's point of
+// view (untrusted or mismatched certificate), or is empty.
+func tlsFailure(err error) string {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+		record   tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return unknown.Error()
+	case errors.As(err, &hostname):
+		return hostname.Error()
+	case errors.As(err, &invalid):
+		return invalid.Error()
+	case errors.As(err, &verify):
+		return "certificate verification failed"
+	case errors.As(err, &record):
+		return "the registry does not speak TLS"
+	}
+	return ""
 }
 
 // scope names the credentials a lookup may use: the namespace, the
@@ -205,6 +274,16 @@ func Platform(nodeSelector map[string]string, def v1.Platform) v1.Platform {
 // falls back to plain http for registries on loopback and private
 // addresses; this transport refuses that, so pull secrets never cross the
 // network in clear.
+//
+// It also decides where a registry may redirect a lookup. A redirect to the
+// same host:port is followed. A redirect to another host is refused, except
+// for a blob download (the image config): registries commonly hand blobs out
+// from a storage host (Docker Hub from its CDN, Harbor or GitLab from S3),
+// the blob is content-addressed and its digest is checked before use, and
+// the request that follows carries no credentials (refused if it did).
+// Manifests, the /v2/ ping and token requests never follow a redirect to
+// another host: that is where credentials go and where what the image runs
+// is decided.
 func NewTransport(caFile string) (http.RoundTripper, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil {
@@ -221,14 +300,39 @@ func NewTransport(caFile string) (http.RoundTripper, error) {
 	}
 	t := remote.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return httpsOnly{t}, nil
+	return guarded{t}, nil
 }
 
-type httpsOnly struct{ next http.RoundTripper }
+// refusedError is a request this side refused to send.
+type refusedError struct{ result, msg string }
 
-func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+func (e *refusedError) Error() string { return e.msg }
+
+// blobPath is the path of a blob download in the registry API.
+var blobPath = regexp.MustCompile(`^/v2/.+/blobs/[a-z0-9]+:[a-f0-9]+$`)
+
+type guarded struct{ next http.RoundTripper }
+
+func (g guarded) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "https" {
-		return nil, fmt.Errorf("%s: plain http to a registry is refused; serve it over https", req.URL.Redacted())
+		return nil, &refusedError{ResultError, fmt.Sprintf("%s: plain http to a registry is refused; serve it over https", req.URL.Redacted())}
 	}
-	return h.next.RoundTrip(req)
+	if req.Response != nil {
+		// http.Client follows redirects; Response is what redirected here.
+		first := req.Response.Request
+		for first.Response != nil {
+			first = first.Response.Request
+		}
+		if req.URL.Host != first.URL.Host {
+			switch {
+			case !blobPath.MatchString(first.URL.Path):
+				return nil, &refusedError{ResultRedirect, fmt.Sprintf("redirect refused: registry %s redirected %s to another host, %s; only blob downloads may move to another host",
+					first.URL.Host, first.URL.Path, req.URL.Host)}
+			case req.Header.Get("Authorization") != "":
+				return nil, &refusedError{ResultRedirect, fmt.Sprintf("redirect refused: registry %s redirected a blob download to %s with credentials attached",
+					first.URL.Host, req.URL.Host)}
+			}
+		}
+	}
+	return g.next.RoundTrip(req)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,6 +44,9 @@ type privateRegistry struct {
 	manifests atomic.Int64
 	// hold, when set, delays every request until it is closed.
 	hold chan struct{}
+	// intercept, when set, may answer a request itself (true) before the
+	// registry does.
+	intercept func(http.ResponseWriter, *http.Request) bool
 }
 
 func newRegistry(t *testing.T) *privateRegistry {
@@ -56,6 +60,9 @@ func newRegistry(t *testing.T) *privateRegistry {
 			case <-req.Context().Done():
 				return
 			}
+		}
+		if r.intercept != nil && r.intercept(w, req) {
+			return
 		}
 		if u, p, ok := req.BasicAuth(); !ok || u != user || p != password {
 			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
@@ -349,8 +356,9 @@ func TestResolveRefusesAnUntrustedRegistry(t *testing.T) {
 	}
 	res.c.Transport = tr
 	_, err = res.Resolve(context.Background(), Request{Image: ref, Namespace: "a", ServiceAccount: "app", PullSecrets: []string{"regcred"}})
-	if err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("Resolve against an unknown CA: %v", err)
+	var e *Error
+	if !errors.As(err, &e) || e.Result != ResultTLS || !strings.Contains(err.Error(), "TLS: x509: certificate") {
+		t.Fatalf("Resolve against an unknown CA: %v, want a TLS error", err)
 	}
 }
 
@@ -368,5 +376,130 @@ func TestPlatform(t *testing.T) {
 		if got := Platform(tc.sel, def); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Platform(%v) = %+v, want %+v", tc.sel, got, tc.want)
 		}
+	}
+}
+
+// storage is another host (same test certificate, another port) that
+// records what reaches it and serves blobs from reg.
+type storage struct {
+	srv      *httptest.Server
+	requests atomic.Int64
+	withAuth atomic.Int64
+}
+
+func newStorage(t *testing.T, reg *privateRegistry) *storage {
+	t.Helper()
+	s := &storage{}
+	s.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.requests.Add(1)
+		if req.Header.Get("Authorization") != "" {
+			s.withAuth.Add(1)
+		}
+		// Serve what the registry holds, as a storage backend would.
+		proxied, err := http.NewRequestWithContext(req.Context(), req.Method, reg.srv.URL+req.URL.Path, nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		proxied.SetBasicAuth(user, password)
+		proxied.Header.Set("X-From-Storage", "1")
+		resp, err := reg.srv.Client().Do(proxied)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func TestResolveRedirects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// moves says which registry paths redirect to the storage host.
+		moves   func(path string) bool
+		refused bool
+	}{
+		{"manifests to another host are refused", func(p string) bool { return strings.Contains(p, "/manifests/") }, true},
+		{"the API ping to another host is refused", func(p string) bool { return p == "/v2/" }, true},
+		{"blobs go to a storage host without credentials", func(p string) bool { return strings.Contains(p, "/blobs/") }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := newRegistry(t)
+			ref := reg.push(t, "team/app:v1", v1.Config{Entrypoint: []string{"/app"}})
+			store := newStorage(t, reg)
+			reg.intercept = func(w http.ResponseWriter, req *http.Request) bool {
+				if !tc.moves(req.URL.Path) || req.Header.Get("X-From-Storage") != "" {
+					return false
+				}
+				http.Redirect(w, req, store.srv.URL+req.URL.Path, http.StatusTemporaryRedirect)
+				return true
+			}
+			res, obs := resolver(t, reg, serviceAccount("a", "app"), reg.pullSecret("a", "regcred", password))
+			img, err := res.Resolve(context.Background(), Request{Image: ref, Namespace: "a", ServiceAccount: "app", PullSecrets: []string{"regcred"}})
+			if store.withAuth.Load() != 0 {
+				t.Fatalf("%d requests reached the other host with credentials", store.withAuth.Load())
+			}
+			if !tc.refused {
+				if err != nil || !reflect.DeepEqual(img.Entrypoint, []string{"/app"}) {
+					t.Fatalf("Resolve with a blob on a storage host: %+v, %v", img, err)
+				}
+				if store.requests.Load() == 0 {
+					t.Fatal("the blob was not read from the storage host")
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Result != ResultRedirect || !strings.Contains(err.Error(), "redirect refused") {
+				t.Fatalf("Resolve redirected to another host: %v, want a refused redirect", err)
+			}
+			if store.requests.Load() != 0 {
+				t.Fatalf("%d requests reached the other host", store.requests.Load())
+			}
+			if !reflect.DeepEqual(obs.lookups, []string{ResultRedirect}) {
+				t.Errorf("lookups reported %q", obs.lookups)
+			}
+		})
+	}
+}
+
+func TestResolveNeverQuotesTheRegistry(t *testing.T) {
+	const canary = "CANARY-body-7f3a"
+	for _, tc := range []struct {
+		status int
+		body   string
+		result string
+	}{
+		{http.StatusUnauthorized, `{"errors":[{"code":"UNAUTHORIZED","message":"` + canary + `"}]}`, ResultDenied},
+		{http.StatusForbidden, canary, ResultDenied},
+		{http.StatusNotFound, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"` + canary + `"}]}`, ResultNotFound},
+		{http.StatusInternalServerError, "<html>" + canary + "</html>", ResultError},
+		{http.StatusOK, canary, ResultError}, // a manifest that is not one
+	} {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			reg := newRegistry(t)
+			ref := reg.push(t, "team/app:v1", v1.Config{Entrypoint: []string{"/app"}})
+			reg.intercept = func(w http.ResponseWriter, req *http.Request) bool {
+				if !strings.Contains(req.URL.Path, "/manifests/") {
+					return false
+				}
+				w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+				return true
+			}
+			res, _ := resolver(t, reg, serviceAccount("a", "app"), reg.pullSecret("a", "regcred", password))
+			_, err := res.Resolve(context.Background(), Request{Image: ref, Namespace: "a", ServiceAccount: "app", PullSecrets: []string{"regcred"}})
+			var e *Error
+			if !errors.As(err, &e) || e.Result != tc.result {
+				t.Fatalf("Resolve: %v, want result %s", err, tc.result)
+			}
+			if strings.Contains(err.Error(), canary) {
+				t.Fatalf("the error quotes the registry's body: %v", err)
+			}
+		})
 	}
 }

@@ -41,7 +41,7 @@ func New() *Metrics {
 			Help:    "Time to answer an admission review, registry lookups included.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
 		registryLookups: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "registry_lookups_total",
-			Help: "Reads of image configs from registries by result: ok, denied, not_found, timeout, credentials, error."}, []string{"result"}),
+			Help: "Reads of image configs from registries by result: ok, denied, not_found, timeout, credentials, tls, redirect, error."}, []string{"result"}),
 		registryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "registry_lookup_duration_seconds",
 			Help:    "Time to read one image config from its registry, pull secrets included.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),

@@ -179,7 +179,7 @@ func rewrite(c *corev1.Container, base string, img Image, env []corev1.EnvVar, m
 			probe *corev1.Probe
 		}{{"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}, {"startupProbe", c.StartupProbe}} {
 			if p.probe != nil && p.probe.Exec != nil && len(p.probe.Exec.Command) > 0 {
-				cmd := append([]string{injection.InjectorPath, "--"}, p.probe.Exec.Command...)
+				cmd := append([]string{injection.InjectorPath, injection.ProbeFlag, "--"}, p.probe.Exec.Command...)
 				ops = append(ops, Op{Op: "add", Path: base + "/" + p.field + "/exec/command", Value: cmd})
 			}
 		}

@@ -250,7 +250,7 @@ func TestPatchSettings(t *testing.T) {
 			}
 		}},
 		{"mutate-probes wraps exec probes", annotated("mutate-probes", "true"), func(t *testing.T, _ *corev1.Pod, c corev1.Container) {
-			if want := []string{injection.InjectorPath, "--", "/bin/check"}; !slices.Equal(c.LivenessProbe.Exec.Command, want) {
+			if want := []string{injection.InjectorPath, injection.ProbeFlag, "--", "/bin/check"}; !slices.Equal(c.LivenessProbe.Exec.Command, want) {
 				t.Errorf("liveness probe %q, want %q", c.LivenessProbe.Exec.Command, want)
 			}
 			if c.ReadinessProbe.Exec != nil || c.ReadinessProbe.HTTPGet == nil {
