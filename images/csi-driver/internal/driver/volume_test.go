@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/tmpfs"
 )
 
 // A pod that got a writable volume anyway (or anything else on the node)
@@ -119,5 +121,42 @@ func checkLimitError(t *testing.T, err error, want string) {
 	if status.Code(err) != codes.ResourceExhausted || !strings.HasPrefix(msg, "SecretsStoreImport demo/app: ") ||
 		!strings.Contains(msg, want) || !strings.Contains(msg, "the previous files are kept") {
 		t.Fatalf("publish: %v, want ResourceExhausted containing %q", err, want)
+	}
+}
+
+// smallTmpfs mounts real tmpfs file systems of 16 KiB.
+type smallTmpfs struct{}
+
+func (smallTmpfs) Mount(dir string, gid int) error {
+	return tmpfs.Mount(dir, gid, tmpfs.Limits{Bytes: 16 << 10, Inodes: 64})
+}
+func (smallTmpfs) Unmount(dir string) error           { return tmpfs.Unmount(dir) }
+func (smallTmpfs) IsMounted(dir string) (bool, error) { return tmpfs.IsMounted(dir) }
+
+// Past the check (here: no limits told to the driver), the kernel's
+// ENOSPC is the same clear error, and the volume keeps its files.
+func TestFullTmpfsIsAClearError(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting tmpfs needs root")
+	}
+	f := newFixture(t)
+	f.node.cfg.Mounter = smallTmpfs{}
+	f.node.cfg.Limits = VolumeLimits{BytesSetting: "volumeSizeLimit", InodesSetting: "volumeInodeLimit"}
+	ctx := context.Background()
+	target := filepath.Join(f.dir, "mount")
+	t.Cleanup(func() { _ = tmpfs.Unmount(target) })
+	if _, err := f.node.NodePublishVolume(ctx, f.request(target)); err != nil {
+		t.Fatal(err)
+	}
+	f.provider.values["a"] = strings.Repeat("x", 32<<10)
+	f.clock.t = f.clock.t.Add(3 * f.node.cfg.RotationInterval)
+	_, err := f.node.NodePublishVolume(ctx, f.request(target))
+	msg := status.Convert(err).Message()
+	if status.Code(err) != codes.ResourceExhausted || msg != "SecretsStoreImport demo/app: the files do not fit in the volume: "+
+		"its size limit (module settings volumeSizeLimit, volumeInodeLimit) was reached; the previous files are kept" {
+		t.Fatalf("publish: %v", err)
+	}
+	if got := read(t, filepath.Join(target, "a")); got != "1" {
+		t.Errorf("a = %q after the failed rotation, want the previous 1", got)
 	}
 }
