@@ -84,6 +84,7 @@ func TestSettingsAccepted(t *testing.T) {
 		"empty caCert means system CAs": "connectionConfiguration: Manual\nconnection:\n  url: https://vault.example.com\n  caCert: \"\"",
 		"two CA certificates":           "connection:\n  caCert: |\n" + indent(pemCA+pemCA, "    "),
 		"discover with auth path":       "connection:\n  authPath: k8s-prod\n  namespace: team-a",
+		"volume limits":                 "volumeSizeLimit: 64Mi\nvolumeInodeLimit: 4096",
 		"component settings": "logLevel: Debug\nrotationInterval: 1h30m\nhighAvailability: false\n" +
 			"nodeSelector:\n  kubernetes.io/os: linux\n  node-role.kubernetes.io/worker: \"\"\ntolerations:\n- operator: Exists\n- key: dedicated\n  operator: Equal\n  value: x\n  effect: NoExecute\n  tolerationSeconds: 30",
 	}
@@ -125,6 +126,12 @@ func TestSettingsRefused(t *testing.T) {
 			"rotationInterval should match"},
 		{"rotationInterval negative", "rotationInterval: -2m",
 			"rotationInterval should match"},
+		{"volumeSizeLimit without unit", "volumeSizeLimit: 8388608",
+			"volumeSizeLimit must be of type string"},
+		{"volumeSizeLimit in MB", "volumeSizeLimit: 8M",
+			"volumeSizeLimit should match '^[1-9][0-9]*(Ki|Mi|Gi)$'"},
+		{"volumeInodeLimit too small", "volumeInodeLimit: 4",
+			"volumeInodeLimit should be greater than or equal to 16"},
 		{"logLevel lower case", "logLevel: debug",
 			"logLevel should be one of [Debug Info Warn Error]"},
 		{"nodeSelector value not a string", "nodeSelector:\n  dedicated: 1",

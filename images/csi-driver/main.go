@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -35,7 +36,16 @@ type options struct {
 	timeout          time.Duration
 	metricsAddr      string
 	logLevel         string
+	tmpfsSize        string
+	tmpfsInodes      int64
 }
+
+// The module settings that set --tmpfs-size and --tmpfs-inodes, named in
+// the error of a volume that does not fit.
+const (
+	sizeSetting   = "volumeSizeLimit"
+	inodesSetting = "volumeInodeLimit"
+)
 
 func main() {
 	var o options
@@ -48,6 +58,8 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", time.Minute, "bound of each API read and provider call")
 	flag.StringVar(&o.metricsAddr, "metrics-addr", ":8095", "address of /metrics and /healthz; empty turns them off")
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	flag.StringVar(&o.tmpfsSize, "tmpfs-size", "8Mi", "size= of each volume's tmpfs (a quantity such as 8Mi); a rotation needs room for two copies of the files")
+	flag.Int64Var(&o.tmpfsInodes, "tmpfs-inodes", 1024, "nr_inodes= of each volume's tmpfs: files, folders and links; a rotation needs room for two copies")
 	flag.Parse()
 	daemon.Main("csi-driver", o.logLevel, func(ctx context.Context, log *slog.Logger) error { return run(ctx, o, log) })
 }
@@ -56,6 +68,14 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if o.nodeID == "" {
 		return errors.New("--nodeid is required")
 	}
+	size, err := resource.ParseQuantity(o.tmpfsSize)
+	if err != nil || size.Value() < 4096 {
+		return fmt.Errorf("--tmpfs-size=%s: want a quantity of at least 4Ki such as 8Mi", o.tmpfsSize)
+	}
+	if o.tmpfsInodes < 16 {
+		return fmt.Errorf("--tmpfs-inodes=%d: want at least 16", o.tmpfsInodes)
+	}
+	limits := driver.VolumeLimits{Bytes: size.Value(), Inodes: o.tmpfsInodes, BytesSetting: sizeSetting, InodesSetting: inodesSetting}
 	config, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
 	if err != nil {
 		return fmt.Errorf("load kubernetes client configuration: %w", err)
@@ -80,7 +100,8 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		Timeout:          o.timeout,
 		Imports:          imports.Start(ctx, dyn, 10*time.Minute),
 		Provider:         prov,
-		Mounter:          mounter{},
+		Mounter:          mounter{tmpfs.Limits{Bytes: limits.Bytes, Inodes: limits.Inodes}},
+		Limits:           limits,
 		Metrics:          m,
 		Log:              log,
 	})
@@ -96,7 +117,8 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	}
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("csi-driver serving", "driver", driver.Name, "version", version, "endpoint", o.endpoint,
-		"node", o.nodeID, "provider_socket", socket, "rotation_interval", o.rotationInterval.String())
+		"node", o.nodeID, "provider_socket", socket, "rotation_interval", o.rotationInterval.String(),
+		"tmpfs_size", limits.Bytes, "tmpfs_inodes", limits.Inodes)
 
 	select {
 	case <-ctx.Done():
@@ -109,9 +131,9 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	}
 }
 
-// mounter mounts real tmpfs file systems.
-type mounter struct{}
+// mounter mounts real tmpfs file systems, each with the same limits.
+type mounter struct{ limits tmpfs.Limits }
 
-func (mounter) Mount(dir string, gid int) error    { return tmpfs.Mount(dir, gid) }
+func (m mounter) Mount(dir string, gid int) error  { return tmpfs.Mount(dir, gid, m.limits) }
 func (mounter) Unmount(dir string) error           { return tmpfs.Unmount(dir) }
 func (mounter) IsMounted(dir string) (bool, error) { return tmpfs.IsMounted(dir) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -31,6 +32,11 @@ type DriverConfig struct {
 	// RotationInterval is the least time between two fetches of a mounted
 	// volume; zero keeps the driver's default.
 	RotationInterval time.Duration
+	// TmpfsSize and TmpfsInodes are each volume's tmpfs limits (a
+	// quantity such as "256Ki", a count); empty and zero keep the
+	// driver's defaults.
+	TmpfsSize   string
+	TmpfsInodes int64
 	// Log receives a copy of each log line; nil drops the copy.
 	Log io.Writer
 }
@@ -52,6 +58,12 @@ func StartDriver(ctx context.Context, c DriverConfig) (*Process, error) {
 	}
 	if c.RotationInterval > 0 {
 		args = append(args, "--rotation-interval", c.RotationInterval.String())
+	}
+	if c.TmpfsSize != "" {
+		args = append(args, "--tmpfs-size", c.TmpfsSize)
+	}
+	if c.TmpfsInodes > 0 {
+		args = append(args, "--tmpfs-inodes", strconv.FormatInt(c.TmpfsInodes, 10))
 	}
 	p := &Process{Name: "csi-driver", Socket: c.Socket, bin: c.Binary, args: args, out: c.Log, metricsAddr: metrics}
 	p.ready = func(ctx context.Context, r *run) error { return waitDriver(ctx, r, p) }

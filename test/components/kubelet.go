@@ -86,7 +86,8 @@ func (k *Kubelet) PublishRequest(ctx context.Context, v Volume, p Pod, ssi strin
 	return &csi.NodePublishVolumeRequest{
 		VolumeId:   v.ID,
 		TargetPath: v.Target,
-		Readonly:   true,
+		// The csi volume's readOnly: the driver refuses a writable volume.
+		Readonly: true,
 		VolumeCapability: &csi.VolumeCapability{
 			AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{VolumeMountGroup: p.FSGroup}},
 			AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},

@@ -200,6 +200,8 @@ var _ = Describe("the module's chart", func() {
 					},
 					"logLevel":         "Debug",
 					"rotationInterval": "5m",
+					"volumeSizeLimit":  "32Mi",
+					"volumeInodeLimit": 2048,
 					"nodeSelector":     map[string]any{"node-role.kubernetes.io/worker": ""},
 					"tolerations": []any{map[string]any{
 						"key": "dedicated", "operator": "Equal", "value": "secrets", "effect": "NoSchedule",
@@ -220,7 +222,8 @@ var _ = Describe("the module's chart", func() {
 				Expect(field(cm.Object, "data", "ca.crt")).To(Equal(storeCA))
 
 				ds := find(objs, "DaemonSet", "csi-secrets-store")
-				Expect(args(ds, "csi-driver")).To(ContainElements("--rotation-interval=5m", "--log-level=debug"))
+				Expect(args(ds, "csi-driver")).To(ContainElements("--rotation-interval=5m", "--log-level=debug",
+					"--tmpfs-size=32Mi", "--tmpfs-inodes=2048"))
 				Expect(args(ds, "vault-provider")).To(ContainElements(
 					"--vault-addr=https://vault.example.com:8200", "--vault-ca-cert="+storeCAPath,
 					"--vault-auth-mount=kubernetes-prod", "--vault-namespace=team-a", "--log-level=debug"))

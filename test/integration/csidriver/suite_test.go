@@ -28,7 +28,12 @@ var (
 	kubelet *components.Kubelet
 )
 
-const rotationInterval = 2 * time.Second
+const (
+	rotationInterval = 2 * time.Second
+	// tmpfsSize is small so that an oversized volume needs only a
+	// moderate secret: files may take half of it.
+	tmpfsSize = "256Ki"
+)
 
 func TestCSIDriver(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -72,7 +77,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	driver, err = components.StartDriver(ctx, components.DriverConfig{
 		Binary: bins.Driver, Socket: filepath.Join(work, "csi.sock"), Kubeconfig: env.Kubeconfig,
 		ProviderDir: filepath.Join(work, "providers"), Provider: "vault",
-		RotationInterval: rotationInterval, Log: GinkgoWriter,
+		RotationInterval: rotationInterval, TmpfsSize: tmpfsSize, Log: GinkgoWriter,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(driver.Stop)

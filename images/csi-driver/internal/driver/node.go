@@ -60,8 +60,11 @@ type Config struct {
 	Imports  ImportGetter
 	Provider Provider
 	Mounter  Mounter
-	Metrics  *metrics.Metrics
-	Log      *slog.Logger
+	// Limits are the tmpfs limits the Mounter applies, checked before a
+	// write so that a volume too big fails with a clear message.
+	Limits  VolumeLimits
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -152,6 +155,11 @@ func (n *Node) publish(ctx context.Context, req *csi.NodePublishVolumeRequest) e
 		}
 		prev = nil
 	}
+	if prev != nil && prev.Tampered != "" {
+		// The refusal recorded when the tampering was found; no fetch
+		// puts secrets into a volume someone else writes to.
+		return fail(codes.FailedPrecondition, reasonTampered, "%s", prev.Tampered)
+	}
 	if prev != nil && n.cfg.Now().Sub(prev.LastFetch) < n.cfg.RotationInterval {
 		return nil
 	}
@@ -182,6 +190,11 @@ func validatePublish(req *csi.NodePublishVolumeRequest) (publishRequest, error) 
 		return pr, invalid("volume context has no %s: the CSIDriver must set podInfoOnMount", params.PodNamespace)
 	}
 	pr.source = attributes.Source(pr.namespace, pr.name)
+	if !req.GetReadonly() {
+		// A writable volume lets a root container plant links that the
+		// driver, as host root, would meet at the next rotation.
+		return pr, invalid("%s: the volume is not read-only: set readOnly: true on the pod's csi volume", pr.source)
+	}
 	if g := req.GetVolumeCapability().GetMount().GetVolumeMountGroup(); g != "" {
 		gid, err := strconv.Atoi(g)
 		if err != nil || gid < 0 {
@@ -215,8 +228,8 @@ func (n *Node) mountNew(ctx context.Context, pr publishRequest) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := writer.Write(files); err != nil {
-		return internal("write", "%s: %v", pr.source, err)
+	if err := n.write(writer, pr, files); err != nil {
+		return err
 	}
 	if err := state.Save(n.volumeState(pr, versions)); err != nil {
 		return internal("state", "%s: %v", pr.source, err)
@@ -242,8 +255,8 @@ func (n *Node) rotate(ctx context.Context, pr publishRequest, prev *state.Volume
 		}
 		result := "unchanged"
 		if len(versions) == 0 || !maps.Equal(versions, current) {
-			if err := writer.Write(files); err != nil {
-				return internal("write", "%s: %v", pr.source, err)
+			if err := n.write(writer, pr, files); err != nil {
+				return err
 			}
 			result = "changed"
 		}
@@ -254,6 +267,9 @@ func (n *Node) rotate(ctx context.Context, pr publishRequest, prev *state.Volume
 		n.cfg.Log.Info("volume rotated", "volume_id", pr.volumeID, "target", pr.target, "import", pr.source, "result", result)
 		return nil
 	}()
+	if reasonOf(err) == reasonTampered {
+		n.markTampered(pr, prev, err)
+	}
 	if err != nil {
 		n.cfg.Metrics.RotationErrors.WithLabelValues(reasonOf(err)).Inc()
 		n.cfg.Log.Warn("rotation failed; last good files kept", "volume_id", pr.volumeID, "target", pr.target,
@@ -398,6 +414,10 @@ func (n *Node) collect(pr publishRequest, resp *provider.MountResponse, current 
 			continue
 		}
 		kept, err := writer.Read(id)
+		var tampered *atomicwriter.TamperError
+		if errors.As(err, &tampered) {
+			return nil, nil, n.tampered(pr, tampered)
+		}
 		if err != nil {
 			return nil, nil, errKeptFileMissing
 		}

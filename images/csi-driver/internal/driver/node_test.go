@@ -146,6 +146,7 @@ func (f *fixture) request(target string) *csi.NodePublishVolumeRequest {
 	return &csi.NodePublishVolumeRequest{
 		VolumeId:   "csi-vol-1",
 		TargetPath: target,
+		Readonly:   true,
 		VolumeCapability: &csi.VolumeCapability{
 			AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{}},
 			AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},
@@ -309,6 +310,8 @@ func TestPublishValidates(t *testing.T) {
 		{"no import", func(r *csi.NodePublishVolumeRequest) { delete(r.VolumeContext, "secretsStoreImport") }, "secretsStoreImport is missing"},
 		{"no pod namespace", func(r *csi.NodePublishVolumeRequest) { delete(r.VolumeContext, params.PodNamespace) }, "podInfoOnMount"},
 		{"bad fsGroup", func(r *csi.NodePublishVolumeRequest) { r.VolumeCapability.GetMount().VolumeMountGroup = "wheel" }, `volume mount group "wheel"`},
+		{"writable", func(r *csi.NodePublishVolumeRequest) { r.Readonly = false },
+			"SecretsStoreImport demo/app: the volume is not read-only: set readOnly: true on the pod's csi volume"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -30,6 +30,7 @@ type Metrics struct {
 	RotationTotal     *prometheus.CounterVec // by result: changed, unchanged
 	RotationErrors    *prometheus.CounterVec // by reason
 	RotationDuration  prometheus.Histogram
+	VolumeTampering   prometheus.Counter
 }
 
 // New makes the metrics on a fresh registry with Go and process collectors.
@@ -55,6 +56,8 @@ func New() *Metrics {
 			Help: "Failed re-fetches of mounted volumes by reason; the last good files stay."}, []string{"reason"}),
 		RotationDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "rotation_duration_seconds",
 			Help: "Duration of re-fetches of mounted volumes.", Buckets: buckets}),
+		VolumeTampering: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "volume_tampering_total",
+			Help: "Volumes found changed by someone other than the driver (a planted link or file); not followed, not rotated again."}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -62,6 +65,7 @@ func New() *Metrics {
 		m.PublishTotal, m.PublishErrors, m.PublishDuration,
 		m.UnpublishTotal, m.UnpublishErrors, m.UnpublishDuration,
 		m.RotationTotal, m.RotationErrors, m.RotationDuration,
+		m.VolumeTampering,
 	)
 	return m
 }

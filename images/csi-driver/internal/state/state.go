@@ -8,15 +8,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
 // suffix makes the file name: "<target>.secrets-store.json". Beside the
 // target rather than inside it: the target is the tmpfs the pod reads.
 const suffix = ".secrets-store.json"
+
+// maxSize bounds what Load reads: a state is a few hundred bytes.
+const maxSize = 1 << 20
 
 // Pod identifies the pod the volume belongs to.
 type Pod struct {
@@ -39,6 +44,9 @@ type Volume struct {
 	LastFetch time.Time `json:"lastFetch"`
 	// ObjectVersions are the provider's versions by object id (file name).
 	ObjectVersions map[string]string `json:"objectVersions"`
+	// Tampered says why the volume is no longer rotated: someone other
+	// than the driver changed its files. Empty for a healthy volume.
+	Tampered string `json:"tampered,omitempty"`
 }
 
 // Path is where the state of the volume at target is kept.
@@ -50,7 +58,14 @@ func Path(target string) string {
 // Load reads the state of the volume at target; an error wrapping
 // fs.ErrNotExist means there is none.
 func Load(target string) (*Volume, error) {
-	data, err := os.ReadFile(Path(target))
+	// O_NOFOLLOW: the file sits in kubelet's folder, out of the pod's
+	// reach, but the driver runs as host root and follows no link there.
+	f, err := os.OpenFile(Path(target), os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read volume state: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSize))
 	if err != nil {
 		return nil, fmt.Errorf("read volume state: %w", err)
 	}

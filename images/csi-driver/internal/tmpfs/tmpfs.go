@@ -14,12 +14,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Limits are a tmpfs's size= in bytes and nr_inodes=; zero is the
+// kernel's default (half the node's memory), which no volume should get.
+type Limits struct {
+	Bytes, Inodes int64
+}
+
 // Mount mounts a tmpfs at dir (which must exist). With gid >= 0 the root
 // folder belongs to that group and is closed to others.
-func Mount(dir string, gid int) error {
+func Mount(dir string, gid int, l Limits) error {
 	opts := "mode=0755"
 	if gid >= 0 {
 		opts = "mode=0750,gid=" + strconv.Itoa(gid)
+	}
+	if l.Bytes > 0 {
+		opts += ",size=" + strconv.FormatInt(l.Bytes, 10)
+	}
+	if l.Inodes > 0 {
+		opts += ",nr_inodes=" + strconv.FormatInt(l.Inodes, 10)
 	}
 	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
 		return fmt.Errorf("mount tmpfs at %s: %w", dir, err)
