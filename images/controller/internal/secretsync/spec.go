@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/internal/attributes"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 // DefaultRefresh is the refresh interval when spec.refreshInterval is empty.
@@ -21,10 +24,19 @@ type syncSpec struct {
 }
 
 // parseSpec checks what the CRD's schema cannot: the files as the provider
-// would take them, Secret keys, the refresh interval.
-func parseSpec(ssi *v1alpha1.SecretsStoreImport) (syncSpec, error) {
+// would take them, Secret keys, the refresh interval, and what the module
+// settings allow (pol). The admission webhook checks the same, but an
+// import written while it was down or unregistered must not make the
+// controller send a token where the settings do not allow.
+func parseSpec(ssi *v1alpha1.SecretsStoreImport, pol storepolicy.Policy) (syncSpec, error) {
 	p, err := attributes.ForSecretSync(ssi)
 	if err != nil {
+		return syncSpec{}, err
+	}
+	if err := pol.CheckParameters(p); err != nil {
+		return syncSpec{}, err
+	}
+	if err := CheckSecretType(ssi); err != nil {
 		return syncSpec{}, err
 	}
 	s := syncSpec{params: p, refresh: DefaultRefresh}
@@ -58,6 +70,17 @@ func parseSpec(ssi *v1alpha1.SecretsStoreImport) (syncSpec, error) {
 		}
 	}
 	return s, nil
+}
+
+// CheckSecretType refuses a Secret type the controller must never write: a
+// service-account-token Secret makes the token controller mint a token of
+// the ServiceAccount it names.
+func CheckSecretType(ssi *v1alpha1.SecretsStoreImport) error {
+	if ssi.Spec.Secret != nil && corev1.SecretType(ssi.Spec.Secret.Type) == corev1.SecretTypeServiceAccountToken {
+		return fmt.Errorf("%s: spec.secret.type %q is not allowed: the API server would fill such a Secret with a token of a ServiceAccount",
+			attributes.Source(ssi.Namespace, ssi.Name), ssi.Spec.Secret.Type)
+	}
+	return nil
 }
 
 // policies returns the creation and deletion policies with their defaults:
