@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/internal/attributes"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
@@ -36,7 +34,7 @@ func parseSpec(ssi *v1alpha1.SecretsStoreImport, pol storepolicy.Policy) (syncSp
 	if err := pol.CheckParameters(p); err != nil {
 		return syncSpec{}, err
 	}
-	if err := CheckSecretType(ssi); err != nil {
+	if err := storepolicy.CheckSecretType(ssi); err != nil {
 		return syncSpec{}, err
 	}
 	s := syncSpec{params: p, refresh: DefaultRefresh}
@@ -70,17 +68,6 @@ func parseSpec(ssi *v1alpha1.SecretsStoreImport, pol storepolicy.Policy) (syncSp
 		}
 	}
 	return s, nil
-}
-
-// CheckSecretType refuses a Secret type the controller must never write: a
-// service-account-token Secret makes the token controller mint a token of
-// the ServiceAccount it names.
-func CheckSecretType(ssi *v1alpha1.SecretsStoreImport) error {
-	if ssi.Spec.Secret != nil && corev1.SecretType(ssi.Spec.Secret.Type) == corev1.SecretTypeServiceAccountToken {
-		return fmt.Errorf("%s: spec.secret.type %q is not allowed: the API server would fill such a Secret with a token of a ServiceAccount",
-			attributes.Source(ssi.Namespace, ssi.Name), ssi.Spec.Secret.Type)
-	}
-	return nil
 }
 
 // policies returns the creation and deletion policies with their defaults:
