@@ -51,7 +51,7 @@ func importReview(t *testing.T, op admissionv1.Operation, spec, old *v1alpha1.Sp
 		return runtime.RawExtension{Raw: b}
 	}
 	req := &admissionv1.AdmissionRequest{
-		Kind: metav1.GroupVersionKind{Group: v1alpha1.Group, Version: v1alpha1.Version, Kind: v1alpha1.Kind},
+		Kind:      metav1.GroupVersionKind{Group: v1alpha1.Group, Version: v1alpha1.Version, Kind: v1alpha1.Kind},
 		Namespace: "team", Name: "db", Operation: op, Object: raw(spec),
 		UserInfo: authenticationv1.UserInfo{Username: "alice", Groups: []string{"devs"}, Extra: map[string]authenticationv1.ExtraValue{"k": {"v"}}},
 	}
