@@ -63,7 +63,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.listen, "listen", ":8443", "HTTPS address of /mutate")
+	flag.StringVar(&o.listen, "listen", ":8443", "HTTPS address of /mutate and /validate-secretsstoreimport")
 	flag.StringVar(&o.metricsListen, "metrics-listen", ":8080", "HTTP address of /metrics, /healthz and /readyz")
 	flag.StringVar(&o.certFile, "tls-cert-file", "", "serving certificate (PEM); re-read when it changes")
 	flag.StringVar(&o.keyFile, "tls-key-file", "", "serving certificate's key (PEM); re-read when it changes")
