@@ -190,3 +190,26 @@ requests:
 limits:
   memory: {{ $r.limit }}
 {{- end -}}
+
+{{- /*
+ssi.storePolicyArgs: the flags of what an import may name besides the
+module's connection (settings allowedStoreAddresses, allowSkipTLSVerify,
+allowedAudiences), as container args lines. The provider, the controller
+and the webhook get the same ones (images/internal/storepolicy).
+*/ -}}
+{{- define "ssi.storePolicyArgs" -}}
+{{- $s := include "ssi.settings" . | fromJson -}}
+- --allowed-audiences={{ include "ssi.audiences" . | fromJsonArray | join "," }}
+{{- with $s.allowedStoreAddresses }}
+- --allowed-store-addresses={{ join "," . }}
+{{- end }}
+{{- if $s.allowSkipTLSVerify }}
+- --allow-skip-tls-verify
+{{- end }}
+{{- end -}}
+
+{{- /* ssi.audiences: the allowedAudiences setting as a JSON list, ["vault"] by default. */ -}}
+{{- define "ssi.audiences" -}}
+{{- $s := include "ssi.settings" . | fromJson -}}
+{{- $s.allowedAudiences | default (list "vault") | toJson -}}
+{{- end -}}

@@ -87,6 +87,8 @@ func TestSettingsAccepted(t *testing.T) {
 		"volume limits":                 "volumeSizeLimit: 64Mi\nvolumeInodeLimit: 4096",
 		"component settings": "logLevel: Debug\nrotationInterval: 1h30m\nhighAvailability: false\n" +
 			"nodeSelector:\n  kubernetes.io/os: linux\n  node-role.kubernetes.io/worker: \"\"\ntolerations:\n- operator: Exists\n- key: dedicated\n  operator: Equal\n  value: x\n  effect: NoExecute\n  tolerationSeconds: 30",
+		"allowlists": "allowedStoreAddresses: [https://vault-b.example.com:8200, http://10.0.0.6:8200/v]\nallowSkipTLSVerify: true\n" +
+			"allowedAudiences: [vault, team-a-store]",
 	}
 	for name, text := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -142,6 +144,14 @@ func TestSettingsRefused(t *testing.T) {
 			"tolerations.values is a forbidden property"},
 		{"highAvailability not boolean", "highAvailability: \"yes\"",
 			"highAvailability must be of type boolean"},
+		{"store address not a URL", "allowedStoreAddresses: [vault.example.com]",
+			"allowedStoreAddresses should match"},
+		{"no audience at all", "allowedAudiences: []",
+			"allowedAudiences should have at least 1 items"},
+		{"empty audience", "allowedAudiences: [\"\"]",
+			"allowedAudiences should be at least 1 chars long"},
+		{"allowSkipTLSVerify not boolean", "allowSkipTLSVerify: \"yes\"",
+			"allowSkipTLSVerify must be of type boolean"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

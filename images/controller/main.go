@@ -38,6 +38,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/keyfile"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -48,6 +49,7 @@ type options struct {
 	leaderElect      bool
 	leaderElectionID string
 	defaults         params.Defaults
+	policy           storepolicy.Policy
 	storeTimeout     time.Duration
 	hmacKeyFile      string
 	hmacKeySecret    string
@@ -79,7 +81,9 @@ func main() {
 	flag.DurationVar(&o.csiCheckInterval, "csi-check-interval", 10*time.Minute, "how often the role of each CSI import is checked in the store; 0: spec validation only")
 	flag.StringVar(&o.metricsAddr, "metrics-addr", ":8099", "address of /metrics, /healthz and /readyz")
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	o.policy.AddFlags(flag.CommandLine)
 	flag.Parse()
+	o.policy.DefaultAddress = o.defaults.Address
 	daemon.Main("controller", o.logLevel, func(ctx context.Context, log *slog.Logger) error {
 		// controller-runtime and client-go (leader election) log through slog too.
 		ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
@@ -134,14 +138,14 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 
 	sync := secretsync.New(secretsync.Config{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Store: st,
-		Tokens:   satoken.New(kube, o.tokenTTL, m.TokenRequested),
-		Defaults: o.defaults, HMACKey: key, Events: events, Metrics: m, Log: log,
+		Tokens:   satoken.New(kube, o.tokenTTL, o.policy.Audiences(), m.TokenRequested),
+		Defaults: o.defaults, Policy: o.policy, HMACKey: key, Events: events, Metrics: m, Log: log,
 	})
 	if err := sync.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.workers, RateLimiter: limiter()}); err != nil {
 		return fmt.Errorf("set up %s: %w", secretsync.Name, err)
 	}
 	check := csicheck.New(csicheck.Config{
-		Client: mgr.GetClient(), Checker: st, Defaults: o.defaults, Interval: o.csiCheckInterval,
+		Client: mgr.GetClient(), Checker: st, Defaults: o.defaults, Policy: o.policy, Interval: o.csiCheckInterval,
 		Events: events, Metrics: m,
 	})
 	if err := check.SetupWithManager(mgr, controller.Options{RateLimiter: limiter()}); err != nil {

@@ -27,11 +27,13 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/provider"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 type options struct {
 	endpoint       string
 	defaults       params.Defaults
+	policy         storepolicy.Policy
 	readCacheTTL   time.Duration
 	storeTimeout   time.Duration
 	metricsAddr    string
@@ -51,7 +53,9 @@ func main() {
 	flag.StringVar(&o.metricsAddr, "metrics-addr", ":8098", "HTTP address of /metrics and /healthz; empty disables")
 	flag.StringVar(&o.versionKeyFile, "version-key-file", "", "file with the hex HMAC key of object versions; default: random at start")
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	o.policy.AddFlags(flag.CommandLine)
 	flag.Parse()
+	o.policy.DefaultAddress = o.defaults.Address
 	daemon.Main("vault-provider", o.logLevel, func(ctx context.Context, log *slog.Logger) error { return run(ctx, o, log) })
 }
 
@@ -65,7 +69,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	metrics := provider.NewMetrics(reg)
 	st := store.New(store.Options{RequestTimeout: o.storeTimeout, Observer: metrics})
 	srv, err := provider.NewServer(provider.Config{
-		Defaults: o.defaults, ReadCacheTTL: o.readCacheTTL, VersionKey: key,
+		Defaults: o.defaults, Policy: o.policy, ReadCacheTTL: o.readCacheTTL, VersionKey: key,
 		Store: st, Metrics: metrics, Log: log,
 	})
 	if err != nil {

@@ -1,4 +1,5 @@
-// Command webhook is the mutating admission webhook of entrypoint injection:
+// Command webhook is the mutating admission webhook of entrypoint injection
+// and the validating webhook of SecretsStoreImports (admission.ImportHandler):
 // for each pod that opts in with the secrets-store.deckhouse.io/role
 // annotation it adds an init container that copies the env injector into a
 // memory volume, and makes every container start through it.
@@ -25,6 +26,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/healthserver"
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/admission"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/certs"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/entrypoint"
@@ -49,6 +51,7 @@ type options struct {
 	pullPolicy            string
 	tokenExpiration       time.Duration
 	defaults              injection.Defaults
+	policy                storepolicy.Policy
 	storeCAFile           string
 	defaultPlatform       string
 	registryCAFile        string
@@ -60,7 +63,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.listen, "listen", ":8443", "HTTPS address of /mutate")
+	flag.StringVar(&o.listen, "listen", ":8443", "HTTPS address of /mutate and /validate-secretsstoreimport")
 	flag.StringVar(&o.metricsListen, "metrics-listen", ":8080", "HTTP address of /metrics, /healthz and /readyz")
 	flag.StringVar(&o.certFile, "tls-cert-file", "", "serving certificate (PEM); re-read when it changes")
 	flag.StringVar(&o.keyFile, "tls-key-file", "", "serving certificate's key (PEM); re-read when it changes")
@@ -82,7 +85,9 @@ func main() {
 	flag.IntVar(&o.cacheSize, "image-cache-size", 1000, "image configs kept; 0 turns the cache off")
 	flag.DurationVar(&o.cacheTTL, "image-cache-ttl", 10*time.Minute, "how long an image config is kept: a moved tag is seen after at most this long")
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	o.policy.AddFlags(flag.CommandLine)
 	flag.Parse()
+	o.policy.DefaultAddress = o.defaults.Address
 	daemon.Main("webhook", o.logLevel, func(ctx context.Context, log *slog.Logger) error { return run(ctx, o, log) })
 }
 
@@ -158,6 +163,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/mutate", handler)
+	mux.Handle(admission.ImportPath, &admission.ImportHandler{Client: client, Policy: o.policy, Log: log})
 	srv := &http.Server{
 		Handler:           mux,
 		TLSConfig:         &tls.Config{GetCertificate: tlsCerts.GetCertificate, MinVersion: tls.VersionTLS12},

@@ -27,6 +27,8 @@ type ControllerConfig struct {
 	CSICheckInterval time.Duration
 	// Workers is how many imports sync at once; zero keeps the default.
 	Workers int
+	// Args are more flags, such as --allowed-store-addresses.
+	Args []string
 	// Log receives a copy of each log line; nil drops the copy.
 	Log io.Writer
 }
@@ -49,6 +51,7 @@ func StartController(ctx context.Context, c ControllerConfig) (*Process, error) 
 	if c.Workers > 0 {
 		args = append(args, "--workers", strconv.Itoa(c.Workers))
 	}
+	args = append(args, c.Args...)
 	p := &Process{Name: "controller", bin: c.Binary, args: args, out: c.Log}
 	p.ready = func(ctx context.Context, r *run) error {
 		if err := p.waitMetrics(ctx, r); err != nil {

@@ -44,6 +44,10 @@ type Kubelet struct {
 	// Node is the driver's Node service.
 	Node csi.NodeClient
 
+	// Audiences are those of the CSIDriver's tokenRequests: kubelet sends
+	// a token for each. Nil means Audience only.
+	Audiences []string
+
 	env  *testenv.Env
 	root string
 	conn *grpc.ClientConn
@@ -78,7 +82,7 @@ func (k *Kubelet) NewVolume(name string) (Volume, error) {
 // ephemeral inline volume of p importing SecretsStoreImport ssi, with a
 // fresh token from the TokenRequest API.
 func (k *Kubelet) PublishRequest(ctx context.Context, v Volume, p Pod, ssi string) (*csi.NodePublishVolumeRequest, error) {
-	attrs, err := VolumeContext(ctx, k.env, p)
+	attrs, err := VolumeContext(ctx, k.env, p, k.Audiences...)
 	if err != nil {
 		return nil, err
 	}
@@ -125,9 +129,10 @@ func (k *Kubelet) Unpublish(ctx context.Context, v Volume) error {
 
 // VolumeContext is what kubelet adds to the attributes of an ephemeral inline
 // volume of p: the pod (podInfoOnMount), the ephemeral flag and the tokens
-// (tokenRequests). The driver passes the same keys on to the provider.
-func VolumeContext(ctx context.Context, env *testenv.Env, p Pod) (map[string]string, error) {
-	tokens, err := TokenRequests(ctx, env, p.Namespace, p.ServiceAccount)
+// (tokenRequests, one token per audience; none given means Audience). The
+// driver passes the same keys on to the provider.
+func VolumeContext(ctx context.Context, env *testenv.Env, p Pod, audiences ...string) (map[string]string, error) {
+	tokens, err := TokenRequests(ctx, env, p.Namespace, p.ServiceAccount, audiences...)
 	if err != nil {
 		return nil, err
 	}
@@ -142,18 +147,23 @@ func VolumeContext(ctx context.Context, env *testenv.Env, p Pod) (map[string]str
 }
 
 // TokenRequests is kubelet's csi.storage.k8s.io/serviceAccount.tokens value:
-// a token of ServiceAccount ns/sa for the store's audience, from the
-// TokenRequest API, with its expiry.
-func TokenRequests(ctx context.Context, env *testenv.Env, ns, sa string) (string, error) {
-	jwt, err := env.ServiceAccountToken(ctx, ns, sa, Audience, tokenTTL)
-	if err != nil {
-		return "", err
+// a token of ServiceAccount ns/sa for each audience (none given: Audience),
+// from the TokenRequest API, with its expiry.
+func TokenRequests(ctx context.Context, env *testenv.Env, ns, sa string, audiences ...string) (string, error) {
+	if len(audiences) == 0 {
+		audiences = []string{Audience}
 	}
-	b, err := json.Marshal(map[string]any{Audience: map[string]string{
-		"token": jwt, "expirationTimestamp": time.Now().Add(tokenTTL).UTC().Format(time.RFC3339),
-	}})
+	tokens := map[string]any{}
+	for _, aud := range audiences {
+		jwt, err := env.ServiceAccountToken(ctx, ns, sa, aud, tokenTTL)
+		if err != nil {
+			return "", err
+		}
+		tokens[aud] = map[string]string{"token": jwt, "expirationTimestamp": time.Now().Add(tokenTTL).UTC().Format(time.RFC3339)}
+	}
+	b, err := json.Marshal(tokens)
 	if err != nil {
-		return "", fmt.Errorf("encode token of %s/%s: %w", ns, sa, err)
+		return "", fmt.Errorf("encode tokens of %s/%s: %w", ns, sa, err)
 	}
 	return string(b), nil
 }

@@ -21,6 +21,8 @@ type ProviderConfig struct {
 	// VersionKeyFile holds the HMAC key of object versions, so versions stay
 	// the same over a restart; empty means a random key per start.
 	VersionKeyFile string
+	// Args are more flags, such as --allowed-audiences.
+	Args []string
 	// Log receives a copy of each log line; nil drops the copy (Logs keeps
 	// the lines either way).
 	Log io.Writer
@@ -40,6 +42,7 @@ func StartProvider(ctx context.Context, c ProviderConfig) (*Process, error) {
 	if c.VersionKeyFile != "" {
 		args = append(args, "--version-key-file", c.VersionKeyFile)
 	}
+	args = append(args, c.Args...)
 	p := &Process{Name: "vault-provider", Socket: c.Socket, bin: c.Binary, args: args, out: c.Log}
 	p.ready = func(ctx context.Context, r *run) error {
 		if err := p.waitMetrics(ctx, r); err != nil {

@@ -11,6 +11,9 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -44,6 +47,9 @@ type Webhook struct {
 	*Process
 	// URL is where the API server sends reviews: https://127.0.0.1:PORT/mutate.
 	URL string
+	// ImportURL is where it sends reviews of SecretsStoreImports:
+	// https://127.0.0.1:PORT/validate-secretsstoreimport.
+	ImportURL string
 }
 
 // StartWebhook runs the webhook on a free loopback port, its metrics on
@@ -82,7 +88,7 @@ func StartWebhook(ctx context.Context, c WebhookConfig) (*Webhook, error) {
 	if err := p.Start(ctx); err != nil {
 		return nil, err
 	}
-	return &Webhook{Process: p, URL: fmt.Sprintf("https://%s/mutate", addr)}, nil
+	return &Webhook{Process: p, URL: fmt.Sprintf("https://%s/mutate", addr), ImportURL: fmt.Sprintf("https://%s%s", addr, ImportPath)}, nil
 }
 
 // Register makes the API server call the webhook for pods, as
@@ -195,6 +201,81 @@ func WebhookConfiguration(name, url string, caBundle []byte) *admissionregistrat
 			FailurePolicy:           &fail,
 			SideEffects:             &none,
 			ReinvocationPolicy:      &never,
+			TimeoutSeconds:          &timeout,
+			AdmissionReviewVersions: []string{"v1"},
+		}},
+	}
+}
+
+// ImportPath is the webhook's path of SecretsStoreImport reviews.
+const ImportPath = "/validate-secretsstoreimport"
+
+// RegisterImports makes the API server send SecretsStoreImport writes to
+// the webhook, as ImportValidation name describes, and returns once it does:
+// a dry-run import in namespace ns naming an address no setting allows comes
+// back refused by the webhook. Delete it with UnregisterImports.
+func (w *Webhook) RegisterImports(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface, name string, caBundle []byte, ns string) error {
+	hooks := kube.AdmissionregistrationV1().ValidatingWebhookConfigurations()
+	if _, err := hooks.Create(ctx, ImportValidation(name, w.ImportURL, caBundle), metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("register webhook %s: %w", name, err)
+	}
+	probe := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "deckhouse.io/v1alpha1", "kind": "SecretsStoreImport",
+		"metadata": map[string]any{"name": "registration-probe", "namespace": ns},
+		"spec": map[string]any{"type": "CSI", "role": "probe", "address": "https://registration-probe.invalid",
+			"files": []any{map[string]any{"name": "f", "source": map[string]any{"path": "secret/data/probe"}}}},
+	}}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	gvr := schema.GroupVersionResource{Group: "deckhouse.io", Version: "v1alpha1", Resource: "secretsstoreimports"}
+	for {
+		_, err := dyn.Resource(gvr).Namespace(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil && strings.Contains(err.Error(), "secrets-store: ") {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("wait until the API server calls webhook %s: %w (last create: %v)", name, ctx.Err(), err)
+		}
+	}
+}
+
+// UnregisterImports deletes registration name.
+func UnregisterImports(ctx context.Context, kube kubernetes.Interface, name string) error {
+	if err := kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		return fmt.Errorf("unregister webhook %s: %w", name, err)
+	}
+	return nil
+}
+
+// ImportValidation registers the webhook at url with the CA caBundle for
+// SecretsStoreImport creates and updates, as the module's chart ships it
+// (templates/webhook/mutatingwebhook.yaml): failurePolicy Fail, since only
+// imports reach it and an import admitted unchecked could give its writer
+// a ServiceAccount's identity.
+func ImportValidation(name, url string, caBundle []byte) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	fail := admissionregistrationv1.Fail
+	none := admissionregistrationv1.SideEffectClassNone
+	equivalent := admissionregistrationv1.Equivalent
+	scope := admissionregistrationv1.NamespacedScope
+	timeout := int32(10)
+	return &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name:         "imports.secrets-store.deckhouse.io",
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: caBundle},
+			Rules: []admissionregistrationv1.RuleWithOperations{{
+				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+				Rule: admissionregistrationv1.Rule{
+					APIGroups: []string{"deckhouse.io"}, APIVersions: []string{"v1alpha1"}, Resources: []string{"secretsstoreimports"}, Scope: &scope,
+				},
+			}},
+			MatchPolicy:             &equivalent,
+			FailurePolicy:           &fail,
+			SideEffects:             &none,
 			TimeoutSeconds:          &timeout,
 			AdmissionReviewVersions: []string{"v1"},
 		}},

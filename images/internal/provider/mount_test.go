@@ -20,7 +20,9 @@ import (
 	"google.golang.org/grpc/status"
 	pb "sigs.k8s.io/secrets-store-csi-driver/provider/v1alpha1"
 
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 // fakeStore counts requests per path; dynamic/creds answers with a lease.
@@ -78,10 +80,13 @@ func attributes(t *testing.T, addr, pod, sa, objects string, extra map[string]st
 	return string(b)
 }
 
-func newTestServer(t *testing.T, ttl time.Duration, now func() time.Time) (*Server, *Metrics) {
+// newTestServer returns a provider whose default store is addr; requests
+// may also name audience "other".
+func newTestServer(t *testing.T, addr string, ttl time.Duration, now func() time.Time) (*Server, *Metrics) {
 	t.Helper()
 	m := NewMetrics(prometheus.NewRegistry())
-	s, err := NewServer(Config{Store: store.New(store.Options{Observer: m}), Metrics: m, ReadCacheTTL: ttl,
+	pol := storepolicy.Policy{DefaultAddress: addr, AllowedAudiences: []string{params.DefaultAudience, "other"}}
+	s, err := NewServer(Config{Store: store.New(store.Options{Observer: m}), Metrics: m, ReadCacheTTL: ttl, Policy: pol,
 		VersionKey: []byte("0123456789abcdef"), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +98,7 @@ func TestMountSharesStaticReadsNotDynamicOnes(t *testing.T) {
 	fs := &fakeStore{calls: map[string]int{}}
 	srv := httptest.NewServer(fs)
 	defer srv.Close()
-	s, m := newTestServer(t, time.Minute, nil)
+	s, m := newTestServer(t, srv.URL, time.Minute, nil)
 	ctx := context.Background()
 	objects := `[{"objectName":"p","secretPath":"secret/data/app","secretKey":"password"},
 {"objectName":"u","secretPath":"dynamic/creds","secretKey":"user"}]`
@@ -136,7 +141,7 @@ func TestMountKeepsFreshLeasesOnlyWhenAsked(t *testing.T) {
 	srv := httptest.NewServer(fs)
 	defer srv.Close()
 	now := time.Unix(1_000_000, 0)
-	s, _ := newTestServer(t, 0, func() time.Time { return now })
+	s, _ := newTestServer(t, srv.URL, 0, func() time.Time { return now })
 	ctx := context.Background()
 	objects := `[{"objectName":"u","secretPath":"dynamic/creds","secretKey":"user"}]`
 	first, err := s.Mount(ctx, &pb.MountRequest{Attributes: attributes(t, srv.URL, "a", "app", objects, nil)})
@@ -181,7 +186,7 @@ func TestMountErrors(t *testing.T) {
 	fs := &fakeStore{calls: map[string]int{}}
 	srv := httptest.NewServer(fs)
 	defer srv.Close()
-	s, m := newTestServer(t, time.Minute, nil)
+	s, m := newTestServer(t, srv.URL, time.Minute, nil)
 	cases := []struct {
 		name    string
 		attrs   string
@@ -193,6 +198,10 @@ func TestMountErrors(t *testing.T) {
 		{"missing secret", attributes(t, srv.URL, "a", "app", `[{"objectName":"p","secretPath":"nothing/here","ref":"files[0]"}]`, nil),
 			codes.NotFound, `SecretsStoreImport demo/app: files[0]: read nothing/here: HTTP 404`},
 		{"bad attributes", `{"roleName":""}`, codes.InvalidArgument, "roleName is empty"},
+		{"address not allowed", attributes(t, "https://elsewhere.example", "a", "app", `[{"objectName":"p","secretPath":"x"}]`, nil),
+			codes.PermissionDenied, `SecretsStoreImport demo/app: spec.address "https://elsewhere.example" is not allowed`},
+		{"audience not allowed", attributes(t, srv.URL, "a", "app", `[{"objectName":"p","secretPath":"x"}]`, map[string]string{"audience": "kubernetes"}),
+			codes.PermissionDenied, `SecretsStoreImport demo/app: spec.audience "kubernetes" is not allowed`},
 		{"no token", attributes(t, srv.URL, "a", "app", `[{"objectName":"p","secretPath":"x"}]`, map[string]string{"audience": "other"}),
 			codes.InvalidArgument, `no service-account token for audience "other"`},
 	}

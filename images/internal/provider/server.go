@@ -19,6 +19,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 // Name and Version of the provider, as Version reports them.
@@ -30,6 +31,10 @@ const (
 // Config of a Server.
 type Config struct {
 	Defaults params.Defaults
+	// Policy says which addresses, audiences and TLS settings a request
+	// may name. The provider is where kubelet's token leaves the node, so
+	// it holds for our driver and the upstream one alike.
+	Policy storepolicy.Policy
 	// ReadCacheTTL is how long a GET is shared between pods of one
 	// identity; 0 disables sharing.
 	ReadCacheTTL time.Duration
@@ -98,6 +103,11 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 	}
 	log := s.cfg.Log.With("source", p.Source, "pod", p.PodNamespace+"/"+p.PodName,
 		"serviceAccount", p.ServiceAccount, "role", p.Role)
+	// Before the token is even looked at: a refused address must receive
+	// nothing.
+	if err := s.cfg.Policy.CheckParameters(p); err != nil {
+		return nil, "not_allowed", err
+	}
 	mode, err := requestMode(req.GetPermission())
 	if err != nil {
 		return nil, "invalid_request", p.Errorf("%w", err)
@@ -244,7 +254,7 @@ func grpcCode(reason string) codes.Code {
 	switch reason {
 	case "invalid_request", "render":
 		return codes.InvalidArgument
-	case "denied":
+	case "denied", "not_allowed":
 		return codes.PermissionDenied
 	case "not_found":
 		return codes.NotFound

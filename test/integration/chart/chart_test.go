@@ -198,11 +198,14 @@ var _ = Describe("the module's chart", func() {
 						"url": "https://vault.example.com:8200", "caCert": storeCA,
 						"authPath": "kubernetes-prod", "namespace": "team-a",
 					},
-					"logLevel":         "Debug",
-					"rotationInterval": "5m",
-					"volumeSizeLimit":  "32Mi",
-					"volumeInodeLimit": 2048,
-					"nodeSelector":     map[string]any{"node-role.kubernetes.io/worker": ""},
+					"logLevel":              "Debug",
+					"rotationInterval":      "5m",
+					"volumeSizeLimit":       "32Mi",
+					"volumeInodeLimit":      2048,
+					"allowedStoreAddresses": []any{"https://vault-b.example.com:8200", "https://vault-c.example.com"},
+					"allowSkipTLSVerify":    true,
+					"allowedAudiences":      []any{"vault", "team-a-store"},
+					"nodeSelector":          map[string]any{"node-role.kubernetes.io/worker": ""},
 					"tolerations": []any{map[string]any{
 						"key": "dedicated", "operator": "Equal", "value": "secrets", "effect": "NoSchedule",
 					}},
@@ -244,6 +247,18 @@ var _ = Describe("the module's chart", func() {
 				controller := find(objs, "Deployment", "secrets-store-integration-controller")
 				Expect(args(controller, "controller")).To(ContainElements(
 					"--vault-ca-cert="+storeCAPath, "--vault-auth-mount=kubernetes-prod", "--leader-elect=true"))
+
+				By("passing the allowlists to every component that checks them, and a token per audience")
+				for _, c := range []struct {
+					obj       *unstructured.Unstructured
+					container string
+				}{{ds, "vault-provider"}, {webhook, "webhook"}, {controller, "controller"}} {
+					Expect(args(c.obj, c.container)).To(ContainElements(
+						"--allowed-audiences=vault,team-a-store",
+						"--allowed-store-addresses=https://vault-b.example.com:8200,https://vault-c.example.com",
+						"--allow-skip-tls-verify"), c.container)
+				}
+				Expect(tokenAudiences(objs)).To(Equal([]string{"vault", "team-a-store"}))
 			},
 		}),
 		Entry("installed from a module source: its registry and pull Secret", chartCase{
@@ -352,6 +367,17 @@ var _ = Describe("the module's chart", func() {
 				Expect(field(ds.Object, "spec", "template", "spec", "imagePullSecrets")).To(BeNil(), "plain Helm names no pull Secret")
 				Expect(args(ds, "vault-provider")).To(ContainElements("--vault-addr="+strongholdURL, "--vault-auth-mount=kubernetes"))
 				webhook := find(objs, "Deployment", "secrets-store-integration-webhook")
+				controller := find(objs, "Deployment", "secrets-store-integration-controller")
+
+				By("allowing only the module's store and audience vault, TLS always verified")
+				for _, c := range []struct {
+					obj       *unstructured.Unstructured
+					container string
+				}{{ds, "vault-provider"}, {webhook, "webhook"}, {controller, "controller"}} {
+					Expect(args(c.obj, c.container)).To(ContainElement("--allowed-audiences=vault"), c.container)
+					Expect(args(c.obj, c.container)).NotTo(ContainElement(Or(HavePrefix("--allowed-store-addresses"), HavePrefix("--allow-skip-tls-verify"))), c.container)
+				}
+				Expect(tokenAudiences(objs)).To(Equal([]string{"vault"}))
 				Expect(args(webhook, "webhook")).To(ContainElement(
 					"--injector-image=registry.example/secrets-store-integration/env-injector:0.1.0"))
 
@@ -385,6 +411,7 @@ func expectedKeys(monitoring, storeCA bool) []string {
 		"Service/" + ns + "secrets-store-integration-webhook",
 		"Secret/" + ns + "secrets-store-integration-webhook-tls",
 		"MutatingWebhookConfiguration/d8-secrets-store-integration-env-injection",
+		"ValidatingWebhookConfiguration/d8-secrets-store-integration-imports",
 		"PodDisruptionBudget/" + ns + "secrets-store-integration-webhook",
 		"ServiceAccount/" + ns + "secrets-store-integration-webhook",
 		"ClusterRole/d8:secrets-store-integration:webhook",
@@ -470,6 +497,42 @@ func expectWebhookAsComponents(objs []*unstructured.Unstructured) {
 	want.Webhooks[0].ClientConfig = admissionregistrationv1.WebhookClientConfig{}
 	Expect(got.Webhooks).To(Equal(want.Webhooks))
 	Expect(components.SystemNamespaces).To(ContainElement(moduleNamespace))
+
+	var gotImports admissionregistrationv1.ValidatingWebhookConfiguration
+	vwc := find(objs, "ValidatingWebhookConfiguration", "d8-secrets-store-integration-imports")
+	Expect(vwc).NotTo(BeNil())
+	Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(vwc.Object, &gotImports)).To(Succeed())
+	Expect(gotImports.Webhooks).To(HaveLen(1))
+	client := gotImports.Webhooks[0].ClientConfig
+	Expect(client.Service).NotTo(BeNil())
+	Expect(*client.Service).To(HaveField("Path", HaveValue(Equal(components.ImportPath))))
+	Expect(client.Service.Name).To(Equal("secrets-store-integration-webhook"))
+	Expect(base64.StdEncoding.EncodeToString(client.CABundle)).To(Equal(caBundle(objs)), "the same CA as the mutating webhook's")
+	wantImports := components.ImportValidation(vwc.GetName(), "https://unused", nil)
+	gotImports.Webhooks[0].ClientConfig = admissionregistrationv1.WebhookClientConfig{}
+	wantImports.Webhooks[0].ClientConfig = admissionregistrationv1.WebhookClientConfig{}
+	Expect(gotImports.Webhooks).To(Equal(wantImports.Webhooks))
+
+	By("letting the webhook ask the API server what a writer may do")
+	role := find(objs, "ClusterRole", "d8:secrets-store-integration:webhook")
+	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+	Expect(rules).To(ContainElement(And(
+		HaveKeyWithValue("apiGroups", ConsistOf("authorization.k8s.io")),
+		HaveKeyWithValue("resources", ConsistOf("subjectaccessreviews")),
+		HaveKeyWithValue("verbs", ConsistOf("create")))))
+}
+
+// tokenAudiences are the audiences of the CSIDriver's tokenRequests.
+func tokenAudiences(objs []*unstructured.Unstructured) []string {
+	GinkgoHelper()
+	drv := find(objs, "CSIDriver", "secrets-store.csi.deckhouse.io")
+	Expect(drv).NotTo(BeNil())
+	list, _, _ := unstructured.NestedSlice(drv.Object, "spec", "tokenRequests")
+	var out []string
+	for _, r := range list {
+		out = append(out, r.(map[string]any)["audience"].(string))
+	}
+	return out
 }
 
 func caBundle(objs []*unstructured.Unstructured) string {

@@ -73,6 +73,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		// Seconds, not minutes: the tests stop the store and wait for the
 		// retry that follows its return.
 		RetryMaxDelay: 2 * time.Second, CSICheckInterval: time.Minute, Log: GinkgoWriter,
+		// What imports may name besides the module's store (trust_test.go).
+		Args: []string{"--allowed-audiences", "vault," + otherAudience, "--allowed-store-addresses", localhostVault()},
 	}
 	ctl, err = components.StartController(ctx, controllerConfig)
 	Expect(err).NotTo(HaveOccurred())

@@ -71,6 +71,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath,
 		// No shared reads: the tests change values and expect them at once.
 		ReadCacheTTL: 0, VersionKeyFile: key, Log: GinkgoWriter,
+		// A second audience besides "vault" (trust_test.go).
+		Args: []string{"--allowed-audiences", "vault," + otherAudience},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(prov.Stop)

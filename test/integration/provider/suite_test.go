@@ -53,6 +53,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Binary: bins.Provider, Socket: socket,
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath,
 		ReadCacheTTL: 2 * time.Minute, Log: GinkgoWriter,
+		// The mTLS listener is another address of the store: allowed.
+		Args: []string{"--allowed-store-addresses", env.VaultMTLSAddr},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	// SIGTERM: the provider must stop gracefully and remove its socket.

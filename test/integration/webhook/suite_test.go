@@ -87,6 +87,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Binary: binaries.Webhook, Kubeconfig: env.Kubeconfig, CertFile: certFile, KeyFile: keyFile,
 		InjectorImage: injectorImage, StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath,
 		RegistryCAFile: reg.CAFile, Log: GinkgoWriter,
+		// What imports may name besides the module's store (imports_test.go).
+		Args: []string{"--allowed-audiences", "vault," + otherAudience, "--allowed-store-addresses", allowedAddress},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	// SIGTERM: the webhook must stop cleanly.

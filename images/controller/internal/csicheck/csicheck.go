@@ -32,6 +32,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/attributes"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 // Name of the controller, in metrics and logs.
@@ -40,6 +41,7 @@ const Name = "csi-check"
 // Condition reasons.
 const (
 	ReasonInvalidSpec        = "InvalidSpec"
+	ReasonNotAllowed         = "NotAllowed"
 	ReasonSpecValid          = "SpecValid"
 	ReasonRoleFound          = "RoleFound"
 	ReasonRoleNotFound       = "RoleNotFound"
@@ -59,6 +61,9 @@ type Config struct {
 	Client   client.Client
 	Checker  Checker
 	Defaults params.Defaults
+	// Policy is what the module settings allow an import to name; the
+	// role probe sends nothing to an address they do not allow.
+	Policy storepolicy.Policy
 	// Interval is how often the role is checked again; 0 turns the store
 	// check off (spec validation only).
 	Interval time.Duration
@@ -123,9 +128,16 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 	synced := v1alpha1.Condition{Type: status.Synced, Status: status.Unknown, Reason: ReasonMountedByDriver,
 		Message: "the CSI driver reads the files when a pod mounts the volume, as the pod's ServiceAccount; mount errors are in the pod's events"}
 	p, err := csiParameters(ssi)
+	if err == nil {
+		err = r.cfg.Policy.CheckParameters(p)
+	}
 	if err != nil {
-		r.cfg.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonInvalidSpec, "Validate", "%s", err.Error())
-		ready := v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: ReasonInvalidSpec, Message: err.Error()}
+		reason := ReasonInvalidSpec
+		if storepolicy.IsRefusal(err) {
+			reason = ReasonNotAllowed
+		}
+		r.cfg.Events.Eventf(u, nil, corev1.EventTypeWarning, reason, "Validate", "%s", err.Error())
+		ready := v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: reason, Message: err.Error()}
 		return reconcile.Result{}, metrics.ResultInvalid, r.apply(ctx, ssi, synced, ready)
 	}
 	if r.cfg.Interval <= 0 {

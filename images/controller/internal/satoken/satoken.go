@@ -7,7 +7,10 @@ package satoken
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +30,9 @@ type Cache struct {
 	now    func() time.Time
 	// observe is told the result of each TokenRequest; may be nil.
 	observe func(error)
+	// audiences are the only audiences tokens are requested for: a token
+	// the store cannot be meant to receive is never made.
+	audiences []string
 
 	mu       sync.Mutex
 	tokens   map[key]token
@@ -40,16 +46,24 @@ type token struct {
 	useUntil time.Time
 }
 
-// New returns a Cache whose tokens live ttl (at least MinTTL). observe, if
-// not nil, is called after each TokenRequest.
-func New(client kubernetes.Interface, ttl time.Duration, observe func(error)) *Cache {
-	return &Cache{client: client, ttl: max(ttl, MinTTL), now: time.Now, observe: observe, tokens: map[key]token{}}
+// New returns a Cache whose tokens live ttl (at least MinTTL), for the
+// audiences given only. observe, if not nil, is called after each
+// TokenRequest.
+func New(client kubernetes.Interface, ttl time.Duration, audiences []string, observe func(error)) *Cache {
+	return &Cache{client: client, ttl: max(ttl, MinTTL), now: time.Now, observe: observe, audiences: audiences, tokens: map[key]token{}}
 }
+
+// ErrAudience is the error of a token asked for an audience not allowed.
+var ErrAudience = errors.New("audience not allowed")
 
 // Token returns a token of ServiceAccount namespace/name for audience.
 // Errors wrap the API's, so apierrors.IsNotFound tells a missing
 // ServiceAccount.
 func (c *Cache) Token(ctx context.Context, namespace, name, audience string) (string, error) {
+	if !slices.Contains(c.audiences, audience) {
+		return "", fmt.Errorf("request a token of ServiceAccount %s/%s for audience %q: %w (allowed: %s)",
+			namespace, name, audience, ErrAudience, strings.Join(c.audiences, ", "))
+	}
 	k := key{namespace, name, audience}
 	if jwt, ok := c.cached(k); ok {
 		return jwt, nil

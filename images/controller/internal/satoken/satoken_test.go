@@ -2,6 +2,7 @@ package satoken
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -44,7 +45,7 @@ func TestTokenReuseAndExpiry(t *testing.T) {
 	var requests int
 	var audiences []string
 	var observed int
-	c := New(fakeAPI(&now, &requests, &audiences), time.Minute, func(error) { observed++ })
+	c := New(fakeAPI(&now, &requests, &audiences), time.Minute, []string{"vault", "other"}, func(error) { observed++ })
 	c.now = func() time.Time { return now }
 	ctx := context.Background()
 
@@ -82,12 +83,26 @@ func TestMissingServiceAccount(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	var requests int
 	var audiences []string
-	c := New(fakeAPI(&now, &requests, &audiences), 0, nil)
+	c := New(fakeAPI(&now, &requests, &audiences), 0, []string{"vault", "other"}, nil)
 	_, err := c.Token(context.Background(), "demo", "nobody", "vault")
 	if !apierrors.IsNotFound(err) {
 		t.Fatalf("error %v: want one that apierrors.IsNotFound sees", err)
 	}
 	if want := `ServiceAccount demo/nobody for audience "vault"`; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name %q", err, want)
+	}
+}
+
+func TestAudienceNotAllowed(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	var requests int
+	var audiences []string
+	c := New(fakeAPI(&now, &requests, &audiences), 0, []string{"vault"}, nil)
+	_, err := c.Token(context.Background(), "demo", "app", "kubernetes")
+	if !errors.Is(err, ErrAudience) || !strings.Contains(err.Error(), `ServiceAccount demo/app for audience "kubernetes"`) {
+		t.Errorf("error %v: want ErrAudience naming the ServiceAccount and the audience", err)
+	}
+	if requests != 0 {
+		t.Errorf("%d TokenRequests made for an audience not allowed", requests)
 	}
 }

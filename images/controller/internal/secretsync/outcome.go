@@ -18,6 +18,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 // Condition reasons and event reasons.
@@ -25,6 +26,9 @@ const (
 	ReasonSynced      = "Synced"
 	ReasonSecretReady = "SecretReady"
 	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonNotAllowed: the spec names an address, audience or TLS
+	// setting the module settings do not allow.
+	ReasonNotAllowed = "NotAllowed"
 
 	// Reading the store failed.
 	ReasonStoreUnreachable       = "StoreUnreachable"
@@ -77,6 +81,14 @@ func (f failure) ready() v1alpha1.Condition {
 		return v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: f.reason, Message: f.err.Error()}
 	}
 	return v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: f.readyReason, Message: f.readyMessage}
+}
+
+// specFailure classifies an error of parseSpec.
+func specFailure(err error) failure {
+	if storepolicy.IsRefusal(err) {
+		return failure{reason: ReasonNotAllowed, err: err}
+	}
+	return failure{reason: ReasonInvalidSpec, err: err}
 }
 
 // readFailure classifies an error of reading the store (or of getting the

@@ -37,6 +37,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 // Name of the controller, in metrics and logs.
@@ -57,6 +58,8 @@ type Config struct {
 	Store     *store.Store
 	Tokens    *satoken.Cache
 	Defaults  params.Defaults
+	// Policy is what the module settings allow an import to name.
+	Policy storepolicy.Policy
 	// HMACKey keys the digest of the data kept in each Secret's annotation.
 	HMACKey []byte
 	// SyncTimeout bounds one sync: token, login, reads and writes.
@@ -172,10 +175,10 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (r
 	if ssi.DeletionTimestamp != nil {
 		return r.finalize(ctx, u, ssi)
 	}
-	spec, err := parseSpec(ssi)
+	spec, err := parseSpec(ssi, r.cfg.Policy)
 	if err != nil {
-		r.cfg.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonInvalidSpec, "Validate", "%s", err.Error())
-		f := failure{reason: ReasonInvalidSpec, err: err}
+		f := specFailure(err)
+		r.cfg.Events.Eventf(u, nil, corev1.EventTypeWarning, f.reason, "Validate", "%s", err.Error())
 		return reconcile.Result{}, metrics.ResultInvalid, r.applyStatus(ctx, ssi, f.synced(), f.ready(), ssi.Status.LastSyncTime)
 	}
 	if err := r.addFinalizer(ctx, u); err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/internal/attributes"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 // DefaultRefresh is the refresh interval when spec.refreshInterval is empty.
@@ -21,10 +22,19 @@ type syncSpec struct {
 }
 
 // parseSpec checks what the CRD's schema cannot: the files as the provider
-// would take them, Secret keys, the refresh interval.
-func parseSpec(ssi *v1alpha1.SecretsStoreImport) (syncSpec, error) {
+// would take them, Secret keys, the refresh interval, and what the module
+// settings allow (pol). The admission webhook checks the same, but an
+// import written while it was down or unregistered must not make the
+// controller send a token where the settings do not allow.
+func parseSpec(ssi *v1alpha1.SecretsStoreImport, pol storepolicy.Policy) (syncSpec, error) {
 	p, err := attributes.ForSecretSync(ssi)
 	if err != nil {
+		return syncSpec{}, err
+	}
+	if err := pol.CheckParameters(p); err != nil {
+		return syncSpec{}, err
+	}
+	if err := storepolicy.CheckSecretType(ssi); err != nil {
 		return syncSpec{}, err
 	}
 	s := syncSpec{params: p, refresh: DefaultRefresh}

@@ -18,6 +18,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 func TestParseSpec(t *testing.T) {
@@ -41,12 +42,17 @@ func TestParseSpec(t *testing.T) {
 		{"key with a slash", func(s *v1alpha1.Spec) { s.Files[0].Name = "db/user" }, 0, "", "", `files[0].name "db/user" is not a Secret key`},
 		{"no service account", func(s *v1alpha1.Spec) { s.ServiceAccountName = "" }, 0, "", "", "spec.serviceAccountName is empty"},
 		{"path with dot dot", func(s *v1alpha1.Spec) { s.Files[0].Source.Path = "secret/../sys/x" }, 0, "", "", "files[0].source.path"},
+		{"the module's store named", func(s *v1alpha1.Spec) { s.Address = "https://vault.example:8200/" }, time.Hour, "Owner", "Delete", ""},
+		{"another store", func(s *v1alpha1.Spec) { s.Address = "https://evil.example" }, 0, "", "", `spec.address "https://evil.example" is not allowed`},
+		{"skip TLS verification", func(s *v1alpha1.Spec) { s.SkipTLSVerify = true }, 0, "", "", `spec.skipTLSVerify "true" is not allowed`},
+		{"another audience", func(s *v1alpha1.Spec) { s.Audience = "kubernetes" }, 0, "", "", `spec.audience "kubernetes" is not allowed`},
+		{"service-account-token Secret", func(s *v1alpha1.Spec) { s.Secret.Type = "kubernetes.io/service-account-token" }, 0, "", "", `spec.secret.type "kubernetes.io/service-account-token" is not allowed`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ssi := testImport("")
 			c.edit(&ssi.Spec)
-			got, err := parseSpec(ssi)
+			got, err := parseSpec(ssi, storepolicy.Policy{DefaultAddress: "https://vault.example:8200", AllowedAudiences: []string{"vault"}})
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) || !strings.HasPrefix(err.Error(), "SecretsStoreImport app/db: ") {
 					t.Fatalf("error %v, want one naming the import and %q", err, c.wantErr)
