@@ -23,10 +23,10 @@ import (
 // its hooks program, reads the settings a ModuleConfig would give from its
 // ConfigMap, runs the hooks and installs the Helm release. The demo prints
 // what the hooks computed and what the release holds, then stops
-// addon-operator and takes away the one object that cannot work here: the
-// MutatingWebhookConfiguration names the webhook's Service, which
-// kube-apiserver cannot reach without a cluster network (way 3 registers
-// the running webhook by URL instead). The release's Deployments and
+// addon-operator and takes away the objects that cannot work here: the
+// webhook configurations (mutating pods, validating imports) name the
+// webhook's Service, which kube-apiserver cannot reach without a cluster
+// network (way 3 registers the running webhook by URL instead). The release's Deployments and
 // DaemonSet stay inert (no scheduler or kubelet): the demo runs the binaries
 // itself.
 func installModule(ctx context.Context, env *testenv.Env) (err error) {
@@ -80,13 +80,19 @@ func installModule(ctx context.Context, env *testenv.Env) (err error) {
 		return err
 	}
 	for _, o := range objs {
-		if o.GetKind() != "MutatingWebhookConfiguration" {
+		var derr error
+		switch o.GetKind() {
+		case "MutatingWebhookConfiguration":
+			derr = env.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(ctx, o.GetName(), metav1.DeleteOptions{})
+		case "ValidatingWebhookConfiguration":
+			derr = env.Kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(ctx, o.GetName(), metav1.DeleteOptions{})
+		default:
 			continue
 		}
-		if err := env.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil {
-			return fmt.Errorf("remove MutatingWebhookConfiguration %s: %w", o.GetName(), err)
+		if derr != nil {
+			return fmt.Errorf("remove %s %s: %w", o.GetKind(), o.GetName(), derr)
 		}
-		fmt.Printf("   stopped addon-operator and removed MutatingWebhookConfiguration %s (its Service is unreachable without a cluster network)\n", o.GetName())
+		fmt.Printf("   stopped addon-operator and removed %s %s (its Service is unreachable without a cluster network)\n", o.GetKind(), o.GetName())
 	}
 	return nil
 }
