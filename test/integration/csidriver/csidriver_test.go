@@ -206,23 +206,16 @@ var _ = Describe("CSI node driver", Ordered, func() {
 		Expect(mountType(v.Target)).To(BeEmpty())
 	})
 
-	It("refuses names with '..' or absolute paths", func(ctx SpecContext) {
-		for _, name := range []string{"../escape", "/etc/passwd", "a/../../escape"} {
+	It("refuses names with '..', absolute paths and the volume's own names at the API", func(ctx SpecContext) {
+		// The driver refuses them too (params.ValidateFileName, unit
+		// tests); the CRD's rules are the same, so they never reach it.
+		for _, name := range []string{"../escape", "/etc/passwd", "a/../../escape", "..data", "a//b", "./a"} {
 			spec := map[string]any{"type": "CSI", "role": role,
 				"files": []any{map[string]any{"name": name, "source": map[string]any{"path": "secret/data/app", "key": "password"}}}}
 			err := components.ApplyImport(ctx, env, ns, "escape", spec)
 			Expect(err).To(HaveOccurred(), "the API accepted %q", name)
+			Expect(err.Error()).To(ContainSubstring("spec.files[0].name"), "%q", name)
 		}
-		// The API lets "..data" through; the driver refuses it as the
-		// volume's own bookkeeping name.
-		spec := map[string]any{"type": "CSI", "role": role, "address": env.VaultAddr, "caCert": string(env.VaultCAPEM),
-			"files": []any{map[string]any{"name": "..data", "source": map[string]any{"path": "secret/data/app", "key": "password"}}}}
-		Expect(components.ApplyImport(ctx, env, ns, "hidden", spec)).To(Succeed())
-		v := newVolume("hidden")
-		err := kubelet.Publish(ctx, v, appPod, "hidden")
-		Expect(status.Code(err)).To(Equal(codes.InvalidArgument), "%v", err)
-		Expect(status.Convert(err).Message()).To(Equal(`SecretsStoreImport demo/hidden: files[0].name: "..data" starts with '..'`))
-		Expect(mountType(v.Target)).To(BeEmpty())
 	})
 
 	It("fails a publish of an unknown SecretsStoreImport with NotFound", func(ctx SpecContext) {
