@@ -127,6 +127,15 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		return fmt.Errorf("make controller manager: %w", err)
 	}
 	st := store.New(store.Options{RequestTimeout: o.storeTimeout, Observer: m})
+	defer func() {
+		// Tokens of this process would outlive it in the store; those
+		// that read a lease stay, since Secrets hold what it grants.
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := st.Close(rctx); err != nil {
+			log.Warn("revoke store tokens at shutdown", "error", err.Error())
+		}
+	}()
 	events := mgr.GetEventRecorder("secrets-store-controller")
 	limiter := func() workqueue.TypedRateLimiter[reconcile.Request] {
 		return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](o.retryBase, o.retryMax)

@@ -71,7 +71,7 @@ func run(args []string, stderr io.Writer) int {
 		return fail(stderr, cfg.TerminationLog, fmt.Errorf("configuration: %w", err))
 	}
 	log := newLogger(stderr, cfg)
-	in := &injector{cfg: cfg, log: log, store: store.New(store.Options{RequestTimeout: cfg.ClientTimeout, KeepTokenOnDenied: true})}
+	in := &injector{cfg: cfg, log: log, store: store.New(store.Options{RequestTimeout: cfg.ClientTimeout, TokenMaxReuse: -1})}
 
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ClientTimeout)
 	sess, res, err := in.build(ctx)
