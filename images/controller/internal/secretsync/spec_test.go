@@ -1,6 +1,7 @@
 package secretsync
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,8 +68,8 @@ func TestParseSpec(t *testing.T) {
 }
 
 func TestReadFailure(t *testing.T) {
-	_, keyErr := render.Content(params.Object{SecretKey: "nope"}, "secret/data/db", map[string]any{})
-	_, b64Err := render.Content(params.Object{SecretKey: "v", Encoding: params.EncodingBase64}, "p", map[string]any{"v": "!!"})
+	_, keyErr := render.Content(context.Background(), params.Object{SecretKey: "nope"}, "secret/data/db", map[string]any{}, render.NewBudget(1, 1))
+	_, b64Err := render.Content(context.Background(), params.Object{SecretKey: "v", Encoding: params.EncodingBase64}, "p", map[string]any{"v": "!!"}, render.NewBudget(1, 1))
 	cases := []struct {
 		err  error
 		want string
