@@ -53,6 +53,7 @@ type options struct {
 	hmacKeySecret    string
 	tokenTTL         time.Duration
 	workers          int
+	perNamespace     int
 	retryBase        time.Duration
 	retryMax         time.Duration
 	csiCheckInterval time.Duration
@@ -74,6 +75,7 @@ func main() {
 	flag.StringVar(&o.hmacKeySecret, "hmac-key-secret", "secrets-store-controller-hmac", "Secret in --namespace holding the HMAC key; created with a random key if missing")
 	flag.DurationVar(&o.tokenTTL, "token-ttl", satoken.MinTTL, "lifetime of the ServiceAccount tokens requested to log in to the store (at least 10m)")
 	flag.IntVar(&o.workers, "workers", 4, "KubernetesSecret imports synced at once")
+	flag.IntVar(&o.perNamespace, "per-namespace-workers", 2, "KubernetesSecret imports of one namespace synced at once; below --workers, so that one namespace's slow store cannot hold every worker")
 	flag.DurationVar(&o.retryBase, "retry-base-delay", 2*time.Second, "first retry delay after a failure; doubles up to --retry-max-delay")
 	flag.DurationVar(&o.retryMax, "retry-max-delay", 5*time.Minute, "longest retry delay after failures")
 	flag.DurationVar(&o.csiCheckInterval, "csi-check-interval", 10*time.Minute, "how often the role of each CSI import is checked in the store; 0: spec validation only")
@@ -145,6 +147,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Store: st,
 		Tokens:   satoken.New(kube, o.tokenTTL, m.TokenRequested),
 		Defaults: o.defaults, HMACKey: key, Events: events, Metrics: m, Log: log,
+		PerNamespace: min(o.perNamespace, max(o.workers-1, 1)),
 	})
 	if err := sync.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.workers, RateLimiter: limiter()}); err != nil {
 		return fmt.Errorf("set up %s: %w", secretsync.Name, err)
