@@ -21,12 +21,18 @@ type LoginRateLimitError struct {
 	Identity Identity
 	// RetryAfter is when the next login of the identity is allowed.
 	RetryAfter time.Duration
+	// Last is why the last login failed, if it did: the reason to fix.
+	Last error
 }
 
 func (e *LoginRateLimitError) Error() string {
 	id := e.Identity
-	return fmt.Sprintf("login rate limit for identity role %q at auth/%s of %s (service account %s/%s) was reached; next login allowed in %s",
+	msg := fmt.Sprintf("login rate limit for identity role %q at auth/%s of %s (service account %s/%s) was reached; next login allowed in %s",
 		id.Role, id.AuthMount, id.Address, id.PodNamespace, id.ServiceAccount, e.RetryAfter.Round(time.Second))
+	if e.Last != nil {
+		msg += "; the last login failed: " + e.Last.Error()
+	}
+	return msg
 }
 
 // loginLimiter is a token bucket per identity: burst logins at once, then
@@ -43,6 +49,7 @@ type loginLimiter struct {
 type bucket struct {
 	tokens float64
 	at     time.Time
+	last   error
 }
 
 func newLoginLimiter(now func() time.Time, burst int, every time.Duration) *loginLimiter {
@@ -70,10 +77,20 @@ func (l *loginLimiter) allow(id Identity) error {
 	b.tokens, b.at = l.fill(b, now), now
 	if b.tokens < 1 {
 		wait := time.Duration((1 - b.tokens) * float64(l.every))
-		return &LoginRateLimitError{Identity: id, RetryAfter: max(wait, time.Second)}
+		return &LoginRateLimitError{Identity: id, RetryAfter: max(wait, time.Second), Last: b.last}
 	}
 	b.tokens--
 	return nil
+}
+
+// failed records the outcome of a login allowed by allow: its error, or
+// nil for a success.
+func (l *loginLimiter) failed(id Identity, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.m[id]; ok {
+		b.last = err
+	}
 }
 
 func (l *loginLimiter) fill(b *bucket, now time.Time) float64 {
@@ -110,6 +127,14 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &limitedBody{rc: resp.Body, left: t.limit, err: &AnswerTooLargeError{Path: path, Limit: t.limit}}
 	return resp, nil
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// pooled transport when the client is evicted.
+func (t *limitTransport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 type limitedBody struct {

@@ -218,6 +218,12 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(body)
 	}
 	if r.URL.Path == "/v1/auth/kubernetes/login" {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		if body["role"] == "refused" {
+			reply(400, map[string]any{"errors": []string{"invalid role name \"refused\""}})
+			return
+		}
 		f.logins++
 		f.tokenSeq++
 		tok := fmt.Sprintf("hvs.%d", f.tokenSeq)
@@ -405,8 +411,36 @@ func TestLoginRateLimit(t *testing.T) {
 	if err := read(appLogin()); err != nil {
 		t.Fatalf("a minute later: %v", err)
 	}
+	if strings.Contains(err.Error(), "the last login failed") {
+		t.Errorf("a limit after good logins names a failure: %v", err)
+	}
 	if fv.logins != 4 || fmt.Sprint(logins) != "[ok ok rate_limited ok ok]" {
 		t.Errorf("%d logins sent, results %v", fv.logins, logins)
+	}
+}
+
+// TestLoginRateLimitNamesTheRefusal: refused logins count too, and the limit
+// says why the last one failed, which is what the user has to fix.
+func TestLoginRateLimitNamesTheRefusal(t *testing.T) {
+	fv := &fakeVault{valid: map[string]bool{}}
+	srv := httptest.NewServer(fv)
+	defer srv.Close()
+	st := New(Options{LoginBurst: 2, LoginEvery: time.Minute})
+	l := appLogin()
+	l.Role = "refused"
+	s, err := st.Session(Config{Address: srv.URL}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.LogIn(context.Background()); !IsLoginRefused(err) {
+			t.Fatalf("login = %v, want refused", err)
+		}
+	}
+	err = s.LogIn(context.Background())
+	if !strings.Contains(err.Error(), `login rate limit for identity role "refused"`) ||
+		!strings.Contains(err.Error(), `the last login failed: log in as role "refused": write auth/kubernetes/login: HTTP 400 (invalid role name "refused")`) {
+		t.Fatalf("third login: %v", err)
 	}
 }
 

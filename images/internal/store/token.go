@@ -211,6 +211,7 @@ func (s *Session) token(ctx context.Context) (tok string, cached bool, err error
 			return "", err
 		}
 		t, lease, err := s.logIn(ctx)
+		s.store.logins.failed(s.id, err)
 		if err != nil {
 			if IsLoginRefused(err) {
 				s.store.opts.Observer.Login("refused")
