@@ -114,7 +114,10 @@ path "secret/data/bounded/*" { capabilities = ["read"] }
 				errs <- err
 			}()
 		}
-		Eventually(func() int { open, _ := silent.Counts(); return open }).Should(BeNumerically(">=", hung/2))
+		// The mounts share the client of the address: one connection (its
+		// TLS handshake unanswered) is enough to hold them all.
+		Eventually(func() int { open, _ := silent.Counts(); return open }).
+			WithTimeout(10 * time.Second).Should(BeNumerically(">=", 1))
 
 		resp, err := mount(ctx, podAttributes(ctx, "other-tenant", leakSA, map[string]string{
 			"source": source, "roleName": leakRole, "objects": objects("secret/data/bounded/small"),
