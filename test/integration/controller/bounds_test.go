@@ -57,7 +57,7 @@ var _ = Describe("bounds of one tenant", Serial, func() {
 		tmpl := syncSpec(id, "tmpl", map[string]any{"name": "k", "template": "{{ repeat 1000000000 .k }}",
 			"source": map[string]any{"path": "secret/data/" + ns + "/small"}})
 		applyImport(ctx, ns, "tmpl", tmpl)
-		c := waitCondition(ctx, ns, "tmpl", "Synced", "False", "InvalidSpec")
+		c := waitCondition(ctx, ns, "tmpl", "Synced", "False", "RenderFailed")
 		Expect(c.Message).To(ContainSubstring(`function "repeat" is not allowed: it allocates as much as its argument asks`))
 
 		loop := syncSpec(id, "loop", map[string]any{"name": "k",
