@@ -55,6 +55,7 @@ type options struct {
 	hmacKeySecret    string
 	tokenTTL         time.Duration
 	workers          int
+	perNamespace     int
 	retryBase        time.Duration
 	retryMax         time.Duration
 	csiCheckInterval time.Duration
@@ -76,6 +77,7 @@ func main() {
 	flag.StringVar(&o.hmacKeySecret, "hmac-key-secret", "secrets-store-controller-hmac", "Secret in --namespace holding the HMAC key; created with a random key if missing")
 	flag.DurationVar(&o.tokenTTL, "token-ttl", satoken.MinTTL, "lifetime of the ServiceAccount tokens requested to log in to the store (at least 10m)")
 	flag.IntVar(&o.workers, "workers", 4, "KubernetesSecret imports synced at once")
+	flag.IntVar(&o.perNamespace, "per-namespace-workers", 2, "KubernetesSecret imports of one namespace synced at once; below --workers, so that one namespace's slow store cannot hold every worker")
 	flag.DurationVar(&o.retryBase, "retry-base-delay", 2*time.Second, "first retry delay after a failure; doubles up to --retry-max-delay")
 	flag.DurationVar(&o.retryMax, "retry-max-delay", 5*time.Minute, "longest retry delay after failures")
 	flag.DurationVar(&o.csiCheckInterval, "csi-check-interval", 10*time.Minute, "how often the role of each CSI import is checked in the store; 0: spec validation only")
@@ -131,6 +133,15 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		return fmt.Errorf("make controller manager: %w", err)
 	}
 	st := store.New(store.Options{RequestTimeout: o.storeTimeout, Observer: m})
+	defer func() {
+		// Tokens of this process would outlive it in the store; those
+		// that read a lease stay, since Secrets hold what it grants.
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := st.Close(rctx); err != nil {
+			log.Warn("revoke store tokens at shutdown", "error", err.Error())
+		}
+	}()
 	events := mgr.GetEventRecorder("secrets-store-controller")
 	limiter := func() workqueue.TypedRateLimiter[reconcile.Request] {
 		return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](o.retryBase, o.retryMax)
@@ -140,6 +151,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Store: st,
 		Tokens:   satoken.New(kube, o.tokenTTL, o.policy.Audiences(), m.TokenRequested),
 		Defaults: o.defaults, Policy: o.policy, HMACKey: key, Events: events, Metrics: m, Log: log,
+		PerNamespace: min(o.perNamespace, max(o.workers-1, 1)),
 	})
 	if err := sync.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.workers, RateLimiter: limiter()}); err != nil {
 		return fmt.Errorf("set up %s: %w", secretsync.Name, err)

@@ -80,7 +80,7 @@ func run(args []string, stderr io.Writer) int {
 		cfg.TerminationLog = ""
 	}
 	log := newLogger(stderr, cfg)
-	in := &injector{cfg: cfg, log: log, store: store.New(store.Options{RequestTimeout: cfg.ClientTimeout, KeepTokenOnDenied: true})}
+	in := &injector{cfg: cfg, log: log, store: store.New(store.Options{RequestTimeout: cfg.ClientTimeout, TokenMaxReuse: -1})}
 
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ClientTimeout)
 	sess, res, err := in.build(ctx)

@@ -131,6 +131,13 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		_ = metricsSrv.Shutdown(sctx)
 	}
 	_ = os.Remove(o.endpoint)
+	// Tokens of this process would outlive it in the store; those that
+	// read a lease stay, since files still hold what the lease grants.
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := st.Close(rctx); err != nil {
+		log.Warn("revoke store tokens at shutdown", "error", err.Error())
+	}
 	return nil
 }
 

@@ -227,6 +227,31 @@ func (e *Env) WritePolicy(ctx context.Context, name, hcl string) error {
 	return nil
 }
 
+// LiveTokens counts the store tokens issued to role (at any auth method)
+// that are still valid: each login makes one, and a token nobody revokes
+// lives for the role's TTL.
+func (e *Env) LiveTokens(ctx context.Context, role string) (int, error) {
+	sec, err := e.Vault.Logical().ListWithContext(ctx, "auth/token/accessors")
+	if err != nil {
+		return 0, fmt.Errorf("list token accessors: %w", err)
+	}
+	if sec == nil {
+		return 0, nil
+	}
+	keys, _ := sec.Data["keys"].([]any)
+	n := 0
+	for _, a := range keys {
+		info, err := e.Vault.Logical().WriteWithContext(ctx, "auth/token/lookup-accessor", map[string]any{"accessor": a})
+		if err != nil {
+			continue // revoked or expired between list and lookup
+		}
+		if meta, ok := info.Data["meta"].(map[string]any); ok && meta["role"] == role {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // SealVault seals Vault: until UnsealVault every request but the status
 // ones gets 503, as from a store that is down.
 func (e *Env) SealVault(ctx context.Context) error {

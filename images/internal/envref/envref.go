@@ -11,6 +11,7 @@
 package envref
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -179,9 +180,14 @@ func (v Value) Secrets() []Secret {
 // ErrMissingKey is wrapped by Render when a key is not in the secret.
 var ErrMissingKey = errors.New("key not found")
 
-// Render builds the value from the data of its secrets, read beforehand.
+// MaxValueBytes bounds one rendered value: Linux refuses an environment
+// string longer than 128 KiB (MAX_ARG_STRLEN) at exec.
+const MaxValueBytes = 128 << 10
+
+// Render builds the value from the data of its secrets, read beforehand,
+// templates within ctx's deadline and the value within MaxValueBytes.
 // Errors name the path and key, never a value.
-func (v Value) Render(data map[Secret]map[string]any) (string, error) {
+func (v Value) Render(ctx context.Context, data map[Secret]map[string]any) (string, error) {
 	var b strings.Builder
 	for _, p := range v.parts {
 		if p.ref == nil {
@@ -192,18 +198,24 @@ func (v Value) Render(data map[Secret]map[string]any) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("secret %s was not read", p.ref.Secret)
 		}
-		out, err := p.ref.render(d)
+		out, err := p.ref.render(ctx, d, int64(MaxValueBytes-b.Len()))
 		if err != nil {
 			return "", err
+		}
+		if b.Len()+len(out) > MaxValueBytes {
+			return "", fmt.Errorf("value with %s exceeds %d bytes", p.ref.Secret, MaxValueBytes)
 		}
 		b.Write(out)
 	}
 	return b.String(), nil
 }
 
-func (r Ref) render(data map[string]any) ([]byte, error) {
+func (r Ref) render(ctx context.Context, data map[string]any, room int64) ([]byte, error) {
 	if r.Template != nil {
-		out, err := r.Template.Execute(data)
+		if room <= 0 {
+			return nil, fmt.Errorf("template at %s: value exceeds %d bytes", r.Secret, MaxValueBytes)
+		}
+		out, err := r.Template.Execute(ctx, data, room)
 		if err != nil {
 			return nil, fmt.Errorf("template at %s: %w", r.Secret, err)
 		}

@@ -1,6 +1,7 @@
 package envref
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ func TestParseAndRender(t *testing.T) {
 			if Has(tt.in) != (tt.secrets > 0) {
 				t.Errorf("Has = %v, want %v", Has(tt.in), tt.secrets > 0)
 			}
-			got, err := v.Render(data)
+			got, err := v.Render(context.Background(), data)
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -64,7 +65,8 @@ func TestParseRefusesBadReferences(t *testing.T) {
 		{"secrets-store:secret/db##3", "empty key"},
 		{"secrets-store:secret/db#${ .a ", "template:"},
 		{"secrets-store:secret/db#${ nosuchfunc .a }", `function "nosuchfunc" not defined`},
-		{"secrets-store:secret/db#${ env \"HOME\" }", `function "env" not defined`},
+		{"secrets-store:secret/db#${ env \"HOME\" }", `function "env" is not allowed: it reads the environment`},
+		{"secrets-store:secret/db#${ repeat 1000000000 .a }", `function "repeat" is not allowed: it allocates as much as its argument asks`},
 		{"x=${secrets-store:secret/db#key", "no closing"},
 		{"x=${secrets-store:secret/db}", "has no key"},
 		{"x=${secrets-store:secret/db#${ .a }}", "templates only in a whole value"},
@@ -93,7 +95,7 @@ func TestRenderErrorsNameKeyNotValue(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = v.Render(data)
+			_, err = v.Render(context.Background(), data)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Render = %v, want an error with %q", err, tt.want)
 			}
@@ -103,7 +105,7 @@ func TestRenderErrorsNameKeyNotValue(t *testing.T) {
 		})
 	}
 	v, _ := Parse("secrets-store:secret/data/db#user")
-	if _, err := v.Render(data); !errors.Is(err, ErrMissingKey) {
+	if _, err := v.Render(context.Background(), data); !errors.Is(err, ErrMissingKey) {
 		t.Fatalf("missing key error %v is not ErrMissingKey", err)
 	}
 }
@@ -137,7 +139,7 @@ func FuzzParse(f *testing.F) {
 			if len(secrets) != 0 {
 				t.Fatalf("Parse(%q) found references Has does not see", s)
 			}
-			got, err := v.Render(nil)
+			got, err := v.Render(context.Background(), nil)
 			if err != nil || got != s {
 				t.Fatalf("literal %q rendered to %q, %v", s, got, err)
 			}

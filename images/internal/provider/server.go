@@ -142,6 +142,7 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 	}
 	resp := &pb.MountResponse{}
 	kept := 0
+	budget := render.NewBudget(render.VolumeFileBytes, render.VolumeBytes)
 	for i, group := range groups {
 		if keep[i] {
 			for _, o := range group {
@@ -158,7 +159,7 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 		}
 		issued, expiry := leaseOf(first, secret, now)
 		for _, o := range group {
-			content, err := render.Content(o, secret.Path, secret.Data)
+			content, err := render.Content(ctx, o, secret.Path, secret.Data, budget)
 			if err != nil {
 				return nil, "render", p.Errorf("%s: %w", o.Ref, err)
 			}

@@ -220,6 +220,6 @@ func TestReasonAndCode(t *testing.T) {
 
 // renderErr is a render.Error, as a missing key gives.
 func renderErr() error {
-	_, err := render.Content(params.Object{SecretKey: "x"}, "secret/data/app", map[string]any{})
+	_, err := render.Content(context.Background(), params.Object{SecretKey: "x"}, "secret/data/app", map[string]any{}, render.NewBudget(1, 1))
 	return err
 }

@@ -7,6 +7,7 @@
 package render
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -39,14 +40,63 @@ func errorf(format string, args ...any) error {
 	return &Error{msg: fmt.Sprintf(format, args...)}
 }
 
+// Budget bounds the content of one volume or Secret: PerFile bytes for each
+// file or key and Total for all of them. A Budget is used by one goroutine.
+type Budget struct {
+	PerFile, Total int64
+	used           int64
+}
+
+// Limits of what one volume of the CSI provider, one Secret of the
+// controller and one variable of the env injector may hold.
+const (
+	// VolumeFileBytes and VolumeBytes: the driver receives a volume in
+	// one gRPC message, 4 MiB by default.
+	VolumeFileBytes = 2 << 20
+	VolumeBytes     = 4 << 20
+	// SecretBytes: the API server refuses a Secret over 1 MiB.
+	SecretBytes = 1 << 20
+)
+
+// NewBudget returns a budget of perFile bytes per file and total in all.
+func NewBudget(perFile, total int64) *Budget { return &Budget{PerFile: perFile, Total: total} }
+
+// room is what the next file may take.
+func (b *Budget) room() int64 { return max(min(b.PerFile, b.Total-b.used), 0) }
+
+func (b *Budget) take(n int) error {
+	switch {
+	case int64(n) > b.PerFile:
+		return errorf("content of %d bytes exceeds the limit of %d bytes per file", n, b.PerFile)
+	case b.used+int64(n) > b.Total:
+		return errorf("content exceeds the limit of %d bytes for all files together", b.Total)
+	}
+	b.used += int64(n)
+	return nil
+}
+
 // Content turns the data of the secret at path into the content of o: a
 // template's output, one key's value, or the whole data as JSON; then decodes
-// it as o.Encoding says. Errors never quote values.
-func Content(o params.Object, path string, data map[string]any) ([]byte, error) {
+// it as o.Encoding says, within b. Errors never quote values.
+func Content(ctx context.Context, o params.Object, path string, data map[string]any, b *Budget) ([]byte, error) {
+	out, err := content(ctx, o, path, data, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.take(len(out)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func content(ctx context.Context, o params.Object, path string, data map[string]any, b *Budget) ([]byte, error) {
 	var raw []byte
 	switch {
 	case o.Template != "":
-		out, err := execTemplate(o.Ref, o.Template, data)
+		if b.room() == 0 {
+			return nil, errorf("content exceeds the limit of %d bytes for all files together", b.Total)
+		}
+		out, err := execTemplate(ctx, o.Ref, o.Template, data, b.room())
 		if err != nil {
 			return nil, err
 		}
@@ -104,12 +154,12 @@ func decode(encoding string, raw []byte, path string) ([]byte, error) {
 	}
 }
 
-func execTemplate(name, text string, data map[string]any) ([]byte, error) {
+func execTemplate(ctx context.Context, name, text string, data map[string]any, maxBytes int64) ([]byte, error) {
 	t, err := secretdata.Parse(name, text, "", "")
 	if err != nil {
 		return nil, errorf("%v", err)
 	}
-	out, err := t.Execute(data)
+	out, err := t.Execute(ctx, data, maxBytes)
 	if err != nil {
 		// text/template's wording with missingkey=error; the message names
 		// the key, never a value.

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -39,7 +40,7 @@ func TestContent(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.o.Ref = "files[0]"
-			got, err := Content(c.o, "secret/data/app", data)
+			got, err := Content(context.Background(), c.o, "secret/data/app", data, NewBudget(VolumeFileBytes, VolumeBytes))
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}
@@ -65,12 +66,12 @@ func TestRenderErrorsNameTheProblemNotTheValue(t *testing.T) {
 		{"template missing key", params.Object{Template: `{{ .nope }}`}, `map has no entry for key "nope"`, true},
 		{"template parse", params.Object{Template: `{{ .password `}, "template:", false},
 		{"template function error", params.Object{Template: `{{ .num | atoi | add 1 }}{{ fail .password }}`}, "error calling fail", false},
-		{"no env", params.Object{Template: `{{ env "HOME" }}`}, `function "env" not defined`, false},
+		{"no env", params.Object{Template: `{{ env "HOME" }}`}, `function "env" is not allowed: it reads the environment`, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.o.Ref = "files[1]"
-			_, err := Content(c.o, "secret/data/app", data)
+			_, err := Content(context.Background(), c.o, "secret/data/app", data, NewBudget(VolumeFileBytes, VolumeBytes))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
@@ -85,5 +86,29 @@ func TestRenderErrorsNameTheProblemNotTheValue(t *testing.T) {
 				t.Errorf("IsKeyMissing = %v, want %v", !c.keyMissing, c.keyMissing)
 			}
 		})
+	}
+}
+
+// TestBudget: a volume's files are bounded each and together, and a
+// template stops at what is left instead of rendering all of it first.
+func TestBudget(t *testing.T) {
+	data := map[string]any{"k": strings.Repeat("v", 600)}
+	b := NewBudget(1000, 1100)
+	ctx := context.Background()
+	key := params.Object{Ref: "files[0]", SecretKey: "k"}
+	if _, err := Content(ctx, key, "secret/data/app", data, b); err != nil {
+		t.Fatalf("first file: %v", err)
+	}
+	tmpl := params.Object{Ref: "files[1]", Template: `{{ .k }}{{ .k }}`}
+	_, err := Content(ctx, tmpl, "secret/data/app", data, b)
+	if err == nil || err.Error() != "template output exceeds 500 bytes" {
+		t.Fatalf("template past the volume's room: %v", err)
+	}
+	if _, err := Content(ctx, key, "secret/data/app", data, b); err == nil || err.Error() != "content exceeds the limit of 1100 bytes for all files together" {
+		t.Fatalf("second key file: %v", err)
+	}
+	big := map[string]any{"k": strings.Repeat("v", 1001)}
+	if _, err := Content(ctx, key, "secret/data/app", big, NewBudget(1000, 5000)); err == nil || err.Error() != "content of 1001 bytes exceeds the limit of 1000 bytes per file" {
+		t.Fatalf("one file over the limit: %v", err)
 	}
 }

@@ -5,24 +5,19 @@
 package secretdata
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
 )
 
-// funcMap is Sprig without the functions that read the process's own
-// environment: a template is user input and must only see the secret.
-var funcMap = func() template.FuncMap {
-	m := sprig.TxtFuncMap()
-	delete(m, "env")
-	delete(m, "expandenv")
-	return m
-}()
+// funcMap is Sprig; limits.go removes what a template may not call.
+var funcMap = sprig.TxtFuncMap()
 
 // Value is the text of one value: strings as they are, other JSON values
 // (numbers, booleans, objects) in their JSON form.
@@ -43,27 +38,49 @@ func Value(v any) ([]byte, error) {
 	}
 }
 
-// Template is a parsed template over a secret's data.
-type Template struct{ t *template.Template }
-
-// Parse parses text with the given delimiters ("" for the defaults {{ }}).
-// A missing key is an error at execution, not an empty string.
-func Parse(name, text, left, right string) (*Template, error) {
-	t, err := template.New(name).Delims(left, right).Option("missingkey=error").Funcs(funcMap).Parse(text)
-	if err != nil {
-		// Parse errors quote the template, which is not secret.
-		return nil, fmt.Errorf("template: %w", err)
-	}
-	return &Template{t: t}, nil
+// Template is a parsed template over a secret's data. Its executions are
+// bounded (see limits.go) and run one at a time.
+type Template struct {
+	mu sync.Mutex
+	t  *template.Template
+	r  *run
 }
 
-// Execute runs the template over data.
-func (t *Template) Execute(data map[string]any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := t.t.Execute(&buf, data); err != nil {
+// Parse parses text with the given delimiters ("" for the defaults {{ }}).
+// A missing key is an error at execution, not an empty string. A removed
+// function is an error here, with the reason.
+func Parse(name, text, left, right string) (*Template, error) {
+	r := &run{ctx: context.Background(), maxBytes: DefaultMaxBytes}
+	t, err := template.New(name).Delims(left, right).Option("missingkey=error").Funcs(funcsFor(r)).Parse(text)
+	if err != nil {
+		// Parse errors quote the template, which is not secret.
+		return nil, fmt.Errorf("template: %w", explainRemoved(err))
+	}
+	instrument(t, tickNode)
+	return &Template{t: t, r: r}, nil
+}
+
+// Execute runs the template over data, at most RenderTimeout (or until ctx
+// ends) and for at most maxBytes of output (0: DefaultMaxBytes); a bound
+// hit is a *LimitError.
+func (t *Template) Execute(ctx context.Context, data map[string]any, maxBytes int64) ([]byte, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	ctx, cancel := context.WithTimeout(ctx, RenderTimeout)
+	defer cancel()
+	*t.r = run{ctx: ctx, maxBytes: maxBytes}
+	w := &boundedWriter{r: t.r}
+	err := t.t.Execute(w, data)
+	if t.r.err != nil {
+		return nil, t.r.err
+	}
+	if err != nil {
 		return nil, errors.New(scrubExecError(err))
 	}
-	return buf.Bytes(), nil
+	return w.buf, nil
 }
 
 // scrubExecError keeps where a template failed but drops what a function

@@ -32,7 +32,9 @@ func (s *Session) RenewToken(ctx context.Context, increment time.Duration) (time
 		return 0, fmt.Errorf("renew auth/token/renew-self: the store returned no token lease")
 	}
 	ttl := time.Duration(sec.Auth.LeaseDuration) * time.Second
-	s.store.tokens.Put(s.id, tok, ttl)
+	// A renewal keeps the token for as long as the store does: the
+	// caller renews it because leases read with it must live on.
+	s.store.tokens.Put(s.id, tok, ttl, 0, s.revokeToken)
 	return ttl, nil
 }
 
@@ -59,8 +61,7 @@ func (s *Session) RevokeToken(ctx context.Context) error {
 		return nil
 	}
 	s.store.tokens.Forget(s.id, tok)
-	_, err := s.do(ctx, tok, "revoke", "auth/token/revoke-self", nil)
-	return err
+	return s.revokeToken(ctx, tok)
 }
 
 // do sends one PUT with the session's token.

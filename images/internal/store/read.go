@@ -41,21 +41,36 @@ type Secret struct {
 	Renewable     bool
 }
 
-// Read reads req as the session's identity, logging in if needed and once
-// more when a cached token is refused (it may have been revoked).
+// Read reads req as the session's identity, logging in if needed. A 403 to
+// a cached token is checked with auth/token/lookup-self: only a token the
+// store no longer honours is dropped (and revoked, in case it lives on) and
+// replaced by a new login; a good token that the policy denies the path
+// stays, and the denial is the answer. Logging in again on every denial
+// would leave one live token in the store per retry.
 func (s *Session) Read(ctx context.Context, req Request) (*Secret, error) {
 	tok, cached, err := s.token(ctx)
 	if err != nil {
 		return nil, err
 	}
 	sec, err := s.read(ctx, tok, req)
-	if err != nil && cached && !s.store.opts.KeepTokenOnDenied && StatusCode(err) == http.StatusForbidden {
+	if err != nil && cached && StatusCode(err) == http.StatusForbidden && !s.tokenAlive(ctx, tok) {
 		s.store.tokens.Forget(s.id, tok)
-		tok, _, lerr := s.token(ctx)
-		if lerr != nil {
+		// The lookup was refused; a token whose policies lack
+		// lookup-self may still be alive, and revoking a dead one
+		// costs one refused request.
+		res := "ok"
+		if rerr := s.revokeToken(ctx, tok); rerr != nil {
+			res = "error"
+		}
+		s.store.opts.Observer.TokenRevoked("bad token", res)
+		var lerr error
+		if tok, _, lerr = s.token(ctx); lerr != nil {
 			return nil, lerr
 		}
 		sec, err = s.read(ctx, tok, req)
+	}
+	if err == nil && sec.LeaseID != "" {
+		s.store.tokens.MarkLeased(s.id, tok)
 	}
 	return sec, err
 }
@@ -182,17 +197,56 @@ func (m *mountCache) lookup(key, path string) (mountInfo, bool) {
 	return mountInfo{}, false
 }
 
+// Bounds of the mount cache: addresses and namespaces come from tenants,
+// mount paths from the store's answers.
+const (
+	maxMountKeys    = 256
+	maxMountsPerKey = 256
+)
+
 func (m *mountCache) put(key string, mi mountInfo) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	now := m.now()
+	if _, ok := m.m[key]; !ok && len(m.m) >= maxMountKeys {
+		m.evict(now)
+	}
 	list := m.m[key][:0:0]
 	for _, old := range m.m[key] {
-		if old.path != mi.path {
+		if old.path != mi.path && now.Before(old.until) {
 			list = append(list, old)
 		}
 	}
-	mi.until = m.now().Add(mountInfoTTL)
+	if len(list) >= maxMountsPerKey {
+		list = list[1:] // the oldest entry
+	}
+	mi.until = now.Add(mountInfoTTL)
 	m.m[key] = append(list, mi)
+}
+
+// evict drops the entries of keys whose mounts all expired, or, if none
+// did, of the key whose newest entry is the oldest.
+func (m *mountCache) evict(now time.Time) {
+	var oldest string
+	var oldestAt time.Time
+	for k, list := range m.m {
+		newest := time.Time{}
+		for _, mi := range list {
+			if mi.until.After(newest) {
+				newest = mi.until
+			}
+		}
+		if !now.Before(newest) {
+			delete(m.m, k)
+			continue
+		}
+		if oldest == "" || newest.Before(oldestAt) {
+			oldest, oldestAt = k, newest
+		}
+	}
+	if len(m.m) >= maxMountKeys {
+		delete(m.m, oldest)
+	}
 }
 
 // kvVersion returns the KV version (1, 2; 0 if not KV or unknown) and the

@@ -22,12 +22,22 @@ type Observer interface {
 	StoreRequest(op, result string, took time.Duration)
 	// TokenCache is called on each token lookup.
 	TokenCache(hit bool)
+	// Login is called on each login the store is asked for or that the
+	// rate limit refused; result is "ok", "refused" (the store said no),
+	// "rate_limited" (not sent) or "error".
+	Login(result string)
+	// TokenRevoked is called for each token the cache dropped and
+	// revoked; reason is "replaced", "near expiry", "evicted",
+	// "shutdown" or "bad token"; result is "ok" or "error".
+	TokenRevoked(reason, result string)
 }
 
 type nopObserver struct{}
 
 func (nopObserver) StoreRequest(string, string, time.Duration) {}
 func (nopObserver) TokenCache(bool)                            {}
+func (nopObserver) Login(string)                               {}
+func (nopObserver) TokenRevoked(string, string)                {}
 
 // Options tune a Store.
 type Options struct {
@@ -37,12 +47,24 @@ type Options struct {
 	Observer Observer
 	// Now is the clock; nil means time.Now (tests replace it).
 	Now func() time.Time
-	// KeepTokenOnDenied takes a 403 answer to a read with a cached token as
-	// the policy's answer. By default the token is dropped and the read
-	// retried after a new login, since a long-lived shared token may have
-	// been revoked; a process that logged in moments ago for itself (the
-	// env injector) would only leave the dropped token alive in the store.
-	KeepTokenOnDenied bool
+	// MaxAnswerBytes bounds the body of one answer of the store; a longer
+	// one is an error. Default 4 MiB.
+	MaxAnswerBytes int64
+	// MaxClients bounds the HTTP clients kept, one per address and TLS
+	// settings; the least recently used goes first. Default 64.
+	MaxClients int
+	// MaxTokens bounds the store tokens kept, one per identity; the least
+	// recently used is revoked and dropped. Default 4096.
+	MaxTokens int
+	// LoginBurst logins of one identity may happen at once, then one per
+	// LoginEvery. Defaults 4 and 15s; LoginBurst < 0 turns the limit off.
+	LoginBurst int
+	LoginEvery time.Duration
+	// TokenMaxReuse caps how long a token is used before logging in again
+	// (and revoking it): a token keeps the role's policies of its login,
+	// so a role given more policies takes effect at the latest then.
+	// Default 15m; < 0: no cap.
+	TokenMaxReuse time.Duration
 }
 
 // Store holds what is shared between requests: HTTP clients per address and
@@ -51,9 +73,14 @@ type Store struct {
 	opts   Options
 	tokens *TokenCache
 	mounts *mountCache
+	logins *loginLimiter
 
 	mu      sync.Mutex
-	clients map[string]*vault.Client
+	clients *lru[*vault.Client]
+
+	// revoking tracks revocations of dropped tokens, which run in the
+	// background so that no read waits for them.
+	revoking sync.WaitGroup
 }
 
 // New returns a Store.
@@ -67,11 +94,65 @@ func New(opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{
-		opts:    opts,
-		tokens:  NewTokenCache(opts.Now),
-		mounts:  newMountCache(opts.Now),
-		clients: map[string]*vault.Client{},
+	if opts.MaxAnswerBytes <= 0 {
+		opts.MaxAnswerBytes = 4 << 20
+	}
+	if opts.MaxClients <= 0 {
+		opts.MaxClients = 64
+	}
+	if opts.LoginBurst == 0 {
+		opts.LoginBurst = 4
+	}
+	if opts.LoginEvery <= 0 {
+		opts.LoginEvery = 15 * time.Second
+	}
+	if opts.TokenMaxReuse == 0 {
+		opts.TokenMaxReuse = 15 * time.Minute
+	}
+	s := &Store{
+		opts:   opts,
+		mounts: newMountCache(opts.Now),
+		logins: newLoginLimiter(opts.Now, opts.LoginBurst, opts.LoginEvery),
+		clients: newLRU(opts.MaxClients, func(c *vault.Client) {
+			// Sessions still holding a clone finish their requests; only
+			// idle connections go.
+			c.CloneConfig().HttpClient.CloseIdleConnections()
+		}),
+	}
+	s.tokens = NewTokenCache(opts.Now, opts.MaxTokens, s.revokeDropped)
+	return s
+}
+
+// revokeDropped revokes a token the cache let go of, in the background.
+func (s *Store) revokeDropped(d dropped) {
+	s.revoking.Add(1)
+	go func() {
+		defer s.revoking.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.RequestTimeout)
+		defer cancel()
+		res := "ok"
+		if err := d.via(ctx, d.token); err != nil {
+			// Not fatal: the token ends with its TTL.
+			res = "error"
+		}
+		s.opts.Observer.TokenRevoked(d.reason, res)
+	}()
+}
+
+// Close revokes every cached token that holds no lease and waits, at most
+// until ctx ends, for the revocations under way.
+func (s *Store) Close(ctx context.Context) error {
+	s.tokens.Close()
+	done := make(chan struct{})
+	go func() {
+		s.revoking.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("revoke cached store tokens: %w", ctx.Err())
 	}
 }
 
@@ -158,7 +239,7 @@ func (s *Store) client(cfg Config) (*vault.Client, error) {
 	key := cfg.Address + "|" + cfg.TLS.key()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.clients[key]; ok {
+	if c, ok := s.clients.get(key); ok {
 		return c, nil
 	}
 	vc := vault.DefaultConfig()
@@ -173,6 +254,10 @@ func (s *Store) client(cfg Config) (*vault.Client, error) {
 	if err := cfg.TLS.apply(vc); err != nil {
 		return nil, fmt.Errorf("store %s: %w", cfg.Address, err)
 	}
+	// The client reads a whole answer into memory: a store (or whatever
+	// listens at an address a tenant wrote) must not make it read
+	// gigabytes.
+	vc.HttpClient.Transport = &limitTransport{base: vc.HttpClient.Transport, limit: s.opts.MaxAnswerBytes}
 	c, err := vault.NewClient(vc)
 	if err != nil {
 		return nil, fmt.Errorf("make store client for %s: %w", cfg.Address, err)
@@ -180,7 +265,7 @@ func (s *Store) client(cfg Config) (*vault.Client, error) {
 	// NewClient reads VAULT_TOKEN and VAULT_NAMESPACE; sessions set their own.
 	c.ClearToken()
 	c.ClearNamespace()
-	s.clients[key] = c
+	s.clients.put(key, c)
 	return c, nil
 }
 

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -58,11 +60,13 @@ func TestCheckSubject(t *testing.T) {
 
 func TestTokenCache(t *testing.T) {
 	now := time.Unix(0, 0)
-	c := NewTokenCache(func() time.Time { return now })
+	var revoked []string
+	c := NewTokenCache(func() time.Time { return now }, 3, func(d dropped) { revoked = append(revoked, d.token+" "+d.reason) })
+	via := func(context.Context, string) error { return nil }
 	id := Identity{Address: "a", Role: "r", PodNamespace: "n", ServiceAccount: "s"}
 	other := id
 	other.ServiceAccount = "t"
-	c.Put(id, "tok", 60*time.Second)
+	c.Put(id, "tok", 60*time.Second, 0, via)
 	if tok, ok := c.Get(id); !ok || tok != "tok" {
 		t.Fatalf("Get = %q, %t", tok, ok)
 	}
@@ -77,20 +81,59 @@ func TestTokenCache(t *testing.T) {
 	if _, ok := c.Get(id); ok {
 		t.Fatal("token kept in the last third of its lease")
 	}
-	c.Put(id, "new", 0)
+	c.Put(id, "new", 0, 0, via)
 	c.Forget(id, "old")
 	if tok, _ := c.Get(id); tok != "new" {
 		t.Fatal("Forget of a replaced token dropped the new one")
 	}
-	c.Forget(id, "new")
+	c.Put(id, "newer", 0, 0, via)
+	c.Forget(id, "newer")
 	if _, ok := c.Get(id); ok {
 		t.Fatal("Forget kept the token")
 	}
-	c.Put(other, "t", time.Second)
+	c.Put(other, "t", time.Second, 0, via)
 	now = now.Add(time.Hour)
-	c.Put(id, "later", time.Minute)
+	c.Put(id, "later", time.Minute, 10*time.Second, via)
 	if len(c.m) != 1 {
 		t.Errorf("expired tokens kept: %d entries", len(c.m))
+	}
+	now = now.Add(10 * time.Second)
+	if _, ok := c.Get(id); ok {
+		t.Error("token used past the reuse cap")
+	}
+	want := []string{"tok near expiry", "new replaced", "t near expiry", "later near expiry"}
+	if fmt.Sprint(revoked) != fmt.Sprint(want) {
+		t.Errorf("revoked %q, want %q", revoked, want)
+	}
+}
+
+func TestTokenCacheBoundAndLeases(t *testing.T) {
+	now := time.Unix(0, 0)
+	var revoked []string
+	c := NewTokenCache(func() time.Time { return now }, 2, func(d dropped) { revoked = append(revoked, d.token+" "+d.reason) })
+	via := func(context.Context, string) error { return nil }
+	ids := make([]Identity, 4)
+	for i := range ids {
+		ids[i] = Identity{Address: "a", Role: "r", PodNamespace: "n", ServiceAccount: fmt.Sprint(i)}
+	}
+	c.Put(ids[0], "t0", time.Hour, 0, via)
+	now = now.Add(time.Second)
+	c.Put(ids[1], "t1", time.Hour, 0, via)
+	now = now.Add(time.Second)
+	c.Get(ids[0]) // t1 is now the least recently used
+	c.MarkLeased(ids[0], "t0")
+	c.Put(ids[2], "t2", time.Hour, 0, via)
+	if _, ok := c.Get(ids[1]); ok || len(c.m) != 2 {
+		t.Fatalf("cache of 2 holds %d tokens, t1 kept: %t", len(c.m), ok)
+	}
+	now = now.Add(time.Second)
+	c.Get(ids[2])
+	c.Put(ids[3], "t3", time.Hour, 0, via) // evicts t0, which holds a lease
+	c.Close()
+	want := []string{"t1 evicted", "t2 shutdown", "t3 shutdown"}
+	slices.Sort(revoked)
+	if fmt.Sprint(revoked) != fmt.Sprint(want) {
+		t.Errorf("revoked %q, want %q (a token that read a lease is never revoked by the cache)", revoked, want)
 	}
 }
 
@@ -153,6 +196,7 @@ type fakeVault struct {
 	mu                   sync.Mutex
 	logins               int
 	mounts               int
+	revokes              int
 	tokenSeq             int
 	valid                map[string]bool
 	calls                []string
@@ -174,12 +218,21 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(body)
 	}
 	if r.URL.Path == "/v1/auth/kubernetes/login" {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		if body["role"] == "refused" {
+			reply(400, map[string]any{"errors": []string{"invalid role name \"refused\""}})
+			return
+		}
 		f.logins++
 		f.tokenSeq++
 		tok := fmt.Sprintf("hvs.%d", f.tokenSeq)
 		f.valid[tok] = true
 		reply(200, map[string]any{"auth": map[string]any{"client_token": tok, "lease_duration": 600}})
 		return
+	}
+	if r.URL.Path == "/v1/auth/token/revoke-self" {
+		f.revokes++ // attempts, of live tokens or not
 	}
 	if !f.valid[r.Header.Get("X-Vault-Token")] {
 		reply(403, map[string]any{"errors": []string{"permission denied"}})
@@ -192,6 +245,12 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/v1/secret/data/app":
 		v := r.URL.Query().Get("version")
 		reply(200, map[string]any{"data": map[string]any{"data": map[string]any{"password": "p" + v}, "metadata": map[string]any{}}})
+	case r.URL.Path == "/v1/auth/token/lookup-self":
+		reply(200, map[string]any{"data": map[string]any{"ttl": 600}})
+	case r.URL.Path == "/v1/secret/data/forbidden":
+		reply(403, map[string]any{"errors": []string{"1 error occurred:\n\t* permission denied\n\n"}})
+	case r.URL.Path == "/v1/secret/data/huge":
+		reply(200, map[string]any{"data": map[string]any{"data": map[string]any{"blob": strings.Repeat("x", 8<<10)}, "metadata": map[string]any{}}})
 	case r.URL.Path == "/v1/auth/token/renew-self":
 		reply(200, map[string]any{"auth": map[string]any{"client_token": r.Header.Get("X-Vault-Token"), "lease_duration": 300}})
 	case r.URL.Path == "/v1/sys/leases/renew":
@@ -278,25 +337,178 @@ func TestSessionProtocol(t *testing.T) {
 	}
 }
 
-func TestKeepTokenOnDenied(t *testing.T) {
+// TestDeniedReadKeepsAGoodToken: a path the policy denies must neither log
+// in again nor drop the token, however often it is retried; a token the store
+// no longer honours is replaced, and the old one revoked.
+func TestDeniedReadKeepsAGoodToken(t *testing.T) {
 	fv := &fakeVault{valid: map[string]bool{}}
 	srv := httptest.NewServer(fv)
 	defer srv.Close()
-	st := New(Options{KeepTokenOnDenied: true})
+	var logins []string
+	st := New(Options{Observer: observerFunc{cache: func(bool) {}, login: func(r string) { logins = append(logins, r) }}})
 	s, err := st.Session(Config{Address: srv.URL}, appLogin())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := s.LogIn(ctx); err != nil {
+	for range 20 {
+		if _, err := s.Read(ctx, Request{Path: "secret/data/forbidden"}); !IsDenied(err) || err.Error() != "read secret/data/forbidden: permission denied" {
+			t.Fatalf("read = %v, want permission denied", err)
+		}
+	}
+	if fv.logins != 1 || fv.revokes != 0 || len(fv.valid) != 1 {
+		t.Fatalf("20 denied reads: %d logins, %d revocations, %d live tokens; want 1, 0, 1", fv.logins, fv.revokes, len(fv.valid))
+	}
+	fv.revokeAll() // the token is gone from the store: a new login is due
+	if _, err := s.Read(ctx, Request{Path: "secret/data/app"}); err != nil {
+		t.Fatalf("read with a revoked cached token: %v", err)
+	}
+	if fv.logins != 2 || fv.revokes != 1 {
+		t.Fatalf("after the token went bad: %d logins, %d revocations; want 2, 1", fv.logins, fv.revokes)
+	}
+	if fmt.Sprint(logins) != "[ok ok]" {
+		t.Errorf("login results %v", logins)
+	}
+}
+
+// TestLoginRateLimit: an identity whose token keeps going bad logs in at most
+// LoginBurst times, then gets an error naming the identity, and once more
+// after LoginEvery; another identity is not held up.
+func TestLoginRateLimit(t *testing.T) {
+	fv := &fakeVault{valid: map[string]bool{}}
+	srv := httptest.NewServer(fv)
+	defer srv.Close()
+	now := time.Unix(0, 0)
+	var logins []string
+	st := New(Options{LoginBurst: 2, LoginEvery: time.Minute, Now: func() time.Time { return now },
+		Observer: observerFunc{cache: func(bool) {}, login: func(r string) { logins = append(logins, r) }}})
+	ctx := context.Background()
+	read := func(l Login) error {
+		s, err := st.Session(Config{Address: srv.URL}, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Read(ctx, Request{Path: "secret/data/app"})
+		return err
+	}
+	for i := range 2 {
+		fv.revokeAll()
+		if err := read(appLogin()); err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+	}
+	fv.revokeAll()
+	err := read(appLogin())
+	var rl *LoginRateLimitError
+	if !errors.As(err, &rl) || !strings.Contains(err.Error(), `login rate limit for identity role "app" at auth/kubernetes of `+srv.URL+` (service account demo/app) was reached; next login allowed in 1m0s`) {
+		t.Fatalf("third login in a minute: %v", err)
+	}
+	other := Login{AuthMount: "kubernetes", Role: "app", JWT: jwtFor("system:serviceaccount:demo:other"), PodNamespace: "demo", ServiceAccount: "other"}
+	if err := read(other); err != nil {
+		t.Fatalf("another identity: %v", err)
+	}
+	now = now.Add(time.Minute)
+	if err := read(appLogin()); err != nil {
+		t.Fatalf("a minute later: %v", err)
+	}
+	if strings.Contains(err.Error(), "the last login failed") {
+		t.Errorf("a limit after good logins names a failure: %v", err)
+	}
+	if fv.logins != 4 || fmt.Sprint(logins) != "[ok ok rate_limited ok ok]" {
+		t.Errorf("%d logins sent, results %v", fv.logins, logins)
+	}
+}
+
+// TestLoginRateLimitNamesTheRefusal: refused logins count too, and the limit
+// says why the last one failed, which is what the user has to fix.
+func TestLoginRateLimitNamesTheRefusal(t *testing.T) {
+	fv := &fakeVault{valid: map[string]bool{}}
+	srv := httptest.NewServer(fv)
+	defer srv.Close()
+	st := New(Options{LoginBurst: 2, LoginEvery: time.Minute})
+	l := appLogin()
+	l.Role = "refused"
+	s, err := st.Session(Config{Address: srv.URL}, l)
+	if err != nil {
 		t.Fatal(err)
 	}
-	fv.revokeAll() // the store now refuses the token, as a policy would
-	if _, err := s.Read(ctx, Request{Path: "secret/data/app"}); !IsDenied(err) {
-		t.Fatalf("read = %v, want permission denied", err)
+	for range 2 {
+		if err := s.LogIn(context.Background()); !IsLoginRefused(err) {
+			t.Fatalf("login = %v, want refused", err)
+		}
 	}
-	if fv.logins != 1 {
-		t.Fatalf("%d logins: a 403 must not log in again (the first token would stay alive)", fv.logins)
+	err = s.LogIn(context.Background())
+	if !strings.Contains(err.Error(), `login rate limit for identity role "refused"`) ||
+		!strings.Contains(err.Error(), `the last login failed: log in as role "refused": write auth/kubernetes/login: HTTP 400 (invalid role name "refused")`) {
+		t.Fatalf("third login: %v", err)
+	}
+}
+
+// TestAnswerSizeLimit: an answer longer than MaxAnswerBytes is an error
+// that names the path and the limit, for reads and for logins.
+func TestAnswerSizeLimit(t *testing.T) {
+	fv := &fakeVault{valid: map[string]bool{}}
+	srv := httptest.NewServer(fv)
+	defer srv.Close()
+	st := New(Options{MaxAnswerBytes: 4 << 10})
+	s, err := st.Session(Config{Address: srv.URL}, appLogin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Read(ctx, Request{Path: "secret/data/app"}); err != nil {
+		t.Fatalf("a small answer: %v", err)
+	}
+	_, err = s.Read(ctx, Request{Path: "secret/data/huge"})
+	var big *AnswerTooLargeError
+	if !errors.As(err, &big) || !strings.Contains(err.Error(), "store answer for secret/data/huge exceeds 4096 bytes") {
+		t.Fatalf("huge answer: %v", err)
+	}
+}
+
+func TestLimitedBody(t *testing.T) {
+	for _, c := range []struct {
+		size, limit int
+		fail        bool
+	}{{0, 4, false}, {4, 4, false}, {5, 4, true}, {100, 4, true}, {100, 1000, false}} {
+		b := &limitedBody{rc: io.NopCloser(strings.NewReader(strings.Repeat("a", c.size))), left: int64(c.limit), err: errors.New("too long")}
+		got, err := io.ReadAll(b)
+		if (err != nil) != c.fail || len(got) > c.limit {
+			t.Errorf("size %d limit %d: read %d bytes, error %v", c.size, c.limit, len(got), err)
+		}
+	}
+}
+
+func TestClientCacheIsBounded(t *testing.T) {
+	st := New(Options{MaxClients: 3})
+	for i := range 10 {
+		if _, err := st.client(Config{Address: fmt.Sprintf("https://store-%d.example:8200", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := st.clients.len(); n != 3 {
+		t.Fatalf("%d clients kept, want 3", n)
+	}
+	if _, ok := st.clients.get("https://store-9.example:8200|" + (TLS{}).key()); !ok {
+		t.Error("the most recent client was evicted")
+	}
+}
+
+func TestMountCacheIsBounded(t *testing.T) {
+	now := time.Unix(0, 0)
+	m := newMountCache(func() time.Time { return now })
+	for i := range maxMountKeys + 10 {
+		now = now.Add(time.Millisecond)
+		m.put(fmt.Sprintf("https://a%d|", i), mountInfo{path: "secret", version: 2})
+	}
+	for i := range maxMountsPerKey + 10 {
+		m.put("https://b|", mountInfo{path: fmt.Sprintf("m%d", i), version: 1})
+	}
+	if len(m.m) > maxMountKeys || len(m.m["https://b|"]) > maxMountsPerKey {
+		t.Fatalf("%d keys, %d mounts of one key", len(m.m), len(m.m["https://b|"]))
+	}
+	if _, ok := m.lookup(fmt.Sprintf("https://a%d|", maxMountKeys+9), "secret/x"); !ok {
+		t.Error("the newest key was evicted")
 	}
 }
 
@@ -387,10 +599,19 @@ func TestConcurrentSessionsShareOneLogin(t *testing.T) {
 	}
 }
 
-type observerFunc struct{ cache func(bool) }
+type observerFunc struct {
+	cache func(bool)
+	login func(string)
+}
 
 func (observerFunc) StoreRequest(string, string, time.Duration) {}
 func (o observerFunc) TokenCache(hit bool)                      { o.cache(hit) }
+func (o observerFunc) Login(r string) {
+	if o.login != nil {
+		o.login(r)
+	}
+}
+func (observerFunc) TokenRevoked(string, string) {}
 
 // TestSessionSendsVaultNamespace checks that the login, the mount lookup and
 // the read all carry the session's Vault namespace. Open-source Vault, which

@@ -17,11 +17,17 @@ import (
 // token) is reused before logging in again.
 const defaultTokenReuse = 5 * time.Minute
 
-// TokenCache keeps store tokens per Identity until near their expiry.
+// TokenCache keeps store tokens per Identity until near their expiry, at
+// most max of them. Every token it drops while the store may still honour
+// it (replaced, near expiry, evicted, at Close) goes to revoke, unless a
+// lease was read with it: the store revokes a token's leases with the
+// token, and those leases are in use (files, Secrets, environments).
 type TokenCache struct {
 	now    func() time.Time
+	max    int
+	revoke func(dropped)
 	mu     sync.Mutex
-	m      map[Identity]cachedToken
+	m      map[Identity]*cachedToken
 	logins singleflight.Group // by Identity.key
 }
 
@@ -30,57 +36,150 @@ type cachedToken struct {
 	// useUntil is when the token is considered too close to expiry: two
 	// thirds of its lease, so a read never races the expiry.
 	useUntil time.Time
+	lastUsed time.Time
+	// leased: a lease was read with the token; revoking it would revoke
+	// the lease.
+	leased bool
+	// via revokes the token at the store it came from.
+	via func(ctx context.Context, token string) error
 }
 
-// NewTokenCache returns an empty cache; now nil means time.Now.
-func NewTokenCache(now func() time.Time) *TokenCache {
+// dropped is a token the cache let go of, with how to revoke it.
+type dropped struct {
+	id     Identity
+	token  string
+	via    func(ctx context.Context, token string) error
+	reason string
+}
+
+// NewTokenCache returns an empty cache of at most max tokens (0: 4096);
+// now nil means time.Now; revoke, if not nil, gets every dropped token that
+// may still be alive and holds no lease, outside the cache's lock.
+func NewTokenCache(now func() time.Time, max int, revoke func(dropped)) *TokenCache {
 	if now == nil {
 		now = time.Now
 	}
-	return &TokenCache{now: now, m: map[Identity]cachedToken{}}
+	if max <= 0 {
+		max = 4096
+	}
+	if revoke == nil {
+		revoke = func(dropped) {}
+	}
+	return &TokenCache{now: now, max: max, revoke: revoke, m: map[Identity]*cachedToken{}}
 }
 
 // Get returns the token of id if it is not near expiry.
 func (c *TokenCache) Get(id Identity) (string, bool) {
+	var gone []dropped
+	defer func() { c.release(gone) }()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.m[id]
 	if !ok {
 		return "", false
 	}
-	if !c.now().Before(t.useUntil) {
+	now := c.now()
+	if !now.Before(t.useUntil) {
 		delete(c.m, id)
+		gone = append(gone, t.drop(id, "near expiry"))
 		return "", false
 	}
+	t.lastUsed = now
 	return t.token, true
 }
 
-// Put stores a token with its lease (0: no lease).
-func (c *TokenCache) Put(id Identity, token string, lease time.Duration) {
+// Put stores a token with its lease (0: no lease), capped at maxReuse (0:
+// no cap); via revokes it when the cache drops it.
+func (c *TokenCache) Put(id Identity, token string, lease, maxReuse time.Duration, via func(context.Context, string) error) {
 	reuse := defaultTokenReuse
 	if lease > 0 {
 		reuse = lease * 2 / 3
 	}
+	if maxReuse > 0 {
+		reuse = min(reuse, maxReuse)
+	}
+	var gone []dropped
+	defer func() { c.release(gone) }()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
 	// Drop what is too old to use, so identities gone from the node do not
-	// pile up; a node has at most a few hundred.
+	// pile up.
 	for k, t := range c.m {
 		if !now.Before(t.useUntil) {
 			delete(c.m, k)
+			gone = append(gone, t.drop(k, "near expiry"))
 		}
 	}
-	c.m[id] = cachedToken{token: token, useUntil: now.Add(reuse)}
+	if old, ok := c.m[id]; ok {
+		if old.token == token {
+			// A renewal: the same token, a new lease.
+			old.useUntil, old.lastUsed = now.Add(reuse), now
+			return
+		}
+		gone = append(gone, old.drop(id, "replaced"))
+	}
+	for len(c.m) >= c.max {
+		// The least recently used identity goes: a tenant who makes up
+		// identities must not grow the cache without bound.
+		var lru Identity
+		var oldest *cachedToken
+		for k, t := range c.m {
+			if oldest == nil || t.lastUsed.Before(oldest.lastUsed) {
+				lru, oldest = k, t
+			}
+		}
+		delete(c.m, lru)
+		gone = append(gone, oldest.drop(lru, "evicted"))
+	}
+	c.m[id] = &cachedToken{token: token, useUntil: now.Add(reuse), lastUsed: now, via: via}
+}
+
+// MarkLeased records that a lease was read with token: the cache will not
+// revoke it when it drops it.
+func (c *TokenCache) MarkLeased(id Identity, token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.m[id]; ok && t.token == token {
+		t.leased = true
+	}
 }
 
 // Forget drops the token of id only if it is still token (another request
-// may have replaced it already).
+// may have replaced it already). It does not revoke it: the caller does, or
+// knows the store no longer honours it.
 func (c *TokenCache) Forget(id Identity, token string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t, ok := c.m[id]; ok && t.token == token {
 		delete(c.m, id)
+	}
+}
+
+// Close drops every token, revoking those without leases.
+func (c *TokenCache) Close() {
+	var gone []dropped
+	c.mu.Lock()
+	for k, t := range c.m {
+		gone = append(gone, t.drop(k, "shutdown"))
+	}
+	c.m = map[Identity]*cachedToken{}
+	c.mu.Unlock()
+	c.release(gone)
+}
+
+func (t *cachedToken) drop(id Identity, reason string) dropped {
+	if t.leased || t.via == nil {
+		return dropped{}
+	}
+	return dropped{id: id, token: t.token, via: t.via, reason: reason}
+}
+
+func (c *TokenCache) release(gone []dropped) {
+	for _, d := range gone {
+		if d.token != "" {
+			c.revoke(d)
+		}
 	}
 }
 
@@ -107,17 +206,54 @@ func (s *Session) token(ctx context.Context) (tok string, cached bool, err error
 		if t, ok := s.store.tokens.Get(s.id); ok {
 			return t, nil // a login that ended between Get and Do
 		}
-		t, lease, err := s.logIn(ctx)
-		if err != nil {
+		if err := s.store.logins.allow(s.id); err != nil {
+			s.store.opts.Observer.Login("rate_limited")
 			return "", err
 		}
-		s.store.tokens.Put(s.id, t, lease)
+		t, lease, err := s.logIn(ctx)
+		s.store.logins.failed(s.id, err)
+		if err != nil {
+			if IsLoginRefused(err) {
+				s.store.opts.Observer.Login("refused")
+			} else {
+				s.store.opts.Observer.Login("error")
+			}
+			return "", err
+		}
+		s.store.opts.Observer.Login("ok")
+		s.store.tokens.Put(s.id, t, lease, s.store.opts.TokenMaxReuse, s.revokeToken)
 		return t, nil
 	})
 	if err != nil {
 		return "", false, err
 	}
 	return v.(string), false, nil
+}
+
+// revokeToken revokes token at the session's store.
+func (s *Session) revokeToken(ctx context.Context, token string) error {
+	_, err := s.do(ctx, token, "revoke", "auth/token/revoke-self", nil)
+	return err
+}
+
+// tokenAlive asks the store whether token is still good: a 403 to a read
+// is then the policy's answer, not a revoked or expired token. Only an
+// answer that the token is bad (403, 401) counts as bad: a store that does
+// not answer keeps the token, since logging in again would not help.
+func (s *Session) tokenAlive(ctx context.Context, token string) bool {
+	c, err := requestClient(s.client, token, s.cfg.Namespace)
+	if err != nil {
+		return true
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
+	defer cancel()
+	began := time.Now()
+	_, err = c.Logical().ReadWithContext(rctx, "auth/token/lookup-self")
+	if err != nil {
+		err = storeError("read", "auth/token/lookup-self", err)
+	}
+	s.store.opts.Observer.StoreRequest("lookup", result(err), time.Since(began))
+	return !IsDenied(err)
 }
 
 // logIn sends the pod's token to auth/<mount>/login; Kubernetes and JWT auth

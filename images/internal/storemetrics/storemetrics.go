@@ -15,6 +15,8 @@ type Observer struct {
 	requests   *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	tokenCache *prometheus.CounterVec
+	logins     *prometheus.CounterVec
+	revoked    *prometheus.CounterVec
 }
 
 // New registers the store metrics with reg, named <namespace>_store_requests_total,
@@ -33,12 +35,23 @@ func New(reg prometheus.Registerer, namespace string) *Observer {
 		tokenCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "token_cache_requests_total", Help: "Store token lookups by result (hit or miss).",
 		}, []string{"result"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "store_logins_total",
+			Help: "Logins to the store by result: ok, refused (the store said no), rate_limited (refused here: the identity logged in too often) or error.",
+		}, []string{"result"}),
+		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "store_tokens_revoked_total",
+			Help: "Store tokens the token cache dropped and revoked, by reason (replaced, near expiry, evicted, shutdown, bad token) and result (ok, error).",
+		}, []string{"reason", "result"}),
 	}
-	reg.MustRegister(o.requests, o.latency, o.tokenCache)
+	reg.MustRegister(o.requests, o.latency, o.tokenCache, o.logins, o.revoked)
 	// Show the label values before the first event, so dashboards and
 	// rate() have series to work on.
 	o.tokenCache.WithLabelValues("hit")
 	o.tokenCache.WithLabelValues("miss")
+	for _, r := range []string{"ok", "refused", "rate_limited", "error"} {
+		o.logins.WithLabelValues(r)
+	}
 	return o
 }
 
@@ -55,4 +68,12 @@ func (o *Observer) TokenCache(hit bool) {
 	} else {
 		o.tokenCache.WithLabelValues("miss").Inc()
 	}
+}
+
+// Login implements store.Observer.
+func (o *Observer) Login(result string) { o.logins.WithLabelValues(result).Inc() }
+
+// TokenRevoked implements store.Observer.
+func (o *Observer) TokenRevoked(reason, result string) {
+	o.revoked.WithLabelValues(reason, result).Inc()
 }

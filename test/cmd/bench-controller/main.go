@@ -10,7 +10,7 @@
 //
 // Run it from the test module:
 //
-//	go run ./cmd/bench-controller -imports 200 -refresh 20s -intervals 3 -out bench.md
+//	go run ./cmd/bench-controller -imports 200 -refresh 30s -intervals 3 -out bench.md
 package main
 
 import (
@@ -45,14 +45,14 @@ func main() {
 	var o options
 	flag.IntVar(&o.imports, "imports", 200, "KubernetesSecret imports, one Secret and one store secret each")
 	flag.IntVar(&o.serviceAccounts, "service-accounts", 4, "ServiceAccounts the imports log in as (round robin)")
-	flag.DurationVar(&o.refresh, "refresh", 20*time.Second, "refreshInterval of every import")
+	flag.DurationVar(&o.refresh, "refresh", 30*time.Second, "refreshInterval of every import")
 	flag.IntVar(&o.intervals, "intervals", 3, "refresh intervals measured with nothing changed in the store")
 	flag.IntVar(&o.workers, "workers", 4, "the controller's --workers")
 	flag.StringVar(&o.out, "out", "", "also write the results as markdown to this file")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "bound of the whole benchmark")
 	flag.Parse()
-	if o.imports < 1 || o.serviceAccounts < 1 || o.intervals < 1 || o.workers < 1 || o.refresh < time.Second {
-		fmt.Fprintln(os.Stderr, "-imports, -service-accounts, -intervals and -workers must be at least 1, -refresh at least 1s")
+	if o.imports < 1 || o.serviceAccounts < 1 || o.intervals < 1 || o.workers < 1 || o.refresh < 30*time.Second {
+		fmt.Fprintln(os.Stderr, "-imports, -service-accounts, -intervals and -workers must be at least 1, -refresh at least 30s (the CRD's minimum)")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

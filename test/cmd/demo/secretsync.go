@@ -24,9 +24,9 @@ const (
 	// the Secret it writes.
 	syncImport   = "app-secret"
 	syncedSecret = "app-credentials"
-	// syncRefresh is the import's refreshInterval: short, so the demo shows
+	// syncRefresh is the import's refreshInterval: the shortest allowed, so the demo shows
 	// a change in Vault reaching the Secret.
-	syncRefresh = 3 * time.Second
+	syncRefresh = 30 * time.Second
 	// controllerNamespace holds the controller's Lease and HMAC key;
 	// installModule created it.
 	controllerNamespace = components.ModuleNamespace

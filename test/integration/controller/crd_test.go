@@ -33,6 +33,7 @@ var _ = Describe("the CRD's rules for type KubernetesSecret", func() {
 			s["files"] = []any{map[string]any{"name": "password", "mode": 256, "source": map[string]any{"path": "p"}}}
 		}, "mode is for files of a CSI volume"),
 		Entry("a bad refresh interval", func(s map[string]any) { s["refreshInterval"] = "hourly" }, "spec.refreshInterval"),
+		Entry("a refresh interval under the minimum", func(s map[string]any) { s["refreshInterval"] = "2s" }, "refreshInterval: at least 30s (or 0 to read once)"),
 		Entry("an unknown creation policy", func(s map[string]any) { s["creationPolicy"] = "Adopt" }, "spec.creationPolicy"),
 		Entry("our annotations", func(s map[string]any) {
 			s["secret"] = map[string]any{"name": "db", "annotations": map[string]any{"secrets-store.deckhouse.io/import": "x"}}

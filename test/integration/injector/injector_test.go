@@ -23,18 +23,9 @@ import (
 // liveTokens counts the store tokens of the role that are still valid: the
 // injector must leave none behind.
 func liveTokens(ctx context.Context) int {
-	sec, err := env.Vault.Logical().ListWithContext(ctx, "auth/token/accessors")
+	GinkgoHelper()
+	n, err := env.LiveTokens(ctx, role)
 	Expect(err).NotTo(HaveOccurred())
-	n := 0
-	for _, a := range sec.Data["keys"].([]any) {
-		info, err := env.Vault.Logical().WriteWithContext(ctx, "auth/token/lookup-accessor", map[string]any{"accessor": a})
-		if err != nil {
-			continue // revoked between list and lookup
-		}
-		if meta, ok := info.Data["meta"].(map[string]any); ok && meta["role"] == role {
-			n++
-		}
-	}
 	return n
 }
 

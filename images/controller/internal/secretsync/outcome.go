@@ -34,6 +34,7 @@ const (
 	ReasonStoreUnreachable       = "StoreUnreachable"
 	ReasonStoreError             = "StoreError"
 	ReasonLoginRefused           = "LoginRefused"
+	ReasonLoginRateLimited       = "LoginRateLimited"
 	ReasonPermissionDenied       = "PermissionDenied"
 	ReasonSecretPathNotFound     = "SecretPathNotFound"
 	ReasonKeyMissing             = "KeyMissing"
@@ -106,10 +107,15 @@ func readFailure(err error) failure {
 		return failure{reason: ReasonRenderFailed, err: err}
 	case store.IsLoginRefused(err):
 		return failure{reason: ReasonLoginRefused, err: err}
+	case errors.As(err, new(*store.LoginRateLimitError)):
+		return failure{reason: ReasonLoginRateLimited, err: err}
 	case store.IsDenied(err):
 		return failure{reason: ReasonPermissionDenied, err: err}
 	case store.IsNotFound(err):
 		return failure{reason: ReasonSecretPathNotFound, err: err}
+	case errors.As(err, new(*store.AnswerTooLargeError)):
+		// The store answered, with more than anyone should read.
+		return failure{reason: ReasonStoreError, err: err}
 	case store.StatusCode(err) == 0 || store.StatusCode(err) >= http.StatusInternalServerError:
 		// No answer, TLS, a timeout, or a sealed or failing store.
 		return failure{reason: ReasonStoreUnreachable, err: err}

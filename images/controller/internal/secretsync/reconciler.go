@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -69,11 +70,17 @@ type Config struct {
 	Log         *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// PerNamespace bounds the imports of one namespace synced at once
+	// (0: 1). With more workers than that, a namespace whose store is slow
+	// cannot hold every worker: the others sync other namespaces.
+	PerNamespace int
 }
 
 // Reconciler syncs KubernetesSecret imports.
 type Reconciler struct {
 	cfg Config
+
+	inFlight *nsLimiter
 
 	mu sync.Mutex
 	// synced is when each import's store was last read, for the generation
@@ -96,8 +103,40 @@ func New(cfg Config) *Reconciler {
 	if cfg.SyncTimeout <= 0 {
 		cfg.SyncTimeout = time.Minute
 	}
-	return &Reconciler{cfg: cfg, synced: map[types.NamespacedName]syncRecord{}}
+	return &Reconciler{cfg: cfg, synced: map[types.NamespacedName]syncRecord{}, inFlight: newNSLimiter(cfg.PerNamespace)}
 }
+
+// nsLimiter counts the reconciles under way per namespace.
+type nsLimiter struct {
+	max int
+	mu  sync.Mutex
+	n   map[string]int
+}
+
+func newNSLimiter(limit int) *nsLimiter { return &nsLimiter{max: max(limit, 1), n: map[string]int{}} }
+
+// acquire takes a slot of ns, or reports that its imports hold all of theirs.
+func (l *nsLimiter) acquire(ns string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n[ns] >= l.max {
+		return false
+	}
+	l.n[ns]++
+	return true
+}
+
+func (l *nsLimiter) release(ns string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n[ns]--; l.n[ns] <= 0 {
+		delete(l.n, ns)
+	}
+}
+
+// deferDelay is how long an import waits when its namespace has all its
+// slots taken; the jitter spreads the retries of many imports.
+func deferDelay() time.Duration { return time.Second + rand.N(time.Second) }
 
 // SetupWithManager registers the controller: it watches KubernetesSecret
 // imports (new ones, spec changes, deletions) and the Secrets it manages
@@ -145,6 +184,12 @@ func importOfSecret(_ context.Context, obj client.Object) []reconcile.Request {
 
 // Reconcile implements reconcile.Reconciler.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	if !r.inFlight.acquire(req.Namespace) {
+		// Not a failure: the import waits its turn without a worker.
+		r.cfg.Log.Debug("namespace at its limit of syncs at once; import deferred", "import", req.String())
+		return reconcile.Result{RequeueAfter: deferDelay()}, nil
+	}
+	defer r.inFlight.release(req.Namespace)
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.SyncTimeout)
 	defer cancel()
 	res, result, err := r.reconcile(ctx, req.NamespacedName)

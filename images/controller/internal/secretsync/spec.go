@@ -13,6 +13,11 @@ import (
 // DefaultRefresh is the refresh interval when spec.refreshInterval is empty.
 const DefaultRefresh = time.Hour
 
+// MinRefresh is the shortest refresh interval: imports share the
+// controller's workers and the store, and one that asks every few
+// milliseconds would take them. The CRD checks the same (CEL).
+const MinRefresh = 30 * time.Second
+
 // syncSpec is a KubernetesSecret import's spec, checked and with defaults.
 type syncSpec struct {
 	params params.Parameters
@@ -47,6 +52,9 @@ func parseSpec(ssi *v1alpha1.SecretsStoreImport, pol storepolicy.Policy) (syncSp
 		}
 		if err != nil || d < 0 {
 			return syncSpec{}, fmt.Errorf("%s: spec.refreshInterval %q: want a duration such as 30m or 1h, or 0 to read once", source, v)
+		}
+		if d > 0 && d < MinRefresh {
+			return syncSpec{}, fmt.Errorf("%s: spec.refreshInterval %q: at least %s (or 0 to read once)", source, v, MinRefresh)
 		}
 		s.refresh = d
 	}

@@ -1,6 +1,7 @@
 package secretsync
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -37,6 +38,8 @@ func TestParseSpec(t *testing.T) {
 		{"refresh 30s", func(s *v1alpha1.Spec) { s.RefreshInterval = "30s" }, 30 * time.Second, "Owner", "Delete", ""},
 		{"once", func(s *v1alpha1.Spec) { s.RefreshInterval = "0" }, 0, "Owner", "Delete", ""},
 		{"bad refresh", func(s *v1alpha1.Spec) { s.RefreshInterval = "soon" }, 0, "", "", `spec.refreshInterval "soon"`},
+		{"refresh too short", func(s *v1alpha1.Spec) { s.RefreshInterval = "29s" }, 0, "", "", `spec.refreshInterval "29s": at least 30s (or 0 to read once)`},
+		{"refresh in ms", func(s *v1alpha1.Spec) { s.RefreshInterval = "500ms" }, 0, "", "", `at least 30s`},
 		{"bad creation", func(s *v1alpha1.Spec) { s.CreationPolicy = "Adopt" }, 0, "", "", `spec.creationPolicy "Adopt"`},
 		{"bad rollout kind", func(s *v1alpha1.Spec) { s.RolloutRestart = []v1alpha1.RolloutTarget{{Kind: "Job", Name: "x"}} }, 0, "", "", `rolloutRestart[0].kind "Job"`},
 		{"key with a slash", func(s *v1alpha1.Spec) { s.Files[0].Name = "db/user" }, 0, "", "", `files[0].name "db/user" is not a Secret key`},
@@ -73,8 +76,8 @@ func TestParseSpec(t *testing.T) {
 }
 
 func TestReadFailure(t *testing.T) {
-	_, keyErr := render.Content(params.Object{SecretKey: "nope"}, "secret/data/db", map[string]any{})
-	_, b64Err := render.Content(params.Object{SecretKey: "v", Encoding: params.EncodingBase64}, "p", map[string]any{"v": "!!"})
+	_, keyErr := render.Content(context.Background(), params.Object{SecretKey: "nope"}, "secret/data/db", map[string]any{}, render.NewBudget(1, 1))
+	_, b64Err := render.Content(context.Background(), params.Object{SecretKey: "v", Encoding: params.EncodingBase64}, "p", map[string]any{"v": "!!"}, render.NewBudget(1, 1))
 	cases := []struct {
 		err  error
 		want string

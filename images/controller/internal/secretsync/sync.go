@@ -147,6 +147,7 @@ func (r *Reconciler) read(ctx context.Context, ssi *v1alpha1.SecretsStoreImport,
 		return nil, fmt.Errorf("%s: %w", p.Source, err)
 	}
 	data := make(map[string][]byte, len(p.Objects))
+	budget := render.NewBudget(render.SecretBytes, render.SecretBytes)
 	for _, group := range params.GroupByRead(p.Objects) {
 		first := group[0]
 		sec, err := sess.Read(ctx, store.Request{Path: first.SecretPath, Method: first.Method, Args: first.SecretArgs, Version: first.Version})
@@ -154,7 +155,7 @@ func (r *Reconciler) read(ctx context.Context, ssi *v1alpha1.SecretsStoreImport,
 			return nil, fmt.Errorf("%s: %s: %w", p.Source, first.Ref, err)
 		}
 		for _, o := range group {
-			content, err := render.Content(o, sec.Path, sec.Data)
+			content, err := render.Content(ctx, o, sec.Path, sec.Data, budget)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", p.Source, o.Ref, err)
 			}

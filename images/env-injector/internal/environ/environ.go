@@ -118,7 +118,7 @@ func Build(ctx context.Context, r Reader, environ []string, opts Options) (Resul
 			delete(fromStore, v.name)
 			continue
 		}
-		val, err := v.parsed.Render(data)
+		val, err := v.parsed.Render(ctx, data)
 		if err != nil {
 			if opts.IgnoreMissing && errors.Is(err, envref.ErrMissingKey) {
 				opts.Log.Warn("key not found; variable left out (ignore-missing-secrets)", "variable", v.name, "error", err.Error())
