@@ -8,8 +8,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/deckhouse/secrets-store-integration/test/components"
 )
 
 // What one namespace may not do to the controller all namespaces share:
@@ -73,10 +71,6 @@ var _ = Describe("bounds of one tenant", Serial, func() {
 	})
 
 	It("syncs another namespace's import while one namespace's imports wait on a store that never answers", func(ctx SpecContext) {
-		silent, err := components.StartSilentStore()
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(silent.Close)
-
 		slow := newNamespace(ctx, "slow")
 		slowID := newIdentity(ctx, slow, slow+"/db")
 		// More imports than the controller has workers (4).

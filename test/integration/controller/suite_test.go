@@ -36,6 +36,8 @@ var (
 	root string
 	dyn  dynamic.Interface
 	ctl  *components.Process
+	// silent is an allowed store address that never answers.
+	silent *components.SilentStore
 	// controllerConfig is how ctl runs; a second replica runs the same way.
 	controllerConfig components.ControllerConfig
 )
@@ -66,6 +68,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	createNamespace(ctx, controllerNamespace)
 	kubeconfig := asChartServiceAccount(ctx, work)
+	// A store that accepts connections and never answers, which the
+	// settings allow (bounds_test.go): an allowed store can still hang.
+	silent, err = components.StartSilentStore()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(silent.Close)
 
 	controllerConfig = components.ControllerConfig{
 		Binary: bins.Controller, Kubeconfig: kubeconfig, Namespace: controllerNamespace,
@@ -74,7 +81,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		// retry that follows its return.
 		RetryMaxDelay: 2 * time.Second, CSICheckInterval: time.Minute, Log: GinkgoWriter,
 		// What imports may name besides the module's store (trust_test.go).
-		Args: []string{"--allowed-audiences", "vault," + otherAudience, "--allowed-store-addresses", localhostVault()},
+		Args: []string{"--allowed-audiences", "vault," + otherAudience, "--allowed-store-addresses", localhostVault() + "," + silent.URL()},
 	}
 	ctl, err = components.StartController(ctx, controllerConfig)
 	Expect(err).NotTo(HaveOccurred())

@@ -11,7 +11,6 @@ import (
 	. "github.com/onsi/gomega"
 	"google.golang.org/grpc/status"
 
-	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -96,9 +95,6 @@ path "secret/data/bounded/*" { capabilities = ["read"] }
 	})
 
 	It("mounts another tenant's volume while volumes of a store that never answers hang", func(ctx SpecContext) {
-		silent, err := components.StartSilentStore()
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(silent.Close)
 		const hung = 8
 		var wg sync.WaitGroup
 		errs := make(chan error, hung)

@@ -25,6 +25,8 @@ var (
 	env    *testenv.Env
 	client pb.CSIDriverProviderClient
 	prov   *components.Process
+	// silent is an allowed store address that never answers.
+	silent *components.SilentStore
 )
 
 func TestVaultProvider(t *testing.T) {
@@ -49,12 +51,17 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	stale.Close()
 	Expect(socket).To(BeAnExistingFile())
 
+	// A store that accepts connections and never answers, which the
+	// settings allow (bounds_test.go): an allowed store can still hang.
+	silent, err = components.StartSilentStore()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(silent.Close)
 	prov, err = components.StartProvider(ctx, components.ProviderConfig{
 		Binary: bins.Provider, Socket: socket,
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath,
 		ReadCacheTTL: 2 * time.Minute, Log: GinkgoWriter,
 		// The mTLS listener is another address of the store: allowed.
-		Args: []string{"--allowed-store-addresses", env.VaultMTLSAddr},
+		Args: []string{"--allowed-store-addresses", env.VaultMTLSAddr + "," + silent.URL()},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	// SIGTERM: the provider must stop gracefully and remove its socket.
