@@ -62,7 +62,9 @@ FUZZ_TARGETS := \
 	images/internal/params:FuzzParse \
 	images/internal/envref:FuzzParse \
 	images/internal/injection:FuzzFromAnnotations \
-	images/webhook/internal/mutate:FuzzPatch
+	images/webhook/internal/mutate:FuzzPatch \
+	images/internal/secretdata:FuzzParse \
+	images/csi-driver/internal/atomicwriter:FuzzWriter
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
