@@ -213,3 +213,14 @@ and the webhook get the same ones (images/internal/storepolicy).
 {{- $s := include "ssi.settings" . | fromJson -}}
 {{- $s.allowedAudiences | default (list "vault") | toJson -}}
 {{- end -}}
+
+{{- /*
+ssi.policyEngine: non-empty when Deckhouse's admission-policy-engine (its
+CRDs) is enabled. Then the namespace keeps the baseline pod policy and the
+CSI node pod alone gets a SecurityPolicyException
+(templates/csi-driver/security-policy-exception.yaml).
+*/ -}}
+{{- define "ssi.policyEngine" -}}
+{{- $global := .Values.global | default dict -}}
+{{- if has "admission-policy-engine-crd" ($global.enabledModules | default list) -}}true{{- end -}}
+{{- end -}}

@@ -207,6 +207,9 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 	})
 
 	It("removes the release when disabled and keeps the CRD and users' objects", func(ctx SpecContext) {
+		// The release validates imports through its webhook (failurePolicy
+		// Fail): the user's import is admitted by the running webhook.
+		serveWebhookThroughRelease(ctx)
 		ssi := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "deckhouse.io/v1alpha1", "kind": "SecretsStoreImport",
 			"metadata": map[string]any{"name": "app", "namespace": "team-a"},

@@ -19,15 +19,16 @@ import (
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
-// webhookMutatesThroughRelease starts the module's webhook with the
-// certificate the hook made and lets the MutatingWebhookConfiguration
+// serveWebhookThroughRelease starts the module's webhook with the
+// certificate the hook made and lets the webhook configurations
 // addon-operator installed reach it: kube-apiserver runs with
 // ServiceRouting, so it resolves the webhook's Service through an
 // EndpointSlice, which the test publishes with the address the webhook
 // listens on (there is no kube-proxy or kubelet to do it). kube-apiserver
 // then checks the webhook's certificate for the Service's name against the
-// release's caBundle, as in a cluster.
-func webhookMutatesThroughRelease(ctx SpecContext) {
+// release's caBundle, as in a cluster. The webhook stops when the spec ends.
+func serveWebhookThroughRelease(ctx SpecContext) {
+	GinkgoHelper()
 	host := hostAddress()
 	if host == "" {
 		Skip("this machine has no non-loopback IPv4 address for an EndpointSlice to hold")
@@ -73,10 +74,17 @@ func webhookMutatesThroughRelease(ctx SpecContext) {
 	DeferCleanup(func(ctx context.Context) {
 		Expect(slices.Delete(ctx, slice.Name, metav1.DeleteOptions{})).To(Succeed())
 	})
+}
+
+// webhookMutatesThroughRelease serves the webhook through the release and
+// creates pods through the API server: an opted-in one is mutated, a plain
+// one is not.
+func webhookMutatesThroughRelease(ctx SpecContext) {
+	serveWebhookThroughRelease(ctx)
 
 	By("creating an opted-in pod through the API server")
 	Expect(createNamespace(ctx, "team-b")).To(Succeed())
-	_, err = env.Kube.CoreV1().ServiceAccounts("team-b").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "app"}}, metav1.CreateOptions{})
+	_, err := env.Kube.CoreV1().ServiceAccounts("team-b").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "app"}}, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(components.WaitCalled(ctx, env.Kube, "team-b", "app", true)).To(Succeed())
 	pod, err := env.Kube.CoreV1().Pods("team-b").Create(ctx, &corev1.Pod{

@@ -59,6 +59,13 @@ func deckhouseValues(highAvailability bool, settings map[string]any) map[string]
 	}
 }
 
+// withPolicyEngine marks Deckhouse's admission-policy-engine (its CRDs) as
+// enabled, as global.enabledModules says under Deckhouse.
+func withPolicyEngine(values map[string]any) map[string]any {
+	values["global"].(map[string]any)["enabledModules"] = []any{"admission-policy-engine-crd", "vertical-pod-autoscaler-crd"}
+	return values
+}
+
 // withCommonSidecars adds what Deckhouse passes for the CSI sidecars: the
 // cluster's Kubernetes version and the images of its common module for it.
 func withCommonSidecars(values map[string]any) map[string]any {
@@ -80,6 +87,10 @@ type chartCase struct {
 	// moduleSource: installed from a module source, whose registry
 	// credentials render the module-registry pull Secret.
 	moduleSource bool
+	// policyEngine: Deckhouse's admission-policy-engine is enabled, so the
+	// CSI node pod gets a SecurityPolicyException instead of a privileged
+	// namespace.
+	policyEngine bool
 	check        func(objs []*unstructured.Unstructured)
 }
 
@@ -112,7 +123,37 @@ var _ = Describe("the module's chart", func() {
 			if c.moduleSource {
 				want = append(want, "Secret/"+moduleNamespace+"/module-registry")
 			}
+			if c.policyEngine {
+				want = append(want, "SecurityPolicyException/"+moduleNamespace+"/csi-secrets-store")
+			}
 			Expect(keys(objs)).To(ConsistOf(want))
+
+			By("excepting the CSI node pod alone from the baseline policy under the policy engine, else a privileged namespace")
+			policy := map[bool]string{true: "baseline", false: "privileged"}[c.policyEngine]
+			Expect(find(objs, "Namespace", moduleNamespace).GetLabels()).To(And(
+				HaveKeyWithValue("security.deckhouse.io/pod-policy", policy),
+				HaveKeyWithValue("pod-security.kubernetes.io/enforce", "privileged")))
+			podLabels, _, _ := unstructured.NestedStringMap(find(objs, "DaemonSet", "csi-secrets-store").Object, "spec", "template", "metadata", "labels")
+			if c.policyEngine {
+				Expect(podLabels).To(HaveKeyWithValue("security.deckhouse.io/security-policy-exception", "csi-secrets-store"))
+				spe := find(objs, "SecurityPolicyException", "csi-secrets-store")
+				Expect(field(spe.Object, "spec", "securityContext", "privileged", "allowedValue")).To(BeTrue())
+				paths, _, _ := unstructured.NestedSlice(spe.Object, "spec", "volumes", "hostPath", "allowedValues")
+				var allowed []string
+				for _, p := range paths {
+					allowed = append(allowed, p.(map[string]any)["path"].(string))
+				}
+				var used []string
+				vols, _, _ := unstructured.NestedSlice(find(objs, "DaemonSet", "csi-secrets-store").Object, "spec", "template", "spec", "volumes")
+				for _, v := range vols {
+					if hp, ok := v.(map[string]any)["hostPath"].(map[string]any); ok {
+						used = append(used, hp["path"].(string))
+					}
+				}
+				Expect(allowed).To(ConsistOf(used), "the exception allows exactly the DaemonSet's hostPath volumes")
+			} else {
+				Expect(podLabels).NotTo(HaveKey("security.deckhouse.io/security-policy-exception"))
+			}
 
 			By("running only the CSI driver container privileged")
 			ds := find(objs, "DaemonSet", "csi-secrets-store")
@@ -189,10 +230,10 @@ var _ = Describe("the module's chart", func() {
 				Expect(dryRunApply(ctx, env, r.Obj)).To(Succeed(), "from %s", r.Source)
 			}
 		},
-		Entry("Manual with a CA, no HA, monitoring present", chartCase{
-			monitoring: true, storeCA: true,
+		Entry("Manual with a CA, no HA, monitoring present, admission-policy-engine enabled", chartCase{
+			monitoring: true, storeCA: true, policyEngine: true,
 			values: func() map[string]any {
-				return deckhouseValues(false, map[string]any{
+				return withPolicyEngine(deckhouseValues(false, map[string]any{
 					"connectionConfiguration": "Manual",
 					"connection": map[string]any{
 						"url": "https://vault.example.com:8200", "caCert": storeCA,
@@ -216,7 +257,7 @@ var _ = Describe("the module's chart", func() {
 							"authPath": "kubernetes-prod", "namespace": "team-a",
 						},
 					},
-				})
+				}))
 			},
 			check: func(objs []*unstructured.Unstructured) {
 				expectHookCert(objs)
