@@ -216,6 +216,14 @@ var _ = Describe("CSI node driver", Ordered, func() {
 			Expect(err).To(HaveOccurred(), "the API accepted %q", name)
 			Expect(err.Error()).To(ContainSubstring("spec.files[0].name"), "%q", name)
 		}
+		// What the API cannot refuse, the driver does: a writable volume
+		// (counted as invalid_argument in the metrics spec below).
+		v := newVolume("writable")
+		req, err := kubelet.PublishRequest(ctx, v, appPod, "app")
+		Expect(err).NotTo(HaveOccurred())
+		req.Readonly = false
+		Expect(status.Code(kubelet.Send(ctx, req))).To(Equal(codes.InvalidArgument))
+		Expect(mountType(v.Target)).To(BeEmpty())
 	})
 
 	It("fails a publish of an unknown SecretsStoreImport with NotFound", func(ctx SpecContext) {

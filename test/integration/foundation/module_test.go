@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -22,10 +23,21 @@ var _ = Describe("The module's API objects", Ordered, func() {
 		var err error
 		root, err = testenv.RepoRoot()
 		Expect(err).NotTo(HaveOccurred())
-		for _, file := range []string{"crds/secrets-store-import.yaml", "templates/csi-driver/csidriver.yaml"} {
-			_, err := env.ApplyFile(ctx, filepath.Join(root, file))
-			Expect(err).NotTo(HaveOccurred())
+		_, err = env.ApplyFile(ctx, filepath.Join(root, "crds/secrets-store-import.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		// The CSIDriver is a template (its tokenRequests follow the
+		// allowedAudiences setting): rendered with the defaults.
+		objs, err := components.RenderChart(map[string]any{}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		var applied bool
+		for _, o := range objs {
+			if o.GetKind() == "CSIDriver" {
+				_, err := env.Apply(ctx, o)
+				Expect(err).NotTo(HaveOccurred())
+				applied = true
+			}
 		}
+		Expect(applied).To(BeTrue(), "the chart renders no CSIDriver")
 		_, err = env.CreateServiceAccount(ctx, "ssi-users", "app")
 		Expect(err).NotTo(HaveOccurred())
 	})
