@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 )
@@ -120,21 +121,16 @@ func WaitCalled(ctx context.Context, kube kubernetes.Interface, ns, sa string, c
 	if !called {
 		want = "stops calling the webhook"
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		p, err := kube.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err == nil && (len(p.Spec.InitContainers) > 0) == called {
-			return nil
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return fmt.Errorf("wait until the API server %s: %w (last create: %v)", want, ctx.Err(), err)
-		}
+		last = err
+		return err == nil && (len(p.Spec.InitContainers) > 0) == called, nil
+	})
+	if err != nil {
+		return fmt.Errorf("wait until the API server %s: %w (last create: %v)", want, err, last)
 	}
+	return nil
 }
 
 // Unregister deletes registration name.
@@ -225,22 +221,17 @@ func (w *Webhook) RegisterImports(ctx context.Context, kube kubernetes.Interface
 		"spec": map[string]any{"type": "CSI", "role": "probe", "address": "https://registration-probe.invalid",
 			"files": []any{map[string]any{"name": "f", "source": map[string]any{"path": "secret/data/probe"}}}},
 	}}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
 	gvr := schema.GroupVersionResource{Group: "deckhouse.io", Version: "v1alpha1", Resource: "secretsstoreimports"}
-	for {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		_, err := dyn.Resource(gvr).Namespace(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err != nil && strings.Contains(err.Error(), "secrets-store: ") {
-			return nil
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return fmt.Errorf("wait until the API server calls webhook %s: %w (last create: %v)", name, ctx.Err(), err)
-		}
+		last = err
+		return err != nil && strings.Contains(err.Error(), "secrets-store: "), nil
+	})
+	if err != nil {
+		return fmt.Errorf("wait until the API server calls webhook %s: %w (last create: %v)", name, err, last)
 	}
+	return nil
 }
 
 // UnregisterImports deletes registration name.
