@@ -5,6 +5,8 @@ import (
 	"path"
 	"strings"
 	"testing"
+
+	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
 // FuzzParse feeds the provider's mount attributes parser what a
@@ -22,6 +24,8 @@ func FuzzParse(f *testing.F) {
 		{RoleName: "app", VaultAddress: "https://vault:8200", VaultSkipTLSVerify: "true", Audience: "other", Objects: "- objectName: a\n  secretPath: secret/app\n"},
 		{RoleName: "app", ServiceAccountToken: "not-json-canary-token", Objects: "- objectName: a\n  secretPath: p\n"},
 		{RoleName: "app", ServiceAccountToken: `{"vault":{"token":"canary-token"}}`, Objects: "- objectName: a\n  secretPath: p\n  template: '{{ .password }}'\n"},
+		{RoleName: "app", Objects: "- objectName: a\n  secretPath: secret/data/app?version=2\n  version: 2\n"},
+		{RoleName: "app", Objects: "- objectName: a\n  secretPath: secret/../sys?version=1&x=%41\n"},
 	}
 	for _, s := range seeds {
 		raw, err := json.Marshal(s)
@@ -56,6 +60,11 @@ func FuzzParse(f *testing.F) {
 			}
 			if o.Method != "GET" && o.Method != "PUT" && o.Method != "POST" {
 				t.Fatalf("accepted method %q", o.Method)
+			}
+			// The query is taken out once, here: the store gets a plain
+			// path that climbs nowhere.
+			if strings.Contains(o.SecretPath, "?") || store.ValidatePath(o.SecretPath) != nil || o.Version < 0 {
+				t.Fatalf("accepted secretPath %q version %d", o.SecretPath, o.Version)
 			}
 		}
 	})

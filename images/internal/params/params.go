@@ -12,6 +12,7 @@ package params
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path"
 	"regexp"
@@ -41,12 +42,14 @@ const (
 	VaultAuthMountPath       = "vaultAuthMountPath"
 	VaultNamespace           = "vaultNamespace"
 	VaultCACertPath          = "vaultCACertPath"
-	VaultTLSServerName       = "vaultTLSServerName"
-	VaultTLSClientCertPath   = "vaultTLSClientCertPath"
-	VaultTLSClientKeyPath    = "vaultTLSClientKeyPath"
-	VaultSkipTLSVerify       = "vaultSkipTLSVerify"
-	Audience                 = "audience"
-	Objects                  = "objects"
+	// VaultCADirectory is refused: see FromMap.
+	VaultCADirectory       = "vaultCADirectory"
+	VaultTLSServerName     = "vaultTLSServerName"
+	VaultTLSClientCertPath = "vaultTLSClientCertPath"
+	VaultTLSClientKeyPath  = "vaultTLSClientKeyPath"
+	VaultSkipTLSVerify     = "vaultSkipTLSVerify"
+	Audience               = "audience"
+	Objects                = "objects"
 )
 
 // Attribute names that are ours.
@@ -89,10 +92,11 @@ type Object struct {
 	// ObjectName is the file's path inside the volume.
 	ObjectName string `json:"objectName"`
 	// SecretPath is the API path of the secret, e.g. "secret/data/app"
-	// (KV v2) or "pki/issue/web" (with Method PUT).
+	// (KV v2) or "pki/issue/web" (with Method PUT). vault-csi-provider's
+	// "?version=N" query is taken out of it into Version by validation.
 	SecretPath string `json:"secretPath"`
 	// SecretKey selects one key of the secret's data; empty writes the
-	// whole data as JSON.
+	// whole data as JSON (or the whole response: Parameters.WholeResponse).
 	SecretKey string `json:"secretKey,omitempty"`
 	// Method is GET (default), PUT or POST; PUT and POST send SecretArgs
 	// as the body (dynamic secrets, PKI).
@@ -106,7 +110,8 @@ type Object struct {
 	// Template (ours) is a Go text/template with Sprig functions over the
 	// secret's data, rendered in place of SecretKey.
 	Template string `json:"template,omitempty"`
-	// Version (ours) pins a KV v2 version; zero is the latest.
+	// Version pins a KV v2 version; zero is the latest. vault-csi-provider
+	// writes it as "?version=N" in secretPath; both forms are accepted.
 	Version int `json:"version,omitempty"`
 	// Ref (ours) is how errors name the object, e.g. "files[2]"; default
 	// "objects[i]".
@@ -136,6 +141,15 @@ type Parameters struct {
 
 	// KeepUnchangedFiles: see the attribute of the same name.
 	KeepUnchangedFiles bool
+
+	// WholeResponse: an object without secretKey or template gets the
+	// store's whole answer as JSON (request_id, lease_id, data, ...), as
+	// vault-csi-provider writes it, rather than the secret's data alone.
+	// It is the behaviour of requests in vault-csi-provider's form (a
+	// SecretProviderClass through the upstream driver): those without the
+	// source attribute our driver and controller always set. A
+	// SecretsStoreImport keeps the data alone, which is what its users read.
+	WholeResponse bool
 
 	Objects []Object
 }
@@ -209,6 +223,11 @@ func FromMap(attrs map[string]string) (Parameters, error) {
 	if p.Address != "" && !strings.HasPrefix(p.Address, "https://") && !strings.HasPrefix(p.Address, "http://") {
 		return p, p.Errorf("%s %q: want an http(s):// URL", VaultAddress, p.Address)
 	}
+	if attrs[VaultCADirectory] != "" {
+		// Silently ignoring it would verify against another CA set
+		// than the user named.
+		return p, p.Errorf("%s is not supported: give one bundle file in %s, or the PEM in %s", VaultCADirectory, VaultCACertPath, VaultCACert)
+	}
 	if (p.ClientCert == "") != (p.ClientKey == "") {
 		return p, p.Errorf("%s and %s must be given together", VaultTLSClientCertPath, VaultTLSClientKeyPath)
 	}
@@ -238,6 +257,7 @@ func FromMap(attrs map[string]string) (Parameters, error) {
 		return p, p.Errorf("%w", err)
 	}
 	p.Objects = objects
+	p.WholeResponse = p.Source == ""
 	return p, nil
 }
 
@@ -290,6 +310,9 @@ func (o *Object) validate() error {
 	if err := ValidateFileName(o.ObjectName); err != nil {
 		return fmt.Errorf("%s.objectName: %w", o.Ref, err)
 	}
+	if err := o.takeQuery(); err != nil {
+		return err
+	}
 	if err := store.ValidatePath(o.SecretPath); err != nil {
 		return fmt.Errorf("%s.secretPath: %w", o.Ref, err)
 	}
@@ -319,6 +342,40 @@ func (o *Object) validate() error {
 	if o.Template != "" && o.SecretKey != "" {
 		return fmt.Errorf("%s: secretKey and template exclude each other", o.Ref)
 	}
+	return nil
+}
+
+// takeQuery moves vault-csi-provider's "?version=N" out of SecretPath into
+// Version, so that everything after validation sees a plain path and one
+// version field. Other query parameters are refused: the store would get
+// them on no other path of ours, and a typo must not read the latest
+// version silently.
+func (o *Object) takeQuery() error {
+	p, query, found := strings.Cut(o.SecretPath, "?")
+	if !found {
+		return nil
+	}
+	values, err := url.ParseQuery(query)
+	if err != nil {
+		return fmt.Errorf("%s.secretPath %q: query: %w", o.Ref, o.SecretPath, err)
+	}
+	for k := range values {
+		if k != "version" {
+			return fmt.Errorf("%s.secretPath %q: query parameter %q: only \"version\" is supported", o.Ref, o.SecretPath, k)
+		}
+	}
+	vs := values["version"]
+	if len(vs) != 1 {
+		return fmt.Errorf("%s.secretPath %q: want one version=N", o.Ref, o.SecretPath)
+	}
+	v, err := strconv.Atoi(vs[0])
+	if err != nil || v < 0 {
+		return fmt.Errorf("%s.secretPath %q: version %q: want a whole number, 0 or more", o.Ref, o.SecretPath, vs[0])
+	}
+	if o.Version != 0 && o.Version != v {
+		return fmt.Errorf("%s: secretPath %q asks for version %d, version for %d: give one", o.Ref, o.SecretPath, v, o.Version)
+	}
+	o.SecretPath, o.Version = p, v
 	return nil
 }
 

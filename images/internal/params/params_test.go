@@ -64,6 +64,7 @@ func TestFromMapRefusesBadInput(t *testing.T) {
 		{"bad skip", map[string]string{VaultSkipTLSVerify: "maybe"}, `vaultSkipTLSVerify "maybe"`},
 		{"bad address", map[string]string{VaultAddress: "vault:8200"}, "want an http(s):// URL"},
 		{"bad auth type", map[string]string{VaultAuthType: "ldap"}, `vaultAuthType "ldap"`},
+		{"CA directory", map[string]string{VaultCADirectory: "/etc/ssl/certs"}, "vaultCADirectory is not supported: give one bundle file in vaultCACertPath"},
 		{"half client cert", map[string]string{VaultTLSClientCertPath: "/c"}, "must be given together"},
 		{"no objects", map[string]string{Objects: ""}, "objects is empty"},
 		{"unknown field", map[string]string{Objects: `[{"objectName":"a","secretPath":"p","secretKye":"k"}]`}, "unknown field"},
@@ -80,6 +81,13 @@ func TestFromMapRefusesBadInput(t *testing.T) {
 		{"path dot dot", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/../sys/x"}]`}, "without '..'"},
 		{"tokens", map[string]string{ServiceAccountToken: "secret-jwt-not-json"}, "not a JSON map"},
 		{"keep unchanged", map[string]string{KeepUnchangedFiles: "yes"}, `keepUnchangedFiles "yes"`},
+		{"query and version differ", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=1","version":2}]`}, `objects[0]: secretPath "secret/data/a?version=1" asks for version 1, version for 2`},
+		{"query not a number", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=latest"}]`}, `objects[0].secretPath "secret/data/a?version=latest": version "latest"`},
+		{"query negative", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=-1"}]`}, `version "-1": want a whole number`},
+		{"query twice", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=1&version=2"}]`}, "want one version=N"},
+		{"query other key", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?list=true"}]`}, `query parameter "list": only "version"`},
+		{"query bad escape", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=%zz"}]`}, `objects[0].secretPath "secret/data/a?version=%zz": query`},
+		{"query path dot dot", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/../sys/x?version=1"}]`}, "objects[0].secretPath: \"secret/../sys/x\": must be relative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -95,6 +103,45 @@ func TestFromMapRefusesBadInput(t *testing.T) {
 				t.Errorf("error echoes the token: %v", err)
 			}
 		})
+	}
+}
+
+// TestSecretPathVersionQuery: vault-csi-provider's "?version=N" in
+// secretPath becomes Version and leaves a plain path; the version field
+// may repeat it.
+func TestSecretPathVersionQuery(t *testing.T) {
+	cases := []struct {
+		name, object string
+		wantPath     string
+		wantVersion  int
+	}{
+		{"query", `{"objectName":"a","secretPath":"secret/data/a?version=1"}`, "secret/data/a", 1},
+		{"query and same version", `{"objectName":"a","secretPath":"secret/data/a?version=3","version":3}`, "secret/data/a", 3},
+		{"query zero is the latest", `{"objectName":"a","secretPath":"secret/data/a?version=0"}`, "secret/data/a", 0},
+		{"version field alone", `{"objectName":"a","secretPath":"secret/data/a","version":2}`, "secret/data/a", 2},
+		{"no version", `{"objectName":"a","secretPath":"secret/data/a"}`, "secret/data/a", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			objects, err := ParseObjects("[" + c.object + "]")
+			if err != nil {
+				t.Fatalf("ParseObjects: %v", err)
+			}
+			if o := objects[0]; o.SecretPath != c.wantPath || o.Version != c.wantVersion {
+				t.Errorf("got path %q version %d, want %q %d", o.SecretPath, o.Version, c.wantPath, c.wantVersion)
+			}
+		})
+	}
+}
+
+// TestWholeResponse: requests without our source attribute are in
+// vault-csi-provider's form and get its whole-response output.
+func TestWholeResponse(t *testing.T) {
+	for source, want := range map[string]bool{"": true, "SecretsStoreImport demo/app": false} {
+		p, err := FromMap(map[string]string{Source: source, RoleName: "app", Objects: `[{"objectName":"a","secretPath":"p"}]`})
+		if err != nil || p.WholeResponse != want {
+			t.Errorf("source %q: WholeResponse %t, %v; want %t", source, p.WholeResponse, err, want)
+		}
 	}
 }
 

@@ -44,7 +44,13 @@ func (f *fakeStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/v1/sys/internal/ui/mounts/secret/data/app":
 		json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"path": "secret/", "type": "kv", "options": map[string]any{"version": "2"}}})
 	case "/v1/secret/data/app":
-		json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"data": map[string]any{"password": "s3cr3t"}, "metadata": map[string]any{}}})
+		// Version 1 is an older value; the latest is version 2.
+		password, version := "s3cr3t", 2
+		if r.URL.Query().Get("version") == "1" {
+			password, version = "old-s3cr3t", 1
+		}
+		json.NewEncoder(w).Encode(map[string]any{"request_id": "req-1", "lease_id": "", "lease_duration": 0, "renewable": false,
+			"data": map[string]any{"data": map[string]any{"password": password}, "metadata": map[string]any{"version": version}}})
 	case "/v1/dynamic/creds":
 		json.NewEncoder(w).Encode(map[string]any{"lease_id": "dynamic/creds/1", "lease_duration": 3600,
 			"data": map[string]any{"user": fmt.Sprintf("u%d", f.seq)}})
@@ -218,5 +224,52 @@ func TestMountErrors(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.mountErrors.WithLabelValues("render")); got != 1 {
 		t.Errorf("render errors %v, want 1", got)
+	}
+}
+
+// TestMountVaultCSIProviderForms: a request in vault-csi-provider's form (no
+// source attribute) gets its outputs: "?version=N" reads that version, an
+// object without secretKey is the whole response. A SecretsStoreImport's
+// request keeps the data alone.
+func TestMountVaultCSIProviderForms(t *testing.T) {
+	fs := &fakeStore{calls: map[string]int{}}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	s, _ := newTestServer(t, srv.URL, 0, nil)
+	var logs strings.Builder
+	s.cfg.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	objects := `[{"objectName":"old","secretPath":"secret/data/app?version=1","secretKey":"password"},
+{"objectName":"new","secretPath":"secret/data/app","secretKey":"password"},
+{"objectName":"all.json","secretPath":"secret/data/app"}]`
+	cases := []struct {
+		name    string
+		source  string
+		wantAll string
+	}{
+		{"vault-csi-provider's form", "",
+			`{"request_id":"req-1","lease_id":"","lease_duration":0,"renewable":false,"data":{"data":{"password":"s3cr3t"},"metadata":{"version":2}},"warnings":null}`},
+		{"SecretsStoreImport", "SecretsStoreImport demo/app", `{"password":"s3cr3t"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, err := s.Mount(context.Background(), &pb.MountRequest{
+				Attributes: attributes(t, srv.URL, "a", "app", objects, map[string]string{"source": c.source})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			files := map[string]string{}
+			for _, f := range resp.Files {
+				files[f.Path] = string(f.Contents)
+			}
+			want := map[string]string{"old": "old-s3cr3t", "new": "s3cr3t", "all.json": c.wantAll}
+			for name, content := range want {
+				if files[name] != content {
+					t.Errorf("file %s = %s, want %s", name, files[name], content)
+				}
+			}
+		})
+	}
+	if strings.Contains(logs.String(), "s3cr3t") {
+		t.Errorf("a value reached the log:\n%s", logs.String())
 	}
 }

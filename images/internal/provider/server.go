@@ -159,7 +159,7 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 		}
 		issued, expiry := leaseOf(first, secret, now)
 		for _, o := range group {
-			content, err := render.Content(ctx, o, secret.Path, secret.Data, budget)
+			content, err := contentOf(ctx, p, o, secret, budget)
 			if err != nil {
 				return nil, "render", p.Errorf("%s: %w", o.Ref, err)
 			}
@@ -174,6 +174,16 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 	}
 	log.InfoContext(ctx, "mounted", "objects", len(p.Objects), "files", len(resp.Files), "kept", kept)
 	return resp, "", nil
+}
+
+// contentOf is the file of o: vault-csi-provider's whole response for an
+// object without secretKey or template in a request of its form, else what
+// render gives a SecretsStoreImport's file.
+func contentOf(ctx context.Context, p params.Parameters, o params.Object, secret *store.Secret, budget *render.Budget) ([]byte, error) {
+	if p.WholeResponse && o.SecretKey == "" && o.Template == "" {
+		return render.WholeResponse(o, secret.Path, secret.Response, budget)
+	}
+	return render.Content(ctx, o, secret.Path, secret.Data, budget)
 }
 
 // read reads the object's secret; GETs go through the shared reads.

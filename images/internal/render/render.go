@@ -112,16 +112,37 @@ func content(ctx context.Context, o params.Object, path string, data map[string]
 		}
 		raw = b
 	default:
-		if o.Encoding != params.EncodingNone && o.Encoding != params.EncodingUTF8 {
-			return nil, errorf("encoding %q needs secretKey or template: the whole secret is JSON", o.Encoding)
-		}
-		b, err := json.Marshal(data)
-		if err != nil {
-			return nil, errorf("encode the secret at %s as JSON: %v", path, err)
-		}
-		return b, nil
+		return wholeJSON(o, path, data)
 	}
 	return decode(o.Encoding, raw, path)
+}
+
+// WholeResponse is the content vault-csi-provider gives an object without
+// secretKey: the store's whole answer at path (request_id, lease_id,
+// lease_duration, renewable, data, warnings, ...) as JSON, within b.
+func WholeResponse(o params.Object, path string, response any, b *Budget) ([]byte, error) {
+	out, err := wholeJSON(o, path, response)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.take(len(out)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// wholeJSON encodes v, a whole secret or answer, as the file's JSON: there
+// is no single value an encoding could decode.
+func wholeJSON(o params.Object, path string, v any) ([]byte, error) {
+	if o.Encoding != params.EncodingNone && o.Encoding != params.EncodingUTF8 {
+		return nil, errorf("encoding %q needs secretKey or template: the whole secret is JSON", o.Encoding)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		// The encoder's message may quote a value: say only where.
+		return nil, errorf("encode the secret at %s as JSON", path)
+	}
+	return b, nil
 }
 
 func decode(encoding string, raw []byte, path string) ([]byte, error) {

@@ -39,6 +39,10 @@ type Secret struct {
 	LeaseID       string
 	LeaseDuration time.Duration
 	Renewable     bool
+	// Response is the store's whole answer as decoded (for KV v2 its data
+	// holds data and metadata): what vault-csi-provider writes for an
+	// object without secretKey.
+	Response *vault.Secret
 }
 
 // Read reads req as the session's identity, logging in if needed. A 403 to
@@ -115,7 +119,7 @@ func (s *Session) read(ctx context.Context, token string, req Request) (*Secret,
 		return nil, storeError("read", apiPath, err)
 	}
 	out := &Secret{Path: apiPath, Data: sec.Data, LeaseID: sec.LeaseID,
-		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second, Renewable: sec.Renewable}
+		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second, Renewable: sec.Renewable, Response: sec}
 	if kv == 2 || (kv == 0 && looksLikeKVv2(sec.Data)) {
 		inner, ok := sec.Data["data"].(map[string]any)
 		if !ok {
@@ -154,7 +158,7 @@ func (s *Session) write(ctx context.Context, c *vault.Client, method, path strin
 		return nil, &Error{Op: strings.ToLower(method), Path: path, Status: resp.StatusCode, Reasons: []string{"empty answer"}}
 	}
 	return &Secret{Path: path, Data: sec.Data, LeaseID: sec.LeaseID,
-		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second, Renewable: sec.Renewable}, nil
+		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second, Renewable: sec.Renewable, Response: sec}, nil
 }
 
 func looksLikeKVv2(data map[string]any) bool {

@@ -154,6 +154,11 @@ path "pki/issue/web"      { capabilities = ["create", "update"] }
 - objectName: "legacy"
   secretPath: "kv1/app"
   secretKey: "api-key"
+- objectName: "old-password"
+  secretPath: "secret/data/app?version=1"
+  secretKey: "password"
+- objectName: "legacy.json"
+  secretPath: "kv1/app"
 `,
 		})
 		delete(attrs, "source")
@@ -163,6 +168,14 @@ path "pki/issue/web"      { capabilities = ["create", "update"] }
 		Expect(string(files["db-password"].Contents)).To(Equal("v2-pass"))
 		Expect(files["db-password"].Mode).To(Equal(int32(0o600)))
 		Expect(string(files["legacy"].Contents)).To(Equal("kv1-value"))
+		Expect(string(files["old-password"].Contents)).To(Equal("v1-pass"))
+		// Without secretKey: vault-csi-provider's whole response; KV v1
+		// has the values right under data.
+		var whole map[string]any
+		Expect(json.Unmarshal(files["legacy.json"].Contents, &whole)).To(Succeed())
+		Expect(whole).To(HaveKey("request_id"))
+		Expect(whole).To(HaveKey("lease_duration"))
+		Expect(whole).To(HaveKeyWithValue("data", HaveKeyWithValue("api-key", "kv1-value")))
 	})
 
 	It("issues one PKI certificate for the cert and key of a mount, and keeps it while fresh when the driver asks", func(ctx SpecContext) {

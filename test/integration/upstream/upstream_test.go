@@ -63,33 +63,8 @@ var _ = Describe("the Vault provider under the upstream driver", Ordered, func()
 		_, err = env.Vault.KVv2(testenv.KVMount).Put(ctx, "app", map[string]any{"password": password, "user": "alice"})
 		Expect(err).NotTo(HaveOccurred())
 
-		By("creating the Pod object (no kubelet runs it) on the driver's node")
-		created, err := env.Apply(ctx, &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "v1", "kind": "Pod",
-			"metadata": map[string]any{"namespace": ns, "name": podName},
-			"spec": map[string]any{
-				"nodeName":           nodeID,
-				"serviceAccountName": appSA,
-				"containers":         []any{map[string]any{"name": "app", "image": "registry.invalid/app:1"}},
-			},
-		}})
-		Expect(err).NotTo(HaveOccurred())
-		pod = components.Pod{Name: podName, Namespace: ns, UID: string(created.GetUID()), ServiceAccount: appSA}
-
-		By("creating the SecretProviderClass with vault-csi-provider parameters")
-		_, err = env.Apply(ctx, &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
-			"metadata": map[string]any{"namespace": ns, "name": spcName},
-			"spec": map[string]any{
-				"provider": "vault",
-				"parameters": map[string]any{
-					"roleName":        role,
-					"vaultAddress":    env.VaultAddr,
-					"vaultCACertPath": env.VaultCAPath,
-					"objects":         objects,
-				},
-			},
-		}})
+		By("creating the Pod object and the SecretProviderClass with vault-csi-provider parameters")
+		pod, err = applyPodAndClass(ctx, podName, appSA, spcName, role, objects)
 		Expect(err).NotTo(HaveOccurred())
 
 		// kubelet's layout pods/<uid>/volumes/...: the upstream driver reads
@@ -98,25 +73,15 @@ var _ = Describe("the Vault provider under the upstream driver", Ordered, func()
 		Expect(err).NotTo(HaveOccurred())
 	})
 
-	publishRequest := func(ctx SpecContext, readonly bool) *csi.NodePublishVolumeRequest {
+	publish := func(ctx SpecContext, readonly bool) *csi.NodePublishVolumeRequest {
 		GinkgoHelper()
-		attrs, err := components.VolumeContext(ctx, env, pod)
+		req, err := publishRequest(ctx, pod, vol, spcName, readonly)
 		Expect(err).NotTo(HaveOccurred())
-		attrs["secretProviderClass"] = spcName
-		return &csi.NodePublishVolumeRequest{
-			VolumeId:   vol.ID,
-			TargetPath: vol.Target,
-			Readonly:   readonly,
-			VolumeCapability: &csi.VolumeCapability{
-				AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{}},
-				AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},
-			},
-			VolumeContext: attrs,
-		}
+		return req
 	}
 
 	It("refuses a volume that is not read-only, as upstream requires", func(ctx SpecContext) {
-		err := kubelet.Send(ctx, publishRequest(ctx, false))
+		err := kubelet.Send(ctx, publish(ctx, false))
 		Expect(status.Code(err)).To(Equal(codes.InvalidArgument), "%v", err)
 		_, mounted, err := components.MountAt(vol.Target)
 		Expect(err).NotTo(HaveOccurred())
@@ -124,7 +89,7 @@ var _ = Describe("the Vault provider under the upstream driver", Ordered, func()
 	})
 
 	It("mounts a tmpfs with the Vault values", func(ctx SpecContext) {
-		err := kubelet.Send(ctx, publishRequest(ctx, true))
+		err := kubelet.Send(ctx, publish(ctx, true))
 		Expect(err).NotTo(HaveOccurred(), "upstream driver log:\n%s", driverLog.tail(30))
 
 		m, mounted, err := components.MountAt(vol.Target)
@@ -136,10 +101,16 @@ var _ = Describe("the Vault provider under the upstream driver", Ordered, func()
 		Expect(os.ReadFile(filepath.Join(vol.Target, "db-user"))).To(BeEquivalentTo("alice"))
 		all, err := os.ReadFile(filepath.Join(vol.Target, "all.json"))
 		Expect(err).NotTo(HaveOccurred())
-		var data map[string]any
-		Expect(json.Unmarshal(all, &data)).To(Succeed())
-		Expect(data).To(HaveKeyWithValue("password", password))
-		Expect(data).To(HaveKeyWithValue("user", "alice"))
+		// Without secretKey, vault-csi-provider writes the store's whole
+		// response; for KV v2 the values are under data.data.
+		var resp struct {
+			Data struct {
+				Data map[string]any `json:"data"`
+			} `json:"data"`
+		}
+		Expect(json.Unmarshal(all, &resp)).To(Succeed())
+		Expect(resp.Data.Data).To(HaveKeyWithValue("password", password))
+		Expect(resp.Data.Data).To(HaveKeyWithValue("user", "alice"))
 	})
 
 	It("records the mount in a SecretProviderClassPodStatus with the object versions", func(ctx SpecContext) {
