@@ -140,7 +140,7 @@ func (in *injector) build(ctx context.Context) (*store.Session, environ.Result, 
 		return nil, environ.Result{}, fmt.Errorf("store %s: %w", in.cfg.Address, err)
 	}
 	res, err := environ.Build(ctx, sess, os.Environ(), environ.Options{
-		EnvFromPath: in.cfg.EnvFromPath, IgnoreMissing: in.cfg.IgnoreMissing, Log: in.log,
+		EnvFromPath: in.cfg.EnvFromPath, IgnoreMissing: in.cfg.IgnoreMissing, Log: in.log, Token: sess.Token,
 	})
 	if err != nil {
 		in.revoke(sess)
@@ -153,9 +153,14 @@ func (in *injector) build(ctx context.Context) (*store.Session, environ.Result, 
 // The store token goes first, unless leases read with it must live on:
 // the store revokes them with the token.
 func (in *injector) exec(sess *store.Session, res environ.Result, args []string, stderr io.Writer) int {
-	if hasLease(res.Leases) {
+	switch {
+	case res.TokenHanded:
+		// The application holds the token now; revoking it would leave
+		// the application with a dead one.
+		in.log.Info("keeping the store token: the application took it (secrets-store:login); it ends with its TTL")
+	case hasLease(res.Leases):
 		in.log.Warn("keeping the store token: revoking it would revoke the leases of dynamic secrets; they end with the token's TTL (use restart-on-secret-change: watch-for-lease to renew them)")
-	} else {
+	default:
 		in.revoke(sess)
 	}
 	path, err := supervise.LookPath(args[0], res.Env)
@@ -234,7 +239,7 @@ func (in *injector) rebuild(ctx context.Context) ([32]byte, error) {
 		return [32]byte{}, err
 	}
 	res, err := environ.Build(ctx, sess, os.Environ(), environ.Options{
-		EnvFromPath: in.cfg.EnvFromPath, IgnoreMissing: in.cfg.IgnoreMissing, Log: in.log,
+		EnvFromPath: in.cfg.EnvFromPath, IgnoreMissing: in.cfg.IgnoreMissing, Log: in.log, Token: sess.Token,
 	})
 	if err != nil {
 		return [32]byte{}, err

@@ -5,6 +5,9 @@
 //	secrets-store:PATH#KEY#VERSION       a pinned KV v2 version
 //	secrets-store:PATH#${ TEMPLATE }     a Go template (Sprig) over PATH's data
 //	...${secrets-store:PATH#KEY}...      a reference inside a larger value
+//	secrets-store:login                  the injector's store token, as the
+//	                                     existing module's injector hands it
+//	                                     (usually to VAULT_TOKEN)
 //
 // The webhook parses values at admission to refuse bad ones early; the
 // injector parses them again at start and renders them.
@@ -25,6 +28,17 @@ import (
 const Prefix = "secrets-store:"
 
 const inlineOpen = "${" + Prefix
+
+// Login is the reference, whole or inline, to the injector's own store
+// token. The token is then the application's: the injector does not
+// revoke it, and the webhook warns at admission.
+const Login = "login"
+
+// writePrefix marks the existing module's write form
+// (>>secrets-store:PATH#KEY#{JSON}). It is refused, never passed on as
+// literal text: an application would start with that text instead of, say,
+// the certificate it expects.
+const writePrefix = ">>" + Prefix
 
 // Template delimiters: ${ } instead of {{ }}, which Helm and other
 // templating of manifests would eat.
@@ -52,6 +66,8 @@ type Ref struct {
 	Secret
 	Key      string
 	Template *secretdata.Template
+	// Login is secrets-store:login: the store token, no secret read.
+	Login bool
 }
 
 // Value is a parsed environment value: literal text and references.
@@ -67,12 +83,24 @@ type part struct {
 // Has reports whether s holds a reference, whole or inline; values without
 // one are left as they are.
 func Has(s string) bool {
-	return strings.HasPrefix(s, Prefix) || strings.Contains(s, inlineOpen)
+	return strings.HasPrefix(s, Prefix) || strings.Contains(s, inlineOpen) || hasWrite(s)
 }
+
+func hasWrite(s string) bool {
+	return strings.HasPrefix(s, writePrefix) || strings.Contains(s, "${"+writePrefix)
+}
+
+// errWrite says what to do instead of a write, which is not supported.
+var errWrite = fmt.Errorf("writes to the store (%sPATH#KEY#{JSON}) are not supported in environment values: "+
+	"issue the certificate or credential with a SecretsStoreImport or the CSI driver and read it from a file, "+
+	"or read a stored value with %sPATH#KEY", writePrefix, Prefix)
 
 // Parse parses an environment value. A value without a reference parses
 // to its literal text.
 func Parse(s string) (Value, error) {
+	if hasWrite(s) {
+		return Value{}, fmt.Errorf("reference %q: %w", truncate(s), errWrite)
+	}
 	if strings.HasPrefix(s, Prefix) {
 		r, err := parseRef(strings.TrimPrefix(s, Prefix), true)
 		if err != nil {
@@ -110,6 +138,9 @@ func Parse(s string) (Value, error) {
 // parseRef parses PATH#KEY[#VERSION]; templates only in whole values,
 // since an inline reference ends at the first '}'.
 func parseRef(s string, whole bool) (Ref, error) {
+	if s == Login {
+		return Ref{Login: true}, nil
+	}
 	path, key, ok := strings.Cut(s, "#")
 	if !ok {
 		return Ref{}, fmt.Errorf("reference %q has no key: want %sPATH#KEY", truncate(Prefix+s), Prefix)
@@ -164,12 +195,22 @@ func (v Value) Refs() []Ref {
 	return out
 }
 
+// UsesLogin reports whether the value holds secrets-store:login.
+func (v Value) UsesLogin() bool {
+	for _, r := range v.Refs() {
+		if r.Login {
+			return true
+		}
+	}
+	return false
+}
+
 // Secrets returns the distinct secrets the value reads.
 func (v Value) Secrets() []Secret {
 	var out []Secret
 	seen := map[Secret]bool{}
 	for _, r := range v.Refs() {
-		if !seen[r.Secret] {
+		if !r.Login && !seen[r.Secret] {
 			seen[r.Secret] = true
 			out = append(out, r.Secret)
 		}
@@ -185,13 +226,21 @@ var ErrMissingKey = errors.New("key not found")
 const MaxValueBytes = 128 << 10
 
 // Render builds the value from the data of its secrets, read beforehand,
-// templates within ctx's deadline and the value within MaxValueBytes.
-// Errors name the path and key, never a value.
-func (v Value) Render(ctx context.Context, data map[Secret]map[string]any) (string, error) {
+// and token for secrets-store:login; templates within ctx's deadline and
+// the value within MaxValueBytes. Errors name the path and key, never a
+// value.
+func (v Value) Render(ctx context.Context, data map[Secret]map[string]any, token string) (string, error) {
 	var b strings.Builder
 	for _, p := range v.parts {
 		if p.ref == nil {
 			b.WriteString(p.literal)
+			continue
+		}
+		if p.ref.Login {
+			if token == "" {
+				return "", fmt.Errorf("%s%s: no store token to hand over", Prefix, Login)
+			}
+			b.WriteString(token)
 			continue
 		}
 		d, ok := data[p.ref.Secret]

@@ -41,7 +41,7 @@ func TestParseAndRender(t *testing.T) {
 			if Has(tt.in) != (tt.secrets > 0) {
 				t.Errorf("Has = %v, want %v", Has(tt.in), tt.secrets > 0)
 			}
-			got, err := v.Render(context.Background(), data)
+			got, err := v.Render(context.Background(), data, "")
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -55,6 +55,8 @@ func TestParseAndRender(t *testing.T) {
 func TestParseRefusesBadReferences(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"secrets-store:secret/data/db", "has no key"},
+		{`>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`, "writes to the store"},
+		{`cert=${>>secrets-store:pki/issue/web#certificate#{"common_name":"a"}}`, "writes to the store"},
 		{"secrets-store:#key", "empty secret path"},
 		{"secrets-store:/secret/db#key", "must be relative"},
 		{"secrets-store:secret/../sys/raw#key", "must be relative"},
@@ -81,6 +83,47 @@ func TestParseRefusesBadReferences(t *testing.T) {
 	}
 }
 
+// secrets-store:login is the injector's store token, whole or inline, and
+// reads no secret.
+func TestLogin(t *testing.T) {
+	data := map[Secret]map[string]any{{Path: "secret/data/db"}: {"user": "app"}}
+	tests := []struct{ in, want string }{
+		{"secrets-store:login", "hvs.tok"},
+		{"Bearer ${secrets-store:login}", "Bearer hvs.tok"},
+		{"${secrets-store:secret/data/db#user}:${secrets-store:login}", "app:hvs.tok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if !Has(tt.in) {
+				t.Fatalf("Has(%q) = false", tt.in)
+			}
+			v, err := Parse(tt.in)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if !v.UsesLogin() {
+				t.Errorf("UsesLogin = false")
+			}
+			for _, s := range v.Secrets() {
+				if s.Path == Login {
+					t.Errorf("login counted as a secret to read: %+v", s)
+				}
+			}
+			got, err := v.Render(context.Background(), data, "hvs.tok")
+			if err != nil || got != tt.want {
+				t.Fatalf("Render = %q, %v; want %q", got, err, tt.want)
+			}
+			if _, err := v.Render(context.Background(), data, ""); err == nil {
+				t.Fatalf("Render without a token succeeded")
+			}
+		})
+	}
+	v, _ := Parse("secrets-store:secret/data/db#user")
+	if v.UsesLogin() {
+		t.Errorf("UsesLogin of a plain reference = true")
+	}
+}
+
 func TestRenderErrorsNameKeyNotValue(t *testing.T) {
 	data := map[Secret]map[string]any{{Path: "secret/data/db"}: {"password": "s3cr3t"}}
 	tests := []struct{ in, want string }{
@@ -95,7 +138,7 @@ func TestRenderErrorsNameKeyNotValue(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = v.Render(context.Background(), data)
+			_, err = v.Render(context.Background(), data, "")
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Render = %v, want an error with %q", err, tt.want)
 			}
@@ -105,7 +148,7 @@ func TestRenderErrorsNameKeyNotValue(t *testing.T) {
 		})
 	}
 	v, _ := Parse("secrets-store:secret/data/db#user")
-	if _, err := v.Render(context.Background(), data); !errors.Is(err, ErrMissingKey) {
+	if _, err := v.Render(context.Background(), data, ""); !errors.Is(err, ErrMissingKey) {
 		t.Fatalf("missing key error %v is not ErrMissingKey", err)
 	}
 }
@@ -123,6 +166,9 @@ func FuzzParse(f *testing.F) {
 		"secrets-store:#",
 		"${HOME}",
 		"plain",
+		"secrets-store:login",
+		"Bearer ${secrets-store:login}",
+		`>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`,
 	} {
 		f.Add(s)
 	}
@@ -139,7 +185,7 @@ func FuzzParse(f *testing.F) {
 			if len(secrets) != 0 {
 				t.Fatalf("Parse(%q) found references Has does not see", s)
 			}
-			got, err := v.Render(context.Background(), nil)
+			got, err := v.Render(context.Background(), nil, "")
 			if err != nil || got != s {
 				t.Fatalf("literal %q rendered to %q, %v", s, got, err)
 			}

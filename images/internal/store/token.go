@@ -191,6 +191,13 @@ func (s *Session) LogIn(ctx context.Context) error {
 	return err
 }
 
+// Token returns the session's store token, logging in if need be, for
+// the injector to hand to the application (secrets-store:login).
+func (s *Session) Token(ctx context.Context) (string, error) {
+	t, _, err := s.token(ctx)
+	return t, err
+}
+
 // token returns a store token of the session, from the cache or by logging
 // in; cached says which.
 func (s *Session) token(ctx context.Context) (tok string, cached bool, err error) {

@@ -107,6 +107,40 @@ var _ = Describe("env-injector", Ordered, func() {
 		Expect(liveTokens(ctx)).To(BeZero(), "the store token outlived the injector")
 	})
 
+	It("hands its store token to the application for secrets-store:login and does not revoke it", func(ctx SpecContext) {
+		got := printenv(ctx, pod{vars: []string{
+			"VAULT_TOKEN=secrets-store:login",
+			"AUTH=Bearer ${secrets-store:login}",
+			"USER=secrets-store:secret/data/inj/db#user",
+		}})
+		var token, auth string
+		for _, kv := range got {
+			if v, ok := strings.CutPrefix(kv, "VAULT_TOKEN="); ok {
+				token = v
+			}
+			if v, ok := strings.CutPrefix(kv, "AUTH="); ok {
+				auth = v
+			}
+		}
+		Expect(token).NotTo(BeEmpty(), "the application got no VAULT_TOKEN: %q", got)
+		Expect(token).NotTo(HavePrefix("secrets-store:"))
+		Expect(auth).To(Equal("Bearer "+token), "inline ${secrets-store:login} is the same token")
+		Expect(got).To(ContainElement("USER=app"))
+
+		app, err := env.Vault.Clone()
+		Expect(err).NotTo(HaveOccurred())
+		app.SetToken(token)
+		DeferCleanup(func(ctx context.Context) { _, _ = app.Logical().WriteWithContext(ctx, "auth/token/revoke-self", nil) })
+		sec, err := app.Logical().ReadWithContext(ctx, "secret/data/inj/db")
+		Expect(err).NotTo(HaveOccurred(), "the handed token must be live and carry the role's policy")
+		Expect(sec.Data["data"]).To(HaveKeyWithValue("password", "s3cr3t-pass"))
+		Expect(liveTokens(ctx)).To(Equal(1), "exactly the handed token outlives the injector (documented), no other")
+
+		_, err = app.Logical().WriteWithContext(ctx, "auth/token/revoke-self", nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(liveTokens(ctx)).To(BeZero())
+	})
+
 	DescribeTable("fails with one clear line on stderr and in the termination log, never a value",
 		func(ctx SpecContext, p pod, want string) {
 			p.command = []string{"env"}
@@ -131,6 +165,8 @@ var _ = Describe("env-injector", Ordered, func() {
 			`env-from-path secret/data/inj/loader: key "LD_PRELOAD" may not be set from the store: it changes what the dynamic loader loads`),
 		Entry("env-from-path with PATH", pod{settings: map[string]string{"VAULT_ENV_FROM_PATH": "secret/data/inj/common,secret/data/inj/path"}},
 			`env-from-path secret/data/inj/path: key "PATH" may not be set from the store: it chooses which program runs`),
+		Entry("a write to the store (the existing module's >>secrets-store:)", pod{vars: []string{`CERT=>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`}},
+			`variable CERT: reference ">>secrets-store:pki/issue/web#certificate#{\"common_name\":\"a.example.com\"}": writes to the store`),
 		Entry("no token file", pod{settings: map[string]string{"VAULT_SA_TOKEN_PATH": "/nonexistent/token"}},
 			"read the service-account token: open /nonexistent/token"),
 	)

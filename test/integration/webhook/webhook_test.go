@@ -206,6 +206,21 @@ var _ = Describe("an opted-in pod", func() {
 		))
 	})
 
+	It("that hands the store token to the application (secrets-store:login) is admitted with a warning", func(ctx SpecContext) {
+		before := warnings.len()
+		c := withCommand(appImage, "/app")
+		c.Env = []corev1.EnvVar{{Name: "VAULT_TOKEN", Value: "secrets-store:login"}, {Name: "AUTH", Value: "Bearer ${secrets-store:login}"}}
+		p := optedIn("login", c)
+		p.GenerateName, p.Name = "login-", ""
+		pod, err := warned.CoreV1().Pods(team).Create(ctx, p, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(envOf(pod.Spec.Containers[0])).To(HaveKeyWithValue("VAULT_TOKEN", "secrets-store:login"), "the injector resolves it at start")
+		Expect(warnings.since(before)).To(ContainElements(
+			ContainSubstring(`container "app", variable VAULT_TOKEN takes the injector's store token (secrets-store:login)`),
+			ContainSubstring(`container "app", variable AUTH takes the injector's store token`),
+		))
+	})
+
 	It("with tls-secret gets the Secret's CA mounted and named to the injector", func(ctx SpecContext) {
 		pod := mustCreate(ctx, team, optedIn("tls-secret", withCommand(appImage, "/app"), "tls-secret", "vault-ca"))
 		v := volume(pod, "secrets-store-tls")
@@ -255,6 +270,11 @@ var _ = Describe("a refused pod", func() {
 			c.Env = []corev1.EnvVar{{Name: "DB_PASSWORD", Value: "secrets-store:secret/data/db"}}
 			return optedIn("bad-ref", c)
 		}, team, `container "app", variable DB_PASSWORD`, "has no key"),
+		Entry("a write to the store, the existing module's >>secrets-store:", func() *corev1.Pod {
+			c := withCommand(appImage, "/app")
+			c.Env = []corev1.EnvVar{{Name: "TLS_CERT", Value: `>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`}}
+			return optedIn("write-ref", c)
+		}, team, `container "app", variable TLS_CERT`, "writes to the store", "are not supported"),
 		Entry("an unknown restart mode", func() *corev1.Pod {
 			return optedIn("bad-mode", withCommand(appImage, "/app"), "restart-on-secret-change", "on-change")
 		}, team, "annotation secrets-store.deckhouse.io/restart-on-secret-change", `"on-change" is not one of none, watch-for-lease, watch-for-data`),

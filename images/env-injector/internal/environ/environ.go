@@ -45,6 +45,10 @@ type Result struct {
 	// Skipped are variables left out because their secret is missing and
 	// ignore-missing-secrets is set.
 	Skipped []string
+	// TokenHanded is set when a variable took the store token
+	// (secrets-store:login): the application owns it now, so the injector
+	// must not revoke it.
+	TokenHanded bool
 }
 
 // Options are the parts of the injector's configuration that decide the
@@ -53,7 +57,13 @@ type Options struct {
 	EnvFromPath   []envref.Secret
 	IgnoreMissing bool
 	Log           *slog.Logger
+	// Token returns the store token that secrets-store:login hands over.
+	Token func(context.Context) (string, error)
 }
+
+// tokenInDigest stands for the store token in the digest: each rebuild logs
+// in anew, and a new token is not a change of the secrets.
+const tokenInDigest = "store-token"
 
 type variable struct {
 	name, value string
@@ -79,8 +89,21 @@ func Build(ctx context.Context, r Reader, environ []string, opts Options) (Resul
 		return Result{}, annotate(err, vars)
 	}
 
+	var token string
+	if slices.ContainsFunc(vars, func(v variable) bool { return v.parsed.UsesLogin() }) {
+		if opts.Token == nil {
+			return Result{}, fmt.Errorf("%s%s: no store token to hand over", envref.Prefix, envref.Login)
+		}
+		if token, err = opts.Token(ctx); err != nil {
+			return Result{}, fmt.Errorf("%s%s: %w", envref.Prefix, envref.Login, err)
+		}
+	}
+
 	out := map[string]string{}
 	fromStore := map[string]bool{}
+	// digested holds, for variables with the token, the value with a
+	// stand-in for it.
+	digested := map[string]string{}
 	var res Result
 	for _, sec := range opts.EnvFromPath {
 		d, ok := data[sec]
@@ -118,7 +141,11 @@ func Build(ctx context.Context, r Reader, environ []string, opts Options) (Resul
 			delete(fromStore, v.name)
 			continue
 		}
-		val, err := v.parsed.Render(ctx, data)
+		val, err := v.parsed.Render(ctx, data, token)
+		if err == nil && v.parsed.UsesLogin() {
+			res.TokenHanded = true
+			digested[v.name], err = v.parsed.Render(ctx, data, tokenInDigest)
+		}
 		if err != nil {
 			if opts.IgnoreMissing && errors.Is(err, envref.ErrMissingKey) {
 				opts.Log.Warn("key not found; variable left out (ignore-missing-secrets)", "variable", v.name, "error", err.Error())
@@ -144,7 +171,11 @@ func Build(ctx context.Context, r Reader, environ []string, opts Options) (Resul
 	h := sha256.New()
 	for _, name := range sortedKeys(out) {
 		if fromStore[name] {
-			fmt.Fprintf(h, "%d:%s=%d:%s\x00", len(name), name, len(out[name]), out[name])
+			val, ok := digested[name]
+			if !ok {
+				val = out[name]
+			}
+			fmt.Fprintf(h, "%d:%s=%d:%s\x00", len(name), name, len(val), val)
 		}
 	}
 	h.Sum(res.Digest[:0])

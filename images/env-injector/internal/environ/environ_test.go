@@ -170,3 +170,37 @@ func TestDigestFollowsStoreValuesOnly(t *testing.T) {
 		t.Fatal("digest did not change with the value")
 	}
 }
+
+// secrets-store:login hands the store token over, whole or inline; the
+// result says so (the injector then keeps the token) and a new token is
+// not a change of the data.
+func TestBuildLogin(t *testing.T) {
+	environ := []string{"VAULT_TOKEN=secrets-store:login", "AUTH=Bearer ${secrets-store:login}", "U=secrets-store:secret/data/db#user"}
+	build := func(tok string) Result {
+		t.Helper()
+		res, err := Build(context.Background(), newFake(), environ, Options{
+			Token: func(context.Context) (string, error) { return tok, nil },
+		})
+		if err != nil {
+			t.Fatalf("Build: %v", err)
+		}
+		return res
+	}
+	first, second := build("hvs.first"), build("hvs.second")
+	want := []string{"AUTH=Bearer hvs.first", "U=app", "VAULT_TOKEN=hvs.first"}
+	if strings.Join(first.Env, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Env = %q, want %q", first.Env, want)
+	}
+	if !first.TokenHanded {
+		t.Errorf("TokenHanded = false")
+	}
+	if first.Digest != second.Digest {
+		t.Errorf("a new store token changed the digest: watch-for-data would restart the application every poll")
+	}
+	if res, _ := Build(context.Background(), newFake(), []string{"U=secrets-store:secret/data/db#user"}, Options{}); res.TokenHanded {
+		t.Errorf("TokenHanded without secrets-store:login")
+	}
+	if _, err := Build(context.Background(), newFake(), environ, Options{}); err == nil {
+		t.Errorf("Build without a token source succeeded")
+	}
+}

@@ -50,8 +50,13 @@ func Check(pod *corev1.Pod, d injection.Defaults) (injection.Settings, []string,
 					warnings = append(warnings, fmt.Sprintf("container %q, variable %s holds a reference, but the container is skipped: the app sees the reference, not the secret", c.Name, e.Name))
 					continue
 				}
-				if _, err := envref.Parse(e.Value); err != nil {
+				v, err := envref.Parse(e.Value)
+				if err != nil {
 					errs = append(errs, &EnvError{Container: c.Name, Variable: e.Name, Err: err})
+				} else if v.UsesLogin() {
+					warnings = append(warnings, fmt.Sprintf("container %q, variable %s takes the injector's store token (%s%s): "+
+						"the application gets a live token with every policy of the role, and the injector does not revoke it; it ends with its TTL",
+						c.Name, e.Name, envref.Prefix, envref.Login))
 				}
 			}
 			if !skipped && injection.IsConfigVar(e.Name) {

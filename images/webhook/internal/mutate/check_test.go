@@ -48,6 +48,14 @@ func TestCheckRefuses(t *testing.T) {
 			podWith(annotated("client-timeout", "ten seconds"), app),
 			[]string{"annotation secrets-store.deckhouse.io/client-timeout", `"ten seconds" is not a duration`},
 			[]string{"annotation secrets-store.deckhouse.io/client-timeout"}},
+		{"a write to the store (existing module's >>secrets-store:)",
+			podWith(annotated(), withEnv(app, "CERT", `>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`)),
+			[]string{`container "app", variable CERT`, "writes to the store", "are not supported"},
+			[]string{`container "app" variable CERT`}},
+		{"a write inside a larger value",
+			podWith(annotated(), withEnv(app, "CERT", `pem=${>>secrets-store:pki/issue/web#certificate#{"ttl":"1h"}}`)),
+			[]string{`container "app", variable CERT`, "writes to the store"},
+			[]string{`container "app" variable CERT`}},
 		{"every problem at once",
 			podWith(annotated("tls-skip-verify", "maybe"), withEnv(app, "A", "secrets-store:#k", "B", "secrets-store:p#")),
 			[]string{"tls-skip-verify", "variable A", "variable B"},
@@ -81,6 +89,8 @@ func TestCheckWarns(t *testing.T) {
 		{"skip names no container", podWith(annotated("skip-mutate-containers", "istio-proxy"), app), `names container "istio-proxy", which the pod does not have`},
 		{"reference in a skipped container", podWith(annotated("skip-mutate-containers", "app"), withEnv(app, "X", "secrets-store:s#k")), `container "app", variable X holds a reference, but the container is skipped`},
 		{"every container skipped", podWith(annotated("skip-mutate-containers", "app"), app), "every container is skipped"},
+		{"the store token handed over", podWith(annotated(), withEnv(app, "VAULT_TOKEN", "secrets-store:login")), `container "app", variable VAULT_TOKEN takes the injector's store token`},
+		{"the store token inline", podWith(annotated(), withEnv(app, "AUTH", "Bearer ${secrets-store:login}")), "the injector does not revoke it"},
 		{"the injector's own variable", podWith(annotated(), withEnv(app, "VAULT_ADDR", "https://other")), `container "app" sets VAULT_ADDR`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
