@@ -5,6 +5,9 @@
 //	secrets-store:PATH#KEY#VERSION       a pinned KV v2 version
 //	secrets-store:PATH#${ TEMPLATE }     a Go template (Sprig) over PATH's data
 //	...${secrets-store:PATH#KEY}...      a reference inside a larger value
+//	>>secrets-store:PATH#KEY[#{JSON}]    a write (PUT, JSON body), e.g. a PKI
+//	                                     certificate issued at start; KEY may be
+//	                                     a template, as for reads
 //	secrets-store:login                  the injector's store token, as the
 //	                                     existing module's injector hands it
 //	                                     (usually to VAULT_TOKEN)
@@ -15,8 +18,10 @@ package envref
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -35,10 +40,11 @@ const inlineOpen = "${" + Prefix
 const Login = "login"
 
 // writePrefix marks the existing module's write form
-// (>>secrets-store:PATH#KEY#{JSON}). It is refused, never passed on as
-// literal text: an application would start with that text instead of, say,
-// the certificate it expects.
+// (>>secrets-store:PATH#KEY#{JSON}): a PUT with the JSON body, as the
+// existing module's injector sends it.
 const writePrefix = ">>" + Prefix
+
+const inlineWriteOpen = "${" + writePrefix
 
 // Template delimiters: ${ } instead of {{ }}, which Helm and other
 // templating of manifests would eat.
@@ -47,14 +53,31 @@ const (
 	RightDelim = "}"
 )
 
-// Secret names one read of the store.
+// Secret names one read of the store, or one write.
 type Secret struct {
 	Path string
 	// Version pins a KV v2 version; 0 is the latest.
 	Version int
+	// Method is "" for a read, PUT for a write; Body is the write's JSON
+	// object in canonical form (sorted keys), so that equal writes are
+	// sent once.
+	Method, Body string
+}
+
+// Args decodes Body for the store request; nil for a read or no body.
+func (s Secret) Args() map[string]any {
+	if s.Body == "" {
+		return nil
+	}
+	var args map[string]any
+	_ = json.Unmarshal([]byte(s.Body), &args) // checked by Parse
+	return args
 }
 
 func (s Secret) String() string {
+	if s.Method != "" {
+		return ">>" + s.Path
+	}
 	if s.Version > 0 {
 		return s.Path + "#" + strconv.Itoa(s.Version)
 	}
@@ -87,19 +110,18 @@ func Has(s string) bool {
 }
 
 func hasWrite(s string) bool {
-	return strings.HasPrefix(s, writePrefix) || strings.Contains(s, "${"+writePrefix)
+	return strings.HasPrefix(s, writePrefix) || strings.Contains(s, inlineWriteOpen)
 }
-
-// errWrite says what to do instead of a write, which is not supported.
-var errWrite = fmt.Errorf("writes to the store (%sPATH#KEY#{JSON}) are not supported in environment values: "+
-	"issue the certificate or credential with a SecretsStoreImport or the CSI driver and read it from a file, "+
-	"or read a stored value with %sPATH#KEY", writePrefix, Prefix)
 
 // Parse parses an environment value. A value without a reference parses
 // to its literal text.
 func Parse(s string) (Value, error) {
-	if hasWrite(s) {
-		return Value{}, fmt.Errorf("reference %q: %w", truncate(s), errWrite)
+	if strings.HasPrefix(s, writePrefix) {
+		r, err := parseWrite(strings.TrimPrefix(s, writePrefix), true)
+		if err != nil {
+			return Value{}, err
+		}
+		return Value{parts: []part{{ref: &r}}}, nil
 	}
 	if strings.HasPrefix(s, Prefix) {
 		r, err := parseRef(strings.TrimPrefix(s, Prefix), true)
@@ -111,7 +133,7 @@ func Parse(s string) (Value, error) {
 	var v Value
 	rest := s
 	for {
-		i := strings.Index(rest, inlineOpen)
+		i, open, write := nextInline(rest)
 		if i < 0 {
 			if rest != "" {
 				v.parts = append(v.parts, part{literal: rest})
@@ -121,18 +143,96 @@ func Parse(s string) (Value, error) {
 		if i > 0 {
 			v.parts = append(v.parts, part{literal: rest[:i]})
 		}
-		body := rest[i+len(inlineOpen):]
+		body := rest[i+len(open):]
 		end := strings.Index(body, RightDelim)
+		if write {
+			// A write's JSON body holds braces of its own.
+			end = closingBrace(body)
+		}
 		if end < 0 {
 			return Value{}, fmt.Errorf("reference %q has no closing %q", truncate(rest[i:]), RightDelim)
 		}
-		r, err := parseRef(body[:end], false)
+		var r Ref
+		var err error
+		if write {
+			r, err = parseWrite(body[:end], false)
+		} else {
+			r, err = parseRef(body[:end], false)
+		}
 		if err != nil {
 			return Value{}, err
 		}
 		v.parts = append(v.parts, part{ref: &r})
 		rest = body[end+len(RightDelim):]
 	}
+}
+
+// nextInline finds the first inline reference in s, a read or a write.
+func nextInline(s string) (at int, open string, write bool) {
+	r, w := strings.Index(s, inlineOpen), strings.Index(s, inlineWriteOpen)
+	switch {
+	case w >= 0 && (r < 0 || w < r):
+		return w, inlineWriteOpen, true
+	case r >= 0:
+		return r, inlineOpen, false
+	}
+	return -1, "", false
+}
+
+// closingBrace returns the index of the '}' that closes an inline write,
+// counting the braces of its JSON body and skipping JSON strings; -1 if
+// there is none.
+func closingBrace(s string) int {
+	depth, inString, escaped := 0, false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{':
+			depth++
+		case c == '}':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		}
+	}
+	return -1
+}
+
+// parseWrite parses a write, PATH#KEY[#{JSON}]: the body is the last
+// part that starts with '{', and must be a JSON object.
+func parseWrite(s string, whole bool) (Ref, error) {
+	ref := writePrefix + s
+	path, key, ok := strings.Cut(s, "#")
+	if !ok {
+		return Ref{}, fmt.Errorf("reference %q has no key: want %sPATH#KEY[#{JSON}]", truncate(ref), writePrefix)
+	}
+	if err := store.ValidatePath(path); err != nil {
+		return Ref{}, fmt.Errorf("reference %q: path %w", truncate(ref), err)
+	}
+	r := Ref{Secret: Secret{Path: path, Method: http.MethodPut}}
+	if i := strings.LastIndex(key, "#{"); i >= 0 {
+		var args map[string]any
+		if err := json.Unmarshal([]byte(key[i+1:]), &args); err != nil {
+			return Ref{}, fmt.Errorf("reference %q: the body after the last '#' is not a JSON object: %w", truncate(ref), err)
+		}
+		canonical, err := json.Marshal(args)
+		if err != nil {
+			return Ref{}, fmt.Errorf("reference %q: encode the body: %w", truncate(ref), err)
+		}
+		r.Body, key = string(canonical), key[:i]
+	}
+	if err := r.setKey(ref, key, whole); err != nil {
+		return Ref{}, err
+	}
+	return r, nil
 }
 
 // parseRef parses PATH#KEY[#VERSION]; templates only in whole values,
@@ -156,22 +256,31 @@ func parseRef(s string, whole bool) (Ref, error) {
 		}
 		r.Version, key = n, key[:i]
 	}
+	if err := r.setKey(Prefix+s, key, whole); err != nil {
+		return Ref{}, err
+	}
+	return r, nil
+}
+
+// setKey sets the key of r, or its template; ref is the reference as
+// written, for errors.
+func (r *Ref) setKey(ref, key string, whole bool) error {
 	if key == "" {
-		return Ref{}, fmt.Errorf("reference %q has an empty key", truncate(Prefix+s))
+		return fmt.Errorf("reference %q has an empty key", truncate(ref))
 	}
 	if strings.Contains(key, LeftDelim) {
 		if !whole {
-			return Ref{}, fmt.Errorf("reference %q: templates only in a whole value, not inside ${...}", truncate(Prefix+s))
+			return fmt.Errorf("reference %q: templates only in a whole value, not inside ${...}", truncate(ref))
 		}
-		t, err := secretdata.Parse(path, key, LeftDelim, RightDelim)
+		t, err := secretdata.Parse(r.Path, key, LeftDelim, RightDelim)
 		if err != nil {
-			return Ref{}, fmt.Errorf("reference %q: %w", truncate(Prefix+s), err)
+			return fmt.Errorf("reference %q: %w", truncate(ref), err)
 		}
 		r.Template = t
-		return r, nil
+		return nil
 	}
 	r.Key = key
-	return r, nil
+	return nil
 }
 
 // truncate keeps error messages one readable line; references are not
@@ -199,6 +308,18 @@ func (v Value) Refs() []Ref {
 func (v Value) UsesLogin() bool {
 	for _, r := range v.Refs() {
 		if r.Login {
+			return true
+		}
+	}
+	return false
+}
+
+// Issued reports whether the value is made anew at each start: it holds
+// the store token or a write (a new certificate each time), so a change
+// of its rendered text is not a change of the secrets.
+func (v Value) Issued() bool {
+	for _, r := range v.Refs() {
+		if r.Login || r.Method != "" {
 			return true
 		}
 	}

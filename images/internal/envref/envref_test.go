@@ -3,6 +3,7 @@ package envref
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -55,8 +56,11 @@ func TestParseAndRender(t *testing.T) {
 func TestParseRefusesBadReferences(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"secrets-store:secret/data/db", "has no key"},
-		{`>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`, "writes to the store"},
-		{`cert=${>>secrets-store:pki/issue/web#certificate#{"common_name":"a"}}`, "writes to the store"},
+		{`>>secrets-store:pki/issue/web#certificate#{"common_name":}`, "is not a JSON object"},
+		{`>>secrets-store:pki/issue/web`, "has no key"},
+		{`>>secrets-store:/sys/raw#k`, "must be relative"},
+		{`a=${>>secrets-store:pki/issue/web#certificate#{"common_name":"a"}`, "no closing"},
+		{`a=${>>secrets-store:pki/issue/web#${ .certificate }}`, "templates only in a whole value"},
 		{"secrets-store:#key", "empty secret path"},
 		{"secrets-store:/secret/db#key", "must be relative"},
 		{"secrets-store:secret/../sys/raw#key", "must be relative"},
@@ -80,6 +84,49 @@ func TestParseRefusesBadReferences(t *testing.T) {
 				t.Fatalf("Parse(%q) = %v, want an error with %q", tt.in, err, tt.want)
 			}
 		})
+	}
+}
+
+// >>secrets-store: is a PUT with the JSON body, whole or inline; equal
+// writes (bodies in any key order) are one write.
+func TestWrite(t *testing.T) {
+	issue := Secret{Path: "pki/issue/web", Method: "PUT", Body: `{"common_name":"a.example.com","ttl":"1h"}`}
+	data := map[Secret]map[string]any{
+		issue: {"certificate": "CERT", "private_key": "KEY"},
+		{Path: "pki/root/generate/internal", Method: "PUT"}: {"certificate": "ROOT"},
+	}
+	tests := []struct {
+		in, want string
+		secrets  []Secret
+	}{
+		{`>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com","ttl":"1h"}`, "CERT", []Secret{issue}},
+		{`>>secrets-store:pki/issue/web#${ .certificate }${ .private_key }#{"ttl":"1h","common_name":"a.example.com"}`, "CERTKEY", []Secret{issue}},
+		{`>>secrets-store:pki/root/generate/internal#certificate`, "ROOT", []Secret{{Path: "pki/root/generate/internal", Method: "PUT"}}},
+		{`pem=${>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com","ttl":"1h"}};key=${>>secrets-store:pki/issue/web#private_key#{"ttl":"1h","common_name":"a.example.com"}}`,
+			"pem=CERT;key=KEY", []Secret{issue}},
+		{`${>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com","ttl":"1h"}}/${secrets-store:kv/x#k}`, "CERT/v", []Secret{issue, {Path: "kv/x"}}},
+	}
+	data[Secret{Path: "kv/x"}] = map[string]any{"k": "v"}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if !Has(tt.in) {
+				t.Fatalf("Has = false")
+			}
+			v, err := Parse(tt.in)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got := v.Secrets(); !slices.Equal(got, tt.secrets) {
+				t.Errorf("Secrets = %+v, want %+v", got, tt.secrets)
+			}
+			got, err := v.Render(context.Background(), data, "")
+			if err != nil || got != tt.want {
+				t.Fatalf("Render = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	if got := issue.Args(); got["common_name"] != "a.example.com" || got["ttl"] != "1h" {
+		t.Errorf("Args = %v", got)
 	}
 }
 
@@ -169,6 +216,8 @@ func FuzzParse(f *testing.F) {
 		"secrets-store:login",
 		"Bearer ${secrets-store:login}",
 		`>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`,
+		`x${>>secrets-store:pki/issue/web#certificate#{"a":"}{\"","b":{"c":1}}}y`,
+		`>>secrets-store:pki/root/generate/internal#certificate`,
 	} {
 		f.Add(s)
 	}
@@ -191,7 +240,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		for _, sec := range secrets {
-			if sec.Path == "" || sec.Version < 0 {
+			if sec.Path == "" || sec.Version < 0 || (sec.Body != "" && sec.Args() == nil) {
 				t.Fatalf("Parse(%q) gave secret %+v", s, sec)
 			}
 		}

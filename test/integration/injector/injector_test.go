@@ -2,6 +2,8 @@ package injector
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 	"net/http"
@@ -17,8 +19,26 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	vaultapi "github.com/hashicorp/vault/api"
+
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
+
+// parsePrivateKey reads a PKCS#1, SEC 1 or PKCS#8 key, as the pki engine
+// issues them.
+func parsePrivateKey(b *pem.Block) (crypto.Signer, error) {
+	if k, err := x509.ParsePKCS1PrivateKey(b.Bytes); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParseECPrivateKey(b.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	return k.(crypto.Signer), nil
+}
 
 // liveTokens counts the store tokens of the role that are still valid: the
 // injector must leave none behind.
@@ -141,6 +161,36 @@ var _ = Describe("env-injector", Ordered, func() {
 		Expect(liveTokens(ctx)).To(BeZero())
 	})
 
+	It("issues a certificate at start for >>secrets-store: (a PUT with the JSON body), whole and inside ${...}", func(ctx SpecContext) {
+		Expect(env.Vault.Sys().MountWithContext(ctx, "inj-pki", &vaultapi.MountInput{Type: "pki", Config: vaultapi.MountConfigInput{MaxLeaseTTL: "24h"}})).To(Succeed())
+		DeferCleanup(func(ctx context.Context) { _ = env.Vault.Sys().UnmountWithContext(ctx, "inj-pki") })
+		_, err := env.Vault.Logical().WriteWithContext(ctx, "inj-pki/root/generate/internal", map[string]any{"common_name": "inj CA", "ttl": "24h"})
+		Expect(err).NotTo(HaveOccurred())
+		_, err = env.Vault.Logical().WriteWithContext(ctx, "inj-pki/roles/web", map[string]any{"allowed_domains": "example.com", "allow_subdomains": true, "max_ttl": "1h"})
+		Expect(err).NotTo(HaveOccurred())
+
+		// PEM spans lines: the application prints the two values NUL-separated.
+		r := start(ctx, pod{vars: []string{
+			`TLS_CERT=>>secrets-store:inj-pki/issue/web#certificate#{"common_name":"a.example.com","ttl":"10m"}`,
+			`TLS_KEY=key:${>>secrets-store:inj-pki/issue/web#private_key#{"ttl":"10m","common_name":"a.example.com"}}`,
+		}, command: []string{"sh", "-c", `printf '%s\0%s' "$TLS_CERT" "$TLS_KEY"`}})
+		Expect(r.wait()).To(Equal(0), r.stderr.String())
+		certText, keyText, _ := strings.Cut(r.stdout.String(), "\x00")
+		vals := map[string]string{"TLS_CERT": certText, "TLS_KEY": keyText}
+		block, _ := pem.Decode([]byte(vals["TLS_CERT"]))
+		Expect(block).NotTo(BeNil(), "TLS_CERT is not a PEM certificate: the write was not made")
+		cert, err := x509.ParseCertificate(block.Bytes)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cert.Subject.CommonName).To(Equal("a.example.com"), "the JSON body was sent")
+		Expect(vals["TLS_KEY"]).To(HavePrefix("key:-----BEGIN"))
+		key, _ := pem.Decode([]byte(strings.TrimPrefix(vals["TLS_KEY"], "key:")))
+		Expect(key).NotTo(BeNil())
+		priv, err := parsePrivateKey(key)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(priv.Public()).To(Equal(cert.PublicKey), "one write for both variables: the key belongs to the certificate")
+		Expect(liveTokens(ctx)).To(BeZero(), "no lease: the token is revoked as after reads")
+	})
+
 	DescribeTable("fails with one clear line on stderr and in the termination log, never a value",
 		func(ctx SpecContext, p pod, want string) {
 			p.command = []string{"env"}
@@ -165,8 +215,8 @@ var _ = Describe("env-injector", Ordered, func() {
 			`env-from-path secret/data/inj/loader: key "LD_PRELOAD" may not be set from the store: it changes what the dynamic loader loads`),
 		Entry("env-from-path with PATH", pod{settings: map[string]string{"VAULT_ENV_FROM_PATH": "secret/data/inj/common,secret/data/inj/path"}},
 			`env-from-path secret/data/inj/path: key "PATH" may not be set from the store: it chooses which program runs`),
-		Entry("a write to the store (the existing module's >>secrets-store:)", pod{vars: []string{`CERT=>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`}},
-			`variable CERT: reference ">>secrets-store:pki/issue/web#certificate#{\"common_name\":\"a.example.com\"}": writes to the store`),
+		Entry("a write whose body is not JSON (the existing module's >>secrets-store:)", pod{vars: []string{`CERT=>>secrets-store:inj-pki/issue/web#certificate#{common_name: a.example.com}`}},
+			`variable CERT: reference ">>secrets-store:inj-pki/issue/web#certificate#{common_name: a.example.com}": the body after the last '#' is not a JSON object`),
 		Entry("no token file", pod{settings: map[string]string{"VAULT_SA_TOKEN_PATH": "/nonexistent/token"}},
 			"read the service-account token: open /nonexistent/token"),
 	)

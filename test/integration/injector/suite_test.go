@@ -67,6 +67,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(env.WritePolicy(ctx, role, `
 path "secret/data/inj/*" { capabilities = ["read"] }
 path "kv1/inj/*"         { capabilities = ["read"] }
+path "inj-pki/issue/web" { capabilities = ["update"] }
 `)).To(Succeed())
 	Expect(env.WriteKubernetesRole(ctx, role, testenv.KubernetesRole{
 		ServiceAccounts: []string{sa}, Namespaces: []string{ns}, Policies: []string{role},

@@ -270,11 +270,11 @@ var _ = Describe("a refused pod", func() {
 			c.Env = []corev1.EnvVar{{Name: "DB_PASSWORD", Value: "secrets-store:secret/data/db"}}
 			return optedIn("bad-ref", c)
 		}, team, `container "app", variable DB_PASSWORD`, "has no key"),
-		Entry("a write to the store, the existing module's >>secrets-store:", func() *corev1.Pod {
+		Entry("a write to the store whose body is not JSON (the existing module's >>secrets-store:)", func() *corev1.Pod {
 			c := withCommand(appImage, "/app")
-			c.Env = []corev1.EnvVar{{Name: "TLS_CERT", Value: `>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`}}
+			c.Env = []corev1.EnvVar{{Name: "TLS_CERT", Value: `>>secrets-store:pki/issue/web#certificate#{common_name: a.example.com}`}}
 			return optedIn("write-ref", c)
-		}, team, `container "app", variable TLS_CERT`, "writes to the store", "are not supported"),
+		}, team, `container "app", variable TLS_CERT`, "is not a JSON object"),
 		Entry("an unknown restart mode", func() *corev1.Pod {
 			return optedIn("bad-mode", withCommand(appImage, "/app"), "restart-on-secret-change", "on-change")
 		}, team, "annotation secrets-store.deckhouse.io/restart-on-secret-change", `"on-change" is not one of none, watch-for-lease, watch-for-data`),

@@ -61,10 +61,6 @@ type Options struct {
 	Token func(context.Context) (string, error)
 }
 
-// tokenInDigest stands for the store token in the digest: each rebuild logs
-// in anew, and a new token is not a change of the secrets.
-const tokenInDigest = "store-token"
-
 type variable struct {
 	name, value string
 	parsed      envref.Value
@@ -101,8 +97,8 @@ func Build(ctx context.Context, r Reader, environ []string, opts Options) (Resul
 
 	out := map[string]string{}
 	fromStore := map[string]bool{}
-	// digested holds, for variables with the token, the value with a
-	// stand-in for it.
+	// digested holds what stands for a value in the digest where it is
+	// not the value itself.
 	digested := map[string]string{}
 	var res Result
 	for _, sec := range opts.EnvFromPath {
@@ -142,10 +138,6 @@ func Build(ctx context.Context, r Reader, environ []string, opts Options) (Resul
 			continue
 		}
 		val, err := v.parsed.Render(ctx, data, token)
-		if err == nil && v.parsed.UsesLogin() {
-			res.TokenHanded = true
-			digested[v.name], err = v.parsed.Render(ctx, data, tokenInDigest)
-		}
 		if err != nil {
 			if opts.IgnoreMissing && errors.Is(err, envref.ErrMissingKey) {
 				opts.Log.Warn("key not found; variable left out (ignore-missing-secrets)", "variable", v.name, "error", err.Error())
@@ -159,6 +151,13 @@ func Build(ctx context.Context, r Reader, environ []string, opts Options) (Resul
 		}
 		out[v.name] = val
 		fromStore[v.name] = true
+		res.TokenHanded = res.TokenHanded || v.parsed.UsesLogin()
+		if v.parsed.Issued() {
+			// Each rebuild logs in and writes anew: a new token or
+			// certificate is not a change of the secrets, so the
+			// reference itself stands for the value.
+			digested[v.name] = v.value
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Result{}, err
@@ -250,7 +249,7 @@ func read(ctx context.Context, r Reader, secrets []envref.Secret, ignoreMissing 
 	var leases []Lease
 	var errs []error
 	for _, s := range secrets {
-		sec, err := r.Read(ctx, store.Request{Path: s.Path, Version: s.Version})
+		sec, err := r.Read(ctx, store.Request{Path: s.Path, Version: s.Version, Method: s.Method, Args: s.Args()})
 		if err != nil {
 			if ignoreMissing && store.IsNotFound(err) {
 				missing[s] = true

@@ -14,14 +14,16 @@ import (
 // fakeStore answers reads from a map; it stands in for the store only in
 // these unit tests of Build (the injector's integration suite runs Vault).
 type fakeStore struct {
-	secrets map[string]*store.Secret // key: path or path#version
-	denied  map[string]bool
-	reads   []string
+	secrets  map[string]*store.Secret // key: path or path#version
+	denied   map[string]bool
+	reads    []string
+	requests []store.Request
 }
 
 func (f *fakeStore) Read(_ context.Context, req store.Request) (*store.Secret, error) {
-	key := envref.Secret{Path: req.Path, Version: req.Version}.String()
+	key := envref.Secret{Path: req.Path, Version: req.Version, Method: req.Method}.String()
 	f.reads = append(f.reads, key)
+	f.requests = append(f.requests, req)
 	if f.denied[req.Path] {
 		return nil, &store.Error{Op: "read", Path: req.Path, Status: http.StatusForbidden, Reasons: []string{"permission denied"}}
 	}
@@ -43,6 +45,7 @@ func newFake() *fakeStore {
 		"secret/data/gconv":  {Data: map[string]any{"GCONV_PATH": "/tmp"}},
 		"secret/data/malloc": {Data: map[string]any{"MALLOC_ARENA_MAX": "2"}},
 		"kv1/ttl":            {Data: map[string]any{"k": "v"}, LeaseDuration: 3 * time.Second},
+		">>pki/issue/web":    {Data: map[string]any{"certificate": "CERT", "private_key": "KEY"}, LeaseID: "pki/issue/web/1", LeaseDuration: time.Hour},
 		"db/creds/ro":        {Data: map[string]any{"username": "u1"}, LeaseID: "db/creds/ro/abc", LeaseDuration: time.Hour, Renewable: true},
 	}, denied: map[string]bool{"secret/data/admin": true}}
 }
@@ -202,5 +205,37 @@ func TestBuildLogin(t *testing.T) {
 	}
 	if _, err := Build(context.Background(), newFake(), environ, Options{}); err == nil {
 		t.Errorf("Build without a token source succeeded")
+	}
+}
+
+// A write is one PUT with its JSON body, however many variables use it;
+// its lease is kept like a read's, and a new certificate at a rebuild is
+// not a change.
+func TestBuildWrite(t *testing.T) {
+	environ := []string{
+		`CERT=>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`,
+		`KEY=k:${>>secrets-store:pki/issue/web#private_key#{"common_name":"a.example.com"}}`,
+	}
+	f := newFake()
+	res, err := Build(context.Background(), f, environ, Options{})
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if want := []string{"CERT=CERT", "KEY=k:KEY"}; strings.Join(res.Env, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Env = %q, want %q", res.Env, want)
+	}
+	if len(f.requests) != 1 || f.requests[0].Method != "PUT" || f.requests[0].Args["common_name"] != "a.example.com" {
+		t.Fatalf("requests = %+v, want one PUT with the body", f.requests)
+	}
+	if len(res.Leases) != 1 || res.Leases[0].ID != "pki/issue/web/1" {
+		t.Errorf("leases = %+v", res.Leases)
+	}
+	f.secrets[">>pki/issue/web"].Data["certificate"] = "NEW-CERT"
+	again, err := Build(context.Background(), f, environ, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Digest != res.Digest {
+		t.Errorf("a newly issued certificate changed the digest: watch-for-data would restart at every poll")
 	}
 }

@@ -48,13 +48,13 @@ func TestCheckRefuses(t *testing.T) {
 			podWith(annotated("client-timeout", "ten seconds"), app),
 			[]string{"annotation secrets-store.deckhouse.io/client-timeout", `"ten seconds" is not a duration`},
 			[]string{"annotation secrets-store.deckhouse.io/client-timeout"}},
-		{"a write to the store (existing module's >>secrets-store:)",
-			podWith(annotated(), withEnv(app, "CERT", `>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`)),
-			[]string{`container "app", variable CERT`, "writes to the store", "are not supported"},
+		{"a write whose body is not JSON (existing module's >>secrets-store:)",
+			podWith(annotated(), withEnv(app, "CERT", `>>secrets-store:pki/issue/web#certificate#{common_name: a.example.com}`)),
+			[]string{`container "app", variable CERT`, "is not a JSON object"},
 			[]string{`container "app" variable CERT`}},
-		{"a write inside a larger value",
-			podWith(annotated(), withEnv(app, "CERT", `pem=${>>secrets-store:pki/issue/web#certificate#{"ttl":"1h"}}`)),
-			[]string{`container "app", variable CERT`, "writes to the store"},
+		{"a write inside a larger value without its brace",
+			podWith(annotated(), withEnv(app, "CERT", `pem=${>>secrets-store:pki/issue/web#certificate#{"ttl":"1h"}`)),
+			[]string{`container "app", variable CERT`, "no closing"},
 			[]string{`container "app" variable CERT`}},
 		{"every problem at once",
 			podWith(annotated("tls-skip-verify", "maybe"), withEnv(app, "A", "secrets-store:#k", "B", "secrets-store:p#")),
@@ -103,7 +103,8 @@ func TestCheckWarns(t *testing.T) {
 			}
 		})
 	}
-	if _, warnings, err := Check(podWith(annotated(), withEnv(app, "DB", "secrets-store:secret/data/db#pass")), defaults); err != nil || len(warnings) != 0 {
+	if _, warnings, err := Check(podWith(annotated(), withEnv(app, "DB", "secrets-store:secret/data/db#pass",
+		"CERT", `>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com"}`)), defaults); err != nil || len(warnings) != 0 {
 		t.Fatalf("a plain pod: %v, warnings %q", err, warnings)
 	}
 }
