@@ -40,6 +40,9 @@ const (
 	AnnotationServiceAccountTokenPath = "service-account-token-path"
 	AnnotationRestartOnSecretChange   = "restart-on-secret-change"
 	AnnotationSecretPollInterval      = "secret-poll-interval"
+	// AnnotationEnvInjectorPullPolicy is the imagePullPolicy of the
+	// injector's init container, as in the existing module.
+	AnnotationEnvInjectorPullPolicy = "env-injector-pull-policy"
 )
 
 var annotations = []string{
@@ -47,6 +50,7 @@ var annotations = []string{
 	AnnotationTLSSkipVerify, AnnotationEnvFromPath, AnnotationIgnoreMissingSecrets, AnnotationClientTimeout,
 	AnnotationMutateProbes, AnnotationLogLevel, AnnotationEnableJSONLog, AnnotationSkipMutateContainers,
 	AnnotationServiceAccountTokenPath, AnnotationRestartOnSecretChange, AnnotationSecretPollInterval,
+	AnnotationEnvInjectorPullPolicy,
 }
 
 // Restart modes (annotation restart-on-secret-change).
@@ -142,6 +146,9 @@ type Settings struct {
 	// TokenPathSet says the pod brings its own token file; the webhook then
 	// adds no token volume.
 	TokenPathSet bool
+	// PullPolicy is the init container's imagePullPolicy (Always,
+	// IfNotPresent, Never); empty: the module's.
+	PullPolicy string
 }
 
 // Defaults come from the module's configuration.
@@ -255,6 +262,12 @@ func FromAnnotations(ann map[string]string, d Defaults) (Settings, []string, err
 			bad(AnnotationClientTimeout, err)
 		}
 		s.ClientTimeout = d
+	}
+	if v, ok := get(AnnotationEnvInjectorPullPolicy); ok {
+		if !slices.Contains([]string{"Always", "IfNotPresent", "Never"}, v) {
+			bad(AnnotationEnvInjectorPullPolicy, fmt.Errorf("%q is not one of Always, IfNotPresent, Never", v))
+		}
+		s.PullPolicy = v
 	}
 	if v, ok := get(AnnotationLogLevel); ok {
 		if err := checkLogLevel(v); err != nil {

@@ -26,7 +26,7 @@ func TestFromAnnotations(t *testing.T) {
 		"ignore-missing-secrets", "true", "client-timeout", "3s", "mutate-probes", "true", "log-level", "debug",
 		"enable-json-log", "true", "skip-mutate-containers", "istio-proxy, ,log-shipper",
 		"service-account-token-path", "/var/run/own/token", "restart-on-secret-change", "watch-for-data",
-		"secret-poll-interval", "30s",
+		"secret-poll-interval", "30s", "env-injector-pull-policy", "Never",
 	), moduleDefaults)
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("FromAnnotations: %v, warnings %q", err, warnings)
@@ -40,6 +40,7 @@ func TestFromAnnotations(t *testing.T) {
 			GracePeriod: DefaultGracePeriod, TerminationLog: DefaultTerminationLog,
 		},
 		TLSSecret: "vault-ca", MutateProbes: true, SkipContainers: []string{"istio-proxy", "log-shipper"}, TokenPathSet: true,
+		PullPolicy: "Never",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("settings\n got %+v\nwant %+v", s, want)
@@ -67,6 +68,8 @@ func TestFromAnnotationsRefuses(t *testing.T) {
 		{"empty role", ann("role", " "), moduleDefaults, []string{"annotation secrets-store.deckhouse.io/role: empty role"}},
 		{"no address", ann("role", "app"), Defaults{}, []string{"secrets-store.deckhouse.io/addr: no store address; set the annotation or the module's connection.url"}},
 		{"bad address", ann("role", "app", "addr", "vault:8200"), moduleDefaults, []string{`addr: "vault:8200" is not an https:// URL`}},
+		{"bad pull policy", ann("role", "app", "env-injector-pull-policy", "always"), moduleDefaults,
+			[]string{`env-injector-pull-policy: "always" is not one of Always, IfNotPresent, Never`}},
 		{"bad mode", ann("role", "app", "restart-on-secret-change", "always"), moduleDefaults,
 			[]string{`restart-on-secret-change: "always" is not one of none, watch-for-lease, watch-for-data`}},
 		{"bad durations", ann("role", "app", "client-timeout", "10", "secret-poll-interval", "100ms", "restart-on-secret-change", "watch-for-data"), moduleDefaults,

@@ -221,6 +221,12 @@ var _ = Describe("an opted-in pod", func() {
 		))
 	})
 
+	It("with env-injector-pull-policy gets that imagePullPolicy on the injector's init container", func(ctx SpecContext) {
+		pod := mustCreate(ctx, team, optedIn("pull-policy", withCommand(appImage, "/app"), "env-injector-pull-policy", "Never"))
+		Expect(pod.Spec.InitContainers[0].Name).To(Equal(initName))
+		Expect(pod.Spec.InitContainers[0].ImagePullPolicy).To(Equal(corev1.PullNever))
+	})
+
 	It("with tls-secret gets the Secret's CA mounted and named to the injector", func(ctx SpecContext) {
 		pod := mustCreate(ctx, team, optedIn("tls-secret", withCommand(appImage, "/app"), "tls-secret", "vault-ca"))
 		v := volume(pod, "secrets-store-tls")
@@ -275,6 +281,9 @@ var _ = Describe("a refused pod", func() {
 			c.Env = []corev1.EnvVar{{Name: "TLS_CERT", Value: `>>secrets-store:pki/issue/web#certificate#{common_name: a.example.com}`}}
 			return optedIn("write-ref", c)
 		}, team, `container "app", variable TLS_CERT`, "is not a JSON object"),
+		Entry("an unknown pull policy", func() *corev1.Pod {
+			return optedIn("bad-pull", withCommand(appImage, "/app"), "env-injector-pull-policy", "always")
+		}, team, "annotation secrets-store.deckhouse.io/env-injector-pull-policy", `"always" is not one of Always, IfNotPresent, Never`),
 		Entry("an unknown restart mode", func() *corev1.Pod {
 			return optedIn("bad-mode", withCommand(appImage, "/app"), "restart-on-secret-change", "on-change")
 		}, team, "annotation secrets-store.deckhouse.io/restart-on-secret-change", `"on-change" is not one of none, watch-for-lease, watch-for-data`),

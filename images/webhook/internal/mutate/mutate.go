@@ -152,6 +152,9 @@ func Patch(pod *corev1.Pod, s injection.Settings, o Options, images map[string]I
 	}
 	ops = appendAll(ops, "/spec/volumes", len(pod.Spec.Volumes), vols)
 	init := initContainer(o)
+	if s.PullPolicy != "" {
+		init.ImagePullPolicy = corev1.PullPolicy(s.PullPolicy)
+	}
 	if len(pod.Spec.InitContainers) == 0 {
 		ops = append(ops, Op{Op: "add", Path: "/spec/initContainers", Value: []corev1.Container{init}})
 	} else {

@@ -228,6 +228,11 @@ func TestPatchSettings(t *testing.T) {
 				t.Errorf("env %v: want %s=%s", envOf(c), injection.EnvCACert, injection.CACertPath)
 			}
 		}},
+		{"env-injector-pull-policy sets the init container's imagePullPolicy", annotated("env-injector-pull-policy", "Never"), func(t *testing.T, pod *corev1.Pod, _ corev1.Container) {
+			if p := pod.Spec.InitContainers[0].ImagePullPolicy; pod.Spec.InitContainers[0].Name != InitContainerName || p != corev1.PullNever {
+				t.Errorf("init container %s imagePullPolicy %q, want Never", pod.Spec.InitContainers[0].Name, p)
+			}
+		}},
 		{"own token path: no token volume", annotated("service-account-token-path", "/var/run/own/token"), func(t *testing.T, pod *corev1.Pod, c corev1.Container) {
 			if volumeOf(pod, TokenVolume) != nil {
 				t.Error("token volume added although the pod brings its own token")
