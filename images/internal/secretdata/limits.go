@@ -267,6 +267,16 @@ var baseFuncs = func() template.FuncMap {
 	return out
 }()
 
+// unsupported are the existing module's injector functions that are not
+// here, and what to use instead: a template naming one fails to parse
+// (at admission, for a pod) with that advice rather than "not defined".
+var unsupported = map[string]string{
+	"file": "templates see only the secret's data and read no files of the container; " +
+		"deliver the file with a CSI volume (a SecretsStoreImport) and read it in the application",
+	"accessor": "templates see only the secret's data, not the store token; " +
+		"hand the token to the application with secrets-store:login if it must talk to the store",
+}
+
 // notDefined matches text/template's parse error for an unknown function.
 var notDefined = regexp.MustCompile(`function "([^"]+)" not defined`)
 
@@ -279,6 +289,9 @@ func explainRemoved(err error) error {
 	}
 	if why, ok := removed[m[1]]; ok {
 		return fmt.Errorf("function %q is not allowed: %s", m[1], why)
+	}
+	if instead, ok := unsupported[m[1]]; ok {
+		return fmt.Errorf("function %q (of the existing module's injector) is not supported: %s", m[1], instead)
 	}
 	return err
 }

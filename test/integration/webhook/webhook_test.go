@@ -281,6 +281,11 @@ var _ = Describe("a refused pod", func() {
 			c.Env = []corev1.EnvVar{{Name: "TLS_CERT", Value: `>>secrets-store:pki/issue/web#certificate#{common_name: a.example.com}`}}
 			return optedIn("write-ref", c)
 		}, team, `container "app", variable TLS_CERT`, "is not a JSON object"),
+		Entry("a template with the existing injector's file function", func() *corev1.Pod {
+			c := withCommand(appImage, "/app")
+			c.Env = []corev1.EnvVar{{Name: "CA", Value: `secrets-store:secret/data/db#${ file "/etc/ssl/ca.pem" }`}}
+			return optedIn("file-func", c)
+		}, team, `container "app", variable CA`, `function "file" (of the existing module's injector) is not supported`, "deliver the file with a CSI volume"),
 		Entry("an unknown pull policy", func() *corev1.Pod {
 			return optedIn("bad-pull", withCommand(appImage, "/app"), "env-injector-pull-policy", "always")
 		}, team, "annotation secrets-store.deckhouse.io/env-injector-pull-policy", `"always" is not one of Always, IfNotPresent, Never`),
