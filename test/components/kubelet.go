@@ -87,17 +87,24 @@ func (k *Kubelet) PublishRequest(ctx context.Context, v Volume, p Pod, ssi strin
 		return nil, err
 	}
 	attrs["secretsStoreImport"] = ssi
+	// The csi volume's readOnly: the driver refuses a writable volume.
+	return NodePublishRequest(v, p, true, attrs), nil
+}
+
+// NodePublishRequest is kubelet's NodePublishVolume call for ephemeral
+// inline volume v of pod p with volume context attrs (VolumeContext plus
+// the volume's own attributes).
+func NodePublishRequest(v Volume, p Pod, readonly bool, attrs map[string]string) *csi.NodePublishVolumeRequest {
 	return &csi.NodePublishVolumeRequest{
 		VolumeId:   v.ID,
 		TargetPath: v.Target,
-		// The csi volume's readOnly: the driver refuses a writable volume.
-		Readonly: true,
+		Readonly:   readonly,
 		VolumeCapability: &csi.VolumeCapability{
 			AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{VolumeMountGroup: p.FSGroup}},
 			AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},
 		},
 		VolumeContext: attrs,
-	}, nil
+	}
 }
 
 // Publish makes the request for p and sends it. A driver error comes back

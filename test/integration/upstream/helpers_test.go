@@ -49,14 +49,5 @@ func publishRequest(ctx context.Context, pod components.Pod, vol components.Volu
 		return nil, err
 	}
 	attrs["secretProviderClass"] = spc
-	return &csi.NodePublishVolumeRequest{
-		VolumeId:   vol.ID,
-		TargetPath: vol.Target,
-		Readonly:   readonly,
-		VolumeCapability: &csi.VolumeCapability{
-			AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{}},
-			AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},
-		},
-		VolumeContext: attrs,
-	}, nil
+	return components.NodePublishRequest(vol, pod, readonly, attrs), nil
 }
