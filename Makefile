@@ -17,7 +17,7 @@ SOLO_MODULES := hooks/settings
 export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver,github.com/flant,github.com/deckhouse/module-sdk,github.com/deckhouse/deckhouse,github.com/sylabs
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook
+.PHONY: all demo test test-servers test-tools generate vet fmt-check fuzz bench bench-controller bench-injector bench-webhook
 
 all: test
 
@@ -72,6 +72,12 @@ fuzz:
 		echo "fuzz: $$dir $$name for $(FUZZTIME)"; \
 		(cd $${dir%%/*} && go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$${dir#*/}) || exit 1; \
 	done
+
+# crds/secrets-store-import.yaml and images/api/v1alpha1/zz_generated.deepcopy.go
+# from the Go types, with the controller-gen pinned in test/tools/controller-gen
+# (test/integration/foundation fails when they differ from what it generates).
+generate:
+	test/tools/controller-gen/generate.sh
 
 vet:
 	for m in $(MODULES); do (cd $$m && go vet ./...); done

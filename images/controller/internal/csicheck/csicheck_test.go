@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
@@ -39,7 +41,7 @@ func TestCheckRole(t *testing.T) {
 	cases := []struct {
 		role       string
 		advance    time.Duration
-		wantStatus string
+		wantStatus metav1.ConditionStatus
 		wantReason string
 		wantRetry  bool
 		wantAsked  int

@@ -73,15 +73,15 @@ type failure struct {
 	readyReason, readyMessage string
 }
 
-func (f failure) synced() v1alpha1.Condition {
-	return v1alpha1.Condition{Type: status.Synced, Status: status.False, Reason: f.reason, Message: f.err.Error()}
+func (f failure) synced() metav1.Condition {
+	return metav1.Condition{Type: status.Synced, Status: status.False, Reason: f.reason, Message: f.err.Error()}
 }
 
-func (f failure) ready() v1alpha1.Condition {
+func (f failure) ready() metav1.Condition {
 	if f.readyReason == "" {
-		return v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: f.reason, Message: f.err.Error()}
+		return metav1.Condition{Type: status.Ready, Status: status.False, Reason: f.reason, Message: f.err.Error()}
 	}
-	return v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: f.readyReason, Message: f.readyMessage}
+	return metav1.Condition{Type: status.Ready, Status: status.False, Reason: f.readyReason, Message: f.readyMessage}
 }
 
 // specFailure classifies an error of parseSpec.
@@ -182,7 +182,7 @@ func (e *tokenError) Error() string { return e.err.Error() }
 func (e *tokenError) Unwrap() error { return e.err }
 
 // applyStatus sets the import's Synced and Ready conditions.
-func (r *Reconciler) applyStatus(ctx context.Context, ssi *v1alpha1.SecretsStoreImport, synced, ready v1alpha1.Condition, lastSync *metav1.Time) error {
+func (r *Reconciler) applyStatus(ctx context.Context, ssi *v1alpha1.SecretsStoreImport, synced, ready metav1.Condition, lastSync *metav1.Time) error {
 	return status.Update(ctx, r.cfg.Client, ssi, r.now(), lastSync, synced, ready)
 }
 

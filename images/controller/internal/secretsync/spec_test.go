@@ -103,10 +103,10 @@ func TestReadFailure(t *testing.T) {
 
 func TestLastSync(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
-	withStatus := func(synced string, gen int64, last *time.Time) *v1alpha1.SecretsStoreImport {
+	withStatus := func(synced metav1.ConditionStatus, gen int64, last *time.Time) *v1alpha1.SecretsStoreImport {
 		ssi := testImport("")
 		ssi.Generation = 2
-		ssi.Status.Conditions = []v1alpha1.Condition{{Type: status.Synced, Status: synced, ObservedGeneration: gen}}
+		ssi.Status.Conditions = []metav1.Condition{{Type: status.Synced, Status: synced, ObservedGeneration: gen}}
 		if last != nil {
 			mt := metav1.NewTime(*last)
 			ssi.Status.LastSyncTime = &mt

@@ -117,10 +117,10 @@ func (r *Reconciler) keep(ctx context.Context, u *unstructured.Unstructured, ssi
 func (r *Reconciler) finish(ctx context.Context, u *unstructured.Unstructured, ssi *v1alpha1.SecretsStoreImport, spec syncSpec, secret *corev1.Secret, lastSync *metav1.Time, now time.Time) (reconcile.Result, string, error) {
 	r.cfg.Metrics.Managed(ssi.Namespace+"/"+ssi.Name, true)
 	rolloutErr := r.rollout(ctx, u, ssi, secret, now)
-	synced := v1alpha1.Condition{Type: status.Synced, Status: status.True, Reason: ReasonSynced,
+	synced := metav1.Condition{Type: status.Synced, Status: status.True, Reason: ReasonSynced,
 		Message: fmt.Sprintf("read %d key(s) from the store as ServiceAccount %s/%s (role %q)",
 			len(spec.params.Objects), ssi.Namespace, spec.params.ServiceAccount, spec.params.Role)}
-	ready := v1alpha1.Condition{Type: status.Ready, Status: status.True, Reason: ReasonSecretReady,
+	ready := metav1.Condition{Type: status.Ready, Status: status.True, Reason: ReasonSecretReady,
 		Message: fmt.Sprintf("Secret %s/%s is up to date", secret.Namespace, secret.Name)}
 	if err := errors.Join(rolloutErr, r.applyStatus(ctx, ssi, synced, ready, lastSync)); err != nil {
 		return reconcile.Result{}, metrics.ResultError, err
