@@ -9,15 +9,6 @@ import (
 	"testing"
 )
 
-func TestUnescape(t *testing.T) {
-	cases := map[string]string{`/a\040b`: "/a b", "/plain": "/plain", `/x\134y`: `/x\y`, `/end\04`: `/end\04`}
-	for in, want := range cases {
-		if got := unescape(in); got != want {
-			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestMountCycle(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("mounting tmpfs needs root")
