@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/envref"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 )
 
-var moduleDefaults = Defaults{Address: "https://stronghold.d8-stronghold:8300", CACertPEM: "-----BEGIN CERTIFICATE-----\n..."}
+var moduleDefaults = params.Defaults{Address: "https://stronghold.d8-stronghold:8300", CACertPEM: "-----BEGIN CERTIFICATE-----\n..."}
 
 func ann(kv ...string) map[string]string {
 	m := map[string]string{}
@@ -62,11 +63,11 @@ func TestFromAnnotationsRefuses(t *testing.T) {
 	tests := []struct {
 		name string
 		ann  map[string]string
-		d    Defaults
+		d    params.Defaults
 		want []string
 	}{
 		{"empty role", ann("role", " "), moduleDefaults, []string{"annotation secrets-store.deckhouse.io/role: empty role"}},
-		{"no address", ann("role", "app"), Defaults{}, []string{"secrets-store.deckhouse.io/addr: no store address; set the annotation or the module's connection.url"}},
+		{"no address", ann("role", "app"), params.Defaults{}, []string{"secrets-store.deckhouse.io/addr: no store address; set the annotation or the module's connection.url"}},
 		{"bad address", ann("role", "app", "addr", "vault:8200"), moduleDefaults, []string{`addr: "vault:8200" is not an https:// URL`}},
 		{"bad pull policy", ann("role", "app", "env-injector-pull-policy", "always"), moduleDefaults,
 			[]string{`env-injector-pull-policy: "always" is not one of Always, IfNotPresent, Never`}},
@@ -123,45 +124,6 @@ func TestFromAnnotationsWarns(t *testing.T) {
 	}
 }
 
-func TestEnvRoundTrip(t *testing.T) {
-	for _, a := range []map[string]string{
-		ann("role", "app"),
-		ann("role", "app", "addr", "https://v:8200", "namespace", "ns1", "tls-skip-verify", "true", "env-from-path", "a/b,c/d#2",
-			"ignore-missing-secrets", "true", "client-timeout", "1m", "log-level", "warn", "enable-json-log", "true",
-			"restart-on-secret-change", "watch-for-data", "secret-poll-interval", "2s"),
-		ann("role", "app", "restart-on-secret-change", "watch-for-lease"),
-	} {
-		s, _, err := FromAnnotations(a, moduleDefaults)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env := map[string]string{"PATH": "/bin"}
-		for _, e := range s.Config.Env() {
-			if !IsConfigVar(e.Name) {
-				t.Fatalf("Env sets %s, which IsConfigVar does not know: the app would see it", e.Name)
-			}
-			env[e.Name] = e.Value
-		}
-		got, err := FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, s.Config) {
-			t.Fatalf("round trip\n got %+v\nwant %+v", got, s.Config)
-		}
-	}
-}
-
-func TestFromEnvNamesTheVariable(t *testing.T) {
-	env := map[string]string{EnvAddr: "https://v", EnvRole: "app", EnvRestart: "sometimes", EnvClientTimeout: "x"}
-	_, err := FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	for _, w := range []string{"variable VAULT_RESTART_ON_SECRET_CHANGE: \"sometimes\"", "variable VAULT_CLIENT_TIMEOUT: \"x\""} {
-		if err == nil || !strings.Contains(err.Error(), w) {
-			t.Errorf("error %v lacks %q", err, w)
-		}
-	}
-}
-
 // FuzzFromAnnotations: any annotation value is accepted or refused with an
 // error naming an annotation; what is accepted survives the trip through
 // the injector's environment.
@@ -169,10 +131,13 @@ func FuzzFromAnnotations(f *testing.F) {
 	f.Add("app", "https://v:8200", "watch-for-data", "5s", "secret/a,secret/b#2", "true")
 	f.Add("", "http://", "none", "1h", "#", "1")
 	f.Add("r", "https://h", "watch-for-lease", "0s", " ", "FALSE")
+	// A poll interval outside watch-for-data: kept at its default, which is
+	// all the environment can say.
+	f.Add("app", "https://v", "none", "2m", "a/b", "true")
 	f.Fuzz(func(t *testing.T, role, addr, mode, dur, paths, b string) {
 		a := ann("role", role, "addr", addr, "restart-on-secret-change", mode, "secret-poll-interval", dur,
 			"client-timeout", dur, "env-from-path", paths, "tls-skip-verify", b, "ignore-missing-secrets", b)
-		s, _, err := FromAnnotations(a, Defaults{})
+		s, _, err := FromAnnotations(a, params.Defaults{})
 		if err != nil {
 			if !strings.Contains(err.Error(), "annotation "+AnnotationPrefix) {
 				t.Fatalf("error without the annotation's name: %v", err)
