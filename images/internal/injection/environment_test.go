@@ -230,3 +230,45 @@ func TestTable(t *testing.T) {
 		t.Error("IsConfigVar claims a variable of the app")
 	}
 }
+
+// TestEnvLeavesOut: a variable is left out where the injector's mode does
+// not read it or its value is unset; the pod's grace period, zero
+// included, reaches the injector in the watch modes.
+func TestEnvLeavesOut(t *testing.T) {
+	base, err := FromEnv(lookupIn(map[string]string{EnvAddr: "https://v", EnvRole: "app"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(f func(*Config)) Config { c := base; f(&c); return c }
+	tests := []struct {
+		name    string
+		c       Config
+		want    map[string]string
+		leftOut []string
+	}{
+		{"default mode", with(func(c *Config) { c.GracePeriod, c.PollInterval = time.Minute, time.Hour }),
+			map[string]string{EnvAddr: "https://v", EnvRole: "app", "VAULT_AUTH_PATH": DefaultAuthPath, "VAULT_RESTART_ON_SECRET_CHANGE": RestartNone},
+			[]string{EnvGracePeriod, "VAULT_SECRET_POLL_INTERVAL", "VAULT_TERMINATION_LOG", "VAULT_SKIP_VERIFY", "VAULT_NAMESPACE", EnvCACert}},
+		{"watch for data", with(func(c *Config) { c.Restart, c.GracePeriod, c.PollInterval = RestartWatchForData, 0, time.Hour }),
+			map[string]string{EnvGracePeriod: "0s", "VAULT_SECRET_POLL_INTERVAL": "1h0m0s"}, nil},
+		{"watch for lease", with(func(c *Config) { c.Restart, c.GracePeriod = RestartWatchForLease, 45*time.Second }),
+			map[string]string{EnvGracePeriod: "45s"}, []string{"VAULT_SECRET_POLL_INTERVAL"}},
+		{"own termination log", with(func(c *Config) { c.TerminationLog, c.SkipVerify = "/log", true }),
+			map[string]string{"VAULT_TERMINATION_LOG": "/log", "VAULT_SKIP_VERIFY": "true"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := envMap(tt.c)
+			for k, v := range tt.want {
+				if got, ok := env[k]; !ok || got != v {
+					t.Errorf("%s=%q (set: %t), want %q", k, got, ok, v)
+				}
+			}
+			for _, k := range tt.leftOut {
+				if v, ok := env[k]; ok {
+					t.Errorf("%s=%q, want it left out", k, v)
+				}
+			}
+		})
+	}
+}
