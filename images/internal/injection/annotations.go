@@ -38,19 +38,14 @@ func FromAnnotations(ann map[string]string, d params.Defaults) (Settings, []stri
 		return v, ok
 	}
 	s := defaults()
-	// A pod that names its own store gets neither the module's address
-	// nor its CA.
+	// A pod that names its own store does not trust it with the module's CA.
 	if _, own := lookup(AnnotationAddr); !own {
-		s.Address, s.CACertPEM = d.Address, d.CACertPEM
+		s.CACertPEM = d.CACertPEM
 	}
-	if d.AuthMount != "" {
-		s.AuthPath = d.AuthMount
-	}
-	s.Namespace = d.Namespace
 	_, s.TokenPathSet = lookup(annotationTokenPath)
 
 	warnings := unknownAnnotations(ann)
-	w, err := read(&s, func(row setting) string { return row.annotation }, field, lookup, true)
+	w, err := read(&s, func(row setting) string { return row.annotation }, field, lookup, &d)
 	return s, append(warnings, w...), err
 }
 

@@ -59,6 +59,21 @@ func TestFromAnnotationsUsesModuleDefaults(t *testing.T) {
 	}
 }
 
+// TestFromAnnotationsModuleStore: the module's auth path and namespace
+// apply, normalized as an annotation's would be, unless an annotation names
+// its own; a pod's own address drops the module's CA.
+func TestFromAnnotationsModuleStore(t *testing.T) {
+	d := params.Defaults{Address: "https://vault:8200", CACertPEM: "PEM", AuthMount: "/k8s-prod/", Namespace: "team"}
+	s, _, err := FromAnnotations(ann("role", "app"), d)
+	if err != nil || s.AuthPath != "k8s-prod" || s.Namespace != "team" || s.Address != d.Address || s.CACertPEM != "PEM" {
+		t.Fatalf("module defaults: %+v, %v", s.Config, err)
+	}
+	s, _, err = FromAnnotations(ann("role", "app", "addr", "https://own:8200", "auth-path", "own", "namespace", ""), d)
+	if err != nil || s.AuthPath != "own" || s.Namespace != "" || s.Address != "https://own:8200" || s.CACertPEM != "" {
+		t.Fatalf("the pod's own store: %+v, %v", s.Config, err)
+	}
+}
+
 func TestFromAnnotationsRefuses(t *testing.T) {
 	tests := []struct {
 		name string
@@ -84,6 +99,8 @@ func TestFromAnnotationsRefuses(t *testing.T) {
 		{"bad tls secret", ann("role", "app", "tls-secret", "Vault_CA"), moduleDefaults, []string{`tls-secret: "Vault_CA" is not a Secret name`}},
 		{"bad log level", ann("role", "app", "log-level", "trace"), moduleDefaults, []string{`log-level: "trace" is not one of`}},
 		{"bad auth path", ann("role", "app", "auth-path", "../sys"), moduleDefaults, []string{`auth-path: "../sys" is not an auth method path`}},
+		{"bad module auth path", ann("role", "app"), params.Defaults{Address: "https://v", AuthMount: "a b"},
+			[]string{`auth-path: "a b" is not an auth method path such as kubernetes; set the annotation or the module's connection.authPath`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -48,7 +48,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		func(name string) (string, bool) {
 			v, ok := lookup(name)
 			return v, ok && v != ""
-		}, false)
+		}, nil)
 	return s.Config, err
 }
 

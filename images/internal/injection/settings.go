@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/envref"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 )
 
 // Restart modes (annotation restart-on-secret-change).
@@ -104,8 +105,10 @@ type setting struct {
 	codec
 	// warn, if set, looks at a value that parsed and names its risk.
 	warn func(s *Settings) string
-	// module names the module's setting that gives the webhook's default.
-	module string
+	// module names the module's setting that gives the webhook's default,
+	// and fromModule reads that default from the module's flags.
+	module     string
+	fromModule func(d params.Defaults) string
 	// carried, if set, reports whether a variable carries the setting for
 	// c. Where none does, the setting keeps its default, so that a
 	// configuration has one spelling in the environment.
@@ -122,10 +125,12 @@ type codec struct {
 // restart-on-secret-change comes before secret-poll-interval.
 var settings = []setting{
 	{annotation: AnnotationAddr, env: EnvAddr, required: true, codec: text(func(s *Settings) *string { return &s.Address }, parseAddress),
-		module: "connection.url", warn: addressRisk},
+		module: "connection.url", fromModule: func(d params.Defaults) string { return d.Address }, warn: addressRisk},
 	{annotation: AnnotationRole, env: EnvRole, required: true, codec: text(func(s *Settings) *string { return &s.Role }, parseRole)},
-	{annotation: "auth-path", env: "VAULT_AUTH_PATH", def: DefaultAuthPath, module: "connection.authPath", codec: text(func(s *Settings) *string { return &s.AuthPath }, parseAuthPath)},
-	{annotation: "namespace", env: "VAULT_NAMESPACE", module: "connection.namespace", codec: text(func(s *Settings) *string { return &s.Namespace }, nil)},
+	{annotation: "auth-path", env: "VAULT_AUTH_PATH", def: DefaultAuthPath, codec: text(func(s *Settings) *string { return &s.AuthPath }, parseAuthPath),
+		module: "connection.authPath", fromModule: func(d params.Defaults) string { return d.AuthMount }},
+	{annotation: "namespace", env: "VAULT_NAMESPACE", codec: text(func(s *Settings) *string { return &s.Namespace }, nil),
+		module: "connection.namespace", fromModule: func(d params.Defaults) string { return d.Namespace }},
 	{annotation: "tls-secret", codec: text(func(s *Settings) *string { return &s.TLSSecret }, parseName)},
 	{env: EnvCACert, codec: text(func(s *Settings) *string { return &s.CACertFile }, nil)},
 	{env: EnvCACertPEM, codec: text(func(s *Settings) *string { return &s.CACertPEM }, nil)},
@@ -218,12 +223,13 @@ func defaults() Settings {
 }
 
 // read walks the rows that name says are set here: lookup finds a row's
-// text by that name. A required row that is missing has its current value
-// parsed, so that a missing or bad default is refused like bad text; with
-// fromModule, its error says which module setting gave it. It returns the
+// text by that name. Where it finds none, a row takes the module's default
+// from d (the webhook's side; nil for the injector's): a required row
+// parses it even when empty, so that a missing or bad default is refused
+// like bad text, with a hint at the module's setting. It returns the
 // warnings and the error of every bad row.
 func read(s *Settings, name func(setting) string, field func(string) string, lookup func(string) (string, bool),
-	fromModule bool) ([]string, error) {
+	d *params.Defaults) ([]string, error) {
 	var warnings []string
 	var errs []error
 	for _, row := range settings {
@@ -232,14 +238,15 @@ func read(s *Settings, name func(setting) string, field func(string) string, loo
 			continue
 		}
 		v, ok := lookup(n)
-		if !ok && !row.required {
+		module := !ok && d != nil && row.fromModule != nil
+		if module {
+			v = row.fromModule(*d)
+		}
+		if !ok && !row.required && v == "" {
 			continue
 		}
-		if !ok {
-			v = row.format(&s.Config)
-		}
 		if err := row.parse(s, v); err != nil {
-			if !ok && fromModule && row.module != "" {
+			if module {
 				err = fmt.Errorf("%w; set the annotation or the module's %s", err, row.module)
 			}
 			errs = append(errs, &FieldError{Field: field(n), Err: err})
