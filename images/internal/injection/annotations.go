@@ -38,7 +38,8 @@ func FromAnnotations(ann map[string]string, d params.Defaults) (Settings, []stri
 		return v, ok
 	}
 	s := defaults()
-	// A pod that names its own store does not trust it with the module's CA.
+	// The module's CA belongs to the module's store: a pod that names its
+	// own store gets none.
 	if _, own := lookup(AnnotationAddr); !own {
 		s.CACertPEM = d.CACertPEM
 	}
