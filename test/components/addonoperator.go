@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"helm.sh/helm/v3/pkg/releaseutil"
@@ -23,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -135,7 +135,7 @@ func AddonOperatorBinary() (string, error) {
 // AddonOperatorNamespace (created if missing) with its ConfigMap, and
 // returns once it answers /readyz. It then discovers the module, runs its
 // hooks and installs its release when the ConfigMap enables it.
-func StartAddonOperator(ctx context.Context, c AddonOperatorConfig) (*Process, error) {
+func StartAddonOperator(ctx context.Context, c AddonOperatorConfig) (*supervisor.Process, error) {
 	if c.Binary == "" {
 		bin, err := AddonOperatorBinary()
 		if err != nil {
@@ -146,10 +146,11 @@ func StartAddonOperator(ctx context.Context, c AddonOperatorConfig) (*Process, e
 	if err := ensureNamespace(ctx, c.Env, AddonOperatorNamespace); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	ports, err := supervisor.FreePorts(1)
 	if err != nil {
 		return nil, err
 	}
+	port := ports[0]
 	globalHooks := filepath.Join(c.Dir, "global-hooks")
 	tmp := filepath.Join(c.Dir, "tmp")
 	for _, d := range []string{globalHooks, tmp} {
@@ -177,25 +178,13 @@ func StartAddonOperator(ctx context.Context, c AddonOperatorConfig) (*Process, e
 		"LOG_LEVEL=info",
 		"HELM_TIMEOUT=2m",
 	)
-	p := &Process{Name: "addon-operator", bin: c.Binary, args: []string{"start"}, env: env, out: c.Log}
-	p.metricsAddr = "127.0.0.1:" + strconv.Itoa(port)
-	p.ready = func(ctx context.Context, r *run) error { return p.waitHTTP(ctx, r, "/readyz") }
+	p := &supervisor.Process{Name: "addon-operator", Bin: c.Binary, Args: []string{"start"}, Env: env, Out: c.Log}
+	p.SetMetricsAddr("127.0.0.1:" + strconv.Itoa(port))
+	p.Ready = func(ctx context.Context, r *supervisor.Run) error { return r.WaitHTTP(ctx, "/readyz") }
 	if err := p.Start(ctx); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-func freePort() (int, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return 0, err
-	}
-	_, port, ok := strings.Cut(addr, ":")
-	if !ok {
-		return 0, fmt.Errorf("free address %q has no port", addr)
-	}
-	return strconv.Atoi(port)
 }
 
 func ensureNamespace(ctx context.Context, env *testenv.Env, name string) error {

@@ -18,6 +18,8 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/scrape"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -62,7 +64,7 @@ func writeValues(ctx context.Context, env *testenv.Env, n int, round string) err
 type bench struct {
 	o   options
 	env *testenv.Env
-	ctl *components.Process
+	ctl *supervisor.Process
 }
 
 // phase is what the controller did between two scrapes.
@@ -192,7 +194,7 @@ func (b *bench) waitReady(ctx context.Context, dyn dynamic.Interface) error {
 }
 
 // phase scrapes the controller and returns what changed since before.
-func (b *bench) phase(ctx context.Context, name string, wall time.Duration, before components.Metrics) (phase, components.Metrics, error) {
+func (b *bench) phase(ctx context.Context, name string, wall time.Duration, before scrape.Metrics) (phase, scrape.Metrics, error) {
 	after, err := b.ctl.Scrape(ctx)
 	if err != nil {
 		return phase{}, nil, err
@@ -233,7 +235,7 @@ type bucket struct {
 	count float64
 }
 
-func bucketDeltas(before, after components.Metrics, name string) []bucket {
+func bucketDeltas(before, after scrape.Metrics, name string) []bucket {
 	var out []bucket
 	for _, s := range after {
 		if s.Name != name {

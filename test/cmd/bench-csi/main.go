@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -80,8 +81,8 @@ func main() {
 type bench struct {
 	o        options
 	env      *testenv.Env
-	driver   *components.Process
-	provider *components.Process
+	driver   *supervisor.Process
+	provider *supervisor.Process
 	kubelet  *components.Kubelet
 	work     string
 }

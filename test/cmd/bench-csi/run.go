@@ -15,6 +15,7 @@ import (
 	"github.com/container-storage-interface/spec/lib/go/csi"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -270,10 +271,10 @@ func startRSSSampler(pidA, pidB int) *rssSampler {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if rss, err := components.RSS(pidA); err == nil {
+			if rss, err := supervisor.RSS(pidA); err == nil {
 				s.a = max(s.a, rss)
 			}
-			if rss, err := components.RSS(pidB); err == nil {
+			if rss, err := supervisor.RSS(pidB); err == nil {
 				s.b = max(s.b, rss)
 			}
 			select {

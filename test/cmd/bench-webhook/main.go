@@ -38,6 +38,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/scrape"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -300,7 +301,7 @@ func (b *bench) measure(ctx context.Context, kind string, concurrency, uncachedR
 }
 
 // snapshot is the webhook's and kube-apiserver's metrics at one time.
-type snapshot struct{ hook, api components.Metrics }
+type snapshot struct{ hook, api scrape.Metrics }
 
 func (b *bench) snapshot(ctx context.Context) (snapshot, error) {
 	hook, err := b.hook.Scrape(ctx)
@@ -311,7 +312,7 @@ func (b *bench) snapshot(ctx context.Context) (snapshot, error) {
 	if err != nil {
 		return snapshot{}, fmt.Errorf("scrape kube-apiserver: %w", err)
 	}
-	api, err := components.ParseMetrics(string(body))
+	api, err := scrape.Parse(string(body))
 	return snapshot{hook: hook, api: api}, err
 }
 

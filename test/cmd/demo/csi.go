@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -55,8 +56,8 @@ var appImport = map[string]any{
 type node struct {
 	work     string
 	bins     components.Binaries
-	provider *components.Process
-	driver   *components.Process
+	provider *supervisor.Process
+	driver   *supervisor.Process
 	kubelet  *components.Kubelet
 }
 

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/scrape"
 )
 
 func mustRead(path string) []byte {
@@ -124,11 +125,11 @@ func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
 
 // hookMetrics are the metrics the module's hooks set, as addon-operator
 // serves them for Prometheus (/metrics/hooks, labelled with hook and module).
-func hookMetrics(ctx context.Context) components.Metrics {
+func hookMetrics(ctx context.Context) scrape.Metrics {
 	GinkgoHelper()
 	body, err := operator.Get(ctx, "/metrics/hooks")
 	Expect(err).NotTo(HaveOccurred())
-	m, err := components.ParseMetrics(body)
+	m, err := scrape.Parse(body)
 	Expect(err).NotTo(HaveOccurred())
 	return m
 }

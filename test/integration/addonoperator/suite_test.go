@@ -20,12 +20,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
 var (
 	env       *testenv.Env
-	operator  *components.Process
+	operator  *supervisor.Process
 	moduleDir string
 	// strongholdCA is the CA in the stand-in of the local Stronghold's
 	// Secret d8-stronghold/stronghold-tls.

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -35,7 +36,7 @@ var (
 	env  *testenv.Env
 	root string
 	dyn  dynamic.Interface
-	ctl  *components.Process
+	ctl  *supervisor.Process
 	// silent is an allowed store address that never answers.
 	silent *components.SilentStore
 	// controllerConfig is how ctl runs; a second replica runs the same way.

@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -23,8 +24,8 @@ var (
 	root string
 	// work holds the binaries, sockets and volume targets.
 	work    string
-	driver  *components.Process
-	prov    *components.Process
+	driver  *supervisor.Process
+	prov    *supervisor.Process
 	kubelet *components.Kubelet
 )
 

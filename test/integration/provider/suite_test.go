@@ -18,13 +18,14 @@ import (
 	pb "sigs.k8s.io/secrets-store-csi-driver/provider/v1alpha1"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
 var (
 	env    *testenv.Env
 	client pb.CSIDriverProviderClient
-	prov   *components.Process
+	prov   *supervisor.Process
 	// silent is an allowed store address that never answers.
 	silent *components.SilentStore
 )
