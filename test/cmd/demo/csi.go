@@ -167,7 +167,7 @@ func (n *node) rotate(ctx context.Context, env *testenv.Env, v components.Volume
 	password := filepath.Join(v.Target, "password")
 	deadline := time.Now().Add(rotationInterval + 20*time.Second)
 	for attempt := 1; ; attempt++ {
-		if err := components.Sleep(ctx, rotationInterval+500*time.Millisecond); err != nil {
+		if err := testenv.Sleep(ctx, rotationInterval+500*time.Millisecond); err != nil {
 			return fmt.Errorf("wait for the rotation interval: %w", err)
 		}
 		if err := n.kubelet.Publish(ctx, v, pod, importName); err != nil {
@@ -200,7 +200,7 @@ func (n *node) unpublish(v components.Volume) error {
 		if err == nil {
 			break
 		}
-		if status.Code(err) != codes.Aborted || components.Sleep(ctx, 200*time.Millisecond) != nil {
+		if status.Code(err) != codes.Aborted || testenv.Sleep(ctx, 200*time.Millisecond) != nil {
 			return fmt.Errorf("unpublish the volume of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
 	}

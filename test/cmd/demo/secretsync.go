@@ -102,7 +102,7 @@ func waitSecret(ctx context.Context, env *testenv.Env, ok func(*corev1.Secret) b
 		if err != nil && !apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("get Secret %s/%s: %w", namespace, syncedSecret, err)
 		}
-		if err := components.Sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := testenv.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return nil, fmt.Errorf("wait for Secret %s/%s: %w", namespace, syncedSecret, err)
 		}
 	}
@@ -131,7 +131,7 @@ func showImportStatus(ctx context.Context, env *testenv.Env) error {
 			}
 			return nil
 		}
-		if err := components.Sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := testenv.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return fmt.Errorf("wait for SecretsStoreImport %s/%s to be Ready: %w", namespace, syncImport, err)
 		}
 	}

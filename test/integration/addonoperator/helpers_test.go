@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/scrape"
 )
@@ -63,7 +64,7 @@ func converge(ctx context.Context, what string, settings map[string]any) compone
 	Expect(components.SetModuleConfig(ctx, env, true, settings)).To(Succeed())
 	rel := waitRelease(ctx, before.Revision)
 	fmt.Fprintf(GinkgoWriter, "converge (%s): revision %d deployed in %s (load %s)\n",
-		what, rel.Revision, time.Since(began).Round(time.Millisecond), components.LoadAverage())
+		what, rel.Revision, time.Since(began).Round(time.Millisecond), bench.LoadAverage())
 	return rel
 }
 

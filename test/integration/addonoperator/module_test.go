@@ -161,7 +161,7 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 	// ModuleEnsureCRDs task); this converge is a settings change without a
 	// restart, so only the ensure_crds hook can bring the change.
 	It("applies a changed CRD from crds/ on the next converge", func(ctx SpecContext) {
-		path := filepath.Join(moduleDir, "crds", "secrets-store-import.yaml")
+		path := filepath.Join(moduleDir, testenv.ImportCRD)
 		const was = "The store's Kubernetes auth role the pod logs in with."
 		const now = "The store's Kubernetes auth role the pod logs in with (changed by the test)."
 		crd := mustRead(path)

@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
@@ -73,7 +74,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	DeferCleanup(func() { Expect(operator.Stop()).To(Succeed()) })
 	rel := waitRelease(ctx, 0)
 	fmt.Fprintf(GinkgoWriter, "first converge: addon-operator start to release revision %d deployed in %s (load %s)\n",
-		rel.Revision, time.Since(began).Round(time.Millisecond), components.LoadAverage())
+		rel.Revision, time.Since(began).Round(time.Millisecond), bench.LoadAverage())
 }, NodeTimeout(15*time.Minute))
 
 func createNamespace(ctx context.Context, name string) error {

@@ -54,7 +54,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	// The module's CRD for real (Helm installs crds/ before the templates),
 	// the stand-ins of the optional CRDs, and the namespace: a dry-run
 	// create in a namespace that does not exist is refused.
-	_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
+	err = env.ApplyImportCRD(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	_, err = env.ApplyFile(ctx, filepath.Join("testdata", "optional-crds.yaml"))
 	Expect(err).NotTo(HaveOccurred())

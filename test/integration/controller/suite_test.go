@@ -65,7 +65,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	DeferCleanup(env.Stop)
 	dyn, err = dynamic.NewForConfig(env.Config)
 	Expect(err).NotTo(HaveOccurred())
-	_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
+	err = env.ApplyImportCRD(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	createNamespace(ctx, controllerNamespace)
 	kubeconfig := asChartServiceAccount(ctx, work)

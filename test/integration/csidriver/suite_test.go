@@ -62,7 +62,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(env.Stop)
-	_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
+	err = env.ApplyImportCRD(ctx)
 	Expect(err).NotTo(HaveOccurred())
 
 	key := filepath.Join(work, "version.key")

@@ -23,7 +23,7 @@ var _ = Describe("The module's API objects", Ordered, func() {
 		var err error
 		root, err = testenv.RepoRoot()
 		Expect(err).NotTo(HaveOccurred())
-		_, err = env.ApplyFile(ctx, filepath.Join(root, "crds/secrets-store-import.yaml"))
+		err = env.ApplyImportCRD(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		// The CSIDriver is a template (its tokenRequests follow the
 		// allowedAudiences setting): rendered with the defaults.
