@@ -35,6 +35,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/ociregistry"
 	"github.com/deckhouse/secrets-store-integration/test/scrape"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -71,7 +72,7 @@ type setup struct {
 	o     options
 	env   *testenv.Env
 	hook  *components.Webhook
-	reg   *components.Registry
+	reg   *ociregistry.Registry
 	image string // the cached image
 	// uncached are tags of one image, one per pod of every uncached run.
 	uncached []string
@@ -85,7 +86,7 @@ func run(ctx context.Context, cmd *bench.Command, o options) (report string, err
 	defer func() { err = errors.Join(err, h.Close()) }()
 	env, work := h.Env, h.Work
 	b := &setup{o: o, env: env}
-	if b.reg, err = components.StartRegistry(work); err != nil {
+	if b.reg, err = ociregistry.Start(work); err != nil {
 		return "", err
 	}
 	defer b.reg.Close()

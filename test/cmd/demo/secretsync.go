@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -29,7 +30,7 @@ const (
 	syncRefresh = 30 * time.Second
 	// controllerNamespace holds the controller's Lease and HMAC key;
 	// installModule created it.
-	controllerNamespace = components.ModuleNamespace
+	controllerNamespace = helmchart.ModuleNamespace
 )
 
 // syncSecret is way 4, the least safe: the controller copies the secret into

@@ -19,8 +19,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/deckhouse/secrets-store-integration/test/addonop"
 	"github.com/deckhouse/secrets-store-integration/test/bench"
-	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -47,7 +47,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 
 	dir := GinkgoT().TempDir()
 	began := time.Now()
-	moduleDir, err = components.PrepareModule(ctx, filepath.Join(dir, "modules"))
+	moduleDir, err = addonop.PrepareModule(ctx, filepath.Join(dir, "modules"))
 	Expect(err).NotTo(HaveOccurred())
 	fmt.Fprintf(GinkgoWriter, "module laid out with its hooks program in %s\n", time.Since(began).Round(time.Millisecond))
 
@@ -63,11 +63,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("enabling the module with default settings, as a ModuleConfig with spec.enabled: true does")
-	Expect(components.SetModuleConfig(ctx, env, true, map[string]any{})).To(Succeed())
+	Expect(addonop.SetModuleConfig(ctx, env, true, map[string]any{})).To(Succeed())
 
 	By("starting addon-operator")
 	began = time.Now()
-	operator, err = components.StartAddonOperator(ctx, components.AddonOperatorConfig{
+	operator, err = addonop.Start(ctx, addonop.Config{
 		Env: env, ModulesDir: filepath.Dir(moduleDir), Dir: filepath.Join(dir, "addon-operator"), Log: GinkgoWriter,
 	})
 	Expect(err).NotTo(HaveOccurred())

@@ -24,7 +24,9 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/deckhouse/secrets-store-integration/test/badstore"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -38,7 +40,7 @@ var (
 	dyn  dynamic.Interface
 	ctl  *supervisor.Process
 	// silent is an allowed store address that never answers.
-	silent *components.SilentStore
+	silent *badstore.Silent
 	// controllerConfig is how ctl runs; a second replica runs the same way.
 	controllerConfig components.ControllerConfig
 )
@@ -71,7 +73,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	kubeconfig := asChartServiceAccount(ctx, work)
 	// A store that accepts connections and never answers, which the
 	// settings allow (bounds_test.go): an allowed store can still hang.
-	silent, err = components.StartSilentStore()
+	silent, err = badstore.StartSilent()
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(silent.Close)
 
@@ -164,7 +166,7 @@ func createNamespace(ctx context.Context, name string) {
 // cluster.
 func asChartServiceAccount(ctx context.Context, dir string) string {
 	GinkgoHelper()
-	objs, err := components.RenderChart(map[string]any{}, nil)
+	objs, err := helmchart.Render(map[string]any{}, nil)
 	Expect(err).NotTo(HaveOccurred())
 	const sa = "secrets-store-integration-controller"
 	for _, kn := range [][2]string{

@@ -10,7 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -27,7 +27,7 @@ var _ = Describe("The module's API objects", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		// The CSIDriver is a template (its tokenRequests follow the
 		// allowedAudiences setting): rendered with the defaults.
-		objs, err := components.RenderChart(map[string]any{}, nil)
+		objs, err := helmchart.Render(map[string]any{}, nil)
 		Expect(err).NotTo(HaveOccurred())
 		var applied bool
 		for _, o := range objs {
