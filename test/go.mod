@@ -165,3 +165,10 @@ require (
 require github.com/deckhouse/secrets-store-integration/hooks v0.0.0
 
 replace github.com/deckhouse/secrets-store-integration/hooks => ../hooks
+
+// The images module's test-support packages (images/testsupport/...), which
+// its own unit tests share with these suites (go.work uses ../images too;
+// this keeps `go mod tidy` of this module working).
+require github.com/deckhouse/secrets-store-integration/images v0.0.0
+
+replace github.com/deckhouse/secrets-store-integration/images => ../images

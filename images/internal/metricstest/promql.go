@@ -1,4 +1,4 @@
-package monitoringcheck
+package metricstest
 
 import (
 	"fmt"

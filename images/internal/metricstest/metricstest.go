@@ -1,12 +1,15 @@
-// Package monitoringcheck holds what the metrics cross-check needs: the
-// metric names the module's dashboards and alert rules use (read from the
-// repository's monitoring/ folder) and the names a component registers.
+// Package metricstest is test support, imported by tests only: the metrics
+// cross-check, which holds the metric names the module's dashboards and
+// alert rules use (read from the repository's monitoring/ folder) against
+// the names a component registers.
 //
 // The check is split by owner because each component's metrics live in an
 // internal package only that component may import: every component's
 // metrics package has a test that calls Check with its own registry and
 // prefix, and this package's test makes sure every used name has an owner.
-package monitoringcheck
+// The hooks are a module of their own (hooks/), which checks its metric
+// names in hooks/monitoring_test.go.
+package metricstest
 
 import (
 	"encoding/json"

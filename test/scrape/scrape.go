@@ -1,9 +1,9 @@
-package components
+// Package scrape reads what a binary serves on /metrics (the Prometheus text
+// format) into samples a test can sum over labels.
+package scrape
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -39,8 +39,8 @@ func hasLabels(labels, match map[string]string) bool {
 	return true
 }
 
-// ParseMetrics reads the Prometheus text format (version 0.0.4).
-func ParseMetrics(text string) (Metrics, error) {
+// Parse reads the Prometheus text format (version 0.0.4).
+func Parse(text string) (Metrics, error) {
 	var m Metrics
 	for n, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
@@ -117,32 +117,4 @@ func parseLabels(text string, labels map[string]string) (string, error) {
 		labels[strings.TrimSpace(name)] = value.String()
 		text = after[i+1:]
 	}
-}
-
-// RSS is the resident set size of process pid in bytes (VmRSS of
-// /proc/<pid>/status).
-func RSS(pid int) (int64, error) {
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("read rss: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		value, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
-		if !ok {
-			continue
-		}
-		// The kernel writes "VmRSS:	   12345 kB".
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("parse VmRSS of %s: %w", path, err)
-		}
-		return kb * 1024, nil
-	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("read %s: %w", path, err)
-	}
-	return 0, fmt.Errorf("no VmRSS in %s (a zombie?)", path)
 }

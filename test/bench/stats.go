@@ -1,16 +1,11 @@
-package components
+package bench
 
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
-
-// The benchmark commands (cmd/bench-*) measure the same way: latencies
-// sorted, nearest-rank percentiles, milliseconds with one decimal.
 
 // Percentile returns the nearest-rank percentile p (0..1) of sorted: the
 // smallest value with at least p of the samples at or below it.
@@ -46,15 +41,5 @@ func Parallel(ctx context.Context, n, c int, f func(i int)) time.Duration {
 	return time.Since(start)
 }
 
-// ParseCounts reads a flag such as "1,10,100": positive numbers, one run each.
-func ParseCounts(s string) ([]int, error) {
-	var list []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%q is not a positive number", f)
-		}
-		list = append(list, n)
-	}
-	return list, nil
-}
+// MiB formats a size in bytes in mebibytes with one decimal.
+func MiB[T int64 | float64](bytes T) string { return fmt.Sprintf("%.1f", float64(bytes)/(1<<20)) }

@@ -1,4 +1,7 @@
-package components
+// Package badstore holds store addresses that misbehave, for tests that
+// point an import or a setting at them: one the module must never contact
+// (Trap) and one that accepts connections and never answers (Silent).
+package badstore
 
 import (
 	"encoding/pem"

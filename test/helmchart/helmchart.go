@@ -1,4 +1,6 @@
-package components
+// Package helmchart renders the module's Helm chart at the repository root
+// as `helm template` would, for suites that check what the chart produces.
+package helmchart
 
 import (
 	"fmt"
@@ -25,12 +27,12 @@ type RenderedObject struct {
 	Obj    *unstructured.Unstructured
 }
 
-// RenderChart renders the module's chart at the repository root as
+// Render renders the module's chart at the repository root as
 // `helm template` would, with the given values and apiVersions added to the
 // cluster's capabilities (the optional CRDs the chart checks with
 // .Capabilities.APIVersions.Has). It returns the objects in a stable order.
-func RenderChart(values map[string]any, apiVersions []string) ([]*unstructured.Unstructured, error) {
-	out, err := RenderChartSources(values, apiVersions)
+func Render(values map[string]any, apiVersions []string) ([]*unstructured.Unstructured, error) {
+	out, err := RenderSources(values, apiVersions)
 	if err != nil {
 		return nil, err
 	}
@@ -41,9 +43,9 @@ func RenderChart(values map[string]any, apiVersions []string) ([]*unstructured.U
 	return objs, nil
 }
 
-// RenderChartSources is RenderChart that also says which template made
+// RenderSources is Render that also says which template made
 // each object.
-func RenderChartSources(values map[string]any, apiVersions []string) ([]RenderedObject, error) {
+func RenderSources(values map[string]any, apiVersions []string) ([]RenderedObject, error) {
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		return nil, err

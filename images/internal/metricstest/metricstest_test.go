@@ -1,14 +1,7 @@
-package monitoringcheck
+package metricstest
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"io/fs"
-	"path/filepath"
 	"reflect"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -109,45 +102,6 @@ func TestEveryUsedMetricHasAnOwner(t *testing.T) {
 	for _, owner := range Owners {
 		if !owners[owner] {
 			t.Errorf("no dashboard or rule uses a metric of %s", owner)
-		}
-	}
-}
-
-// The hooks run inside Deckhouse, not in a binary of this module, so their
-// metric names are read from the hooks' Go source: every string constant
-// named d8_secrets_store_integration_*.
-func TestHookMetricsAreExported(t *testing.T) {
-	const prefix = "d8_secrets_store_integration_"
-	root := filepath.Join(filepath.Dir(MonitoringDir(t)), "hooks")
-	exported := map[string]bool{}
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return err
-		}
-		file, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
-		if err != nil {
-			return err
-		}
-		ast.Inspect(file, func(n ast.Node) bool {
-			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				if s, err := strconv.Unquote(lit.Value); err == nil && strings.HasPrefix(s, prefix) {
-					exported[s] = true
-				}
-			}
-			return true
-		})
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read hooks: %v", err)
-	}
-	if len(exported) == 0 {
-		t.Fatalf("no %s* metric in %s", prefix, root)
-	}
-	_, names := usedUnder(t, prefix)
-	for _, n := range names {
-		if !exported[n] {
-			t.Errorf("%s is used but no hook exports it (hooks export %v)", n, exported)
 		}
 	}
 }

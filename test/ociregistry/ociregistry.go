@@ -1,4 +1,7 @@
-package components
+// Package ociregistry serves a private OCI registry in the test process, for
+// the webhook's image lookups: images and indexes pushed by the test, pull
+// secrets for it, and a hook to play a hostile or broken registry.
+package ociregistry
 
 import (
 	"encoding/json"
@@ -41,8 +44,8 @@ type Registry struct {
 	intercept atomic.Pointer[func(http.ResponseWriter, *http.Request) bool]
 }
 
-// StartRegistry serves a registry and writes its CA into dir. Close it.
-func StartRegistry(dir string) (*Registry, error) {
+// Start serves a registry and writes its CA into dir. Close it.
+func Start(dir string) (*Registry, error) {
 	r := &Registry{Username: "puller", Password: "registry-password"}
 	// The registry logs each request to stderr by default.
 	oci := registry.New(registry.Logger(log.New(io.Discard, "", 0)))

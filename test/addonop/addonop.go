@@ -1,4 +1,8 @@
-package components
+// Package addonop runs the module the way Deckhouse does: laid out as in its
+// bundle image (PrepareModule), under a real addon-operator that runs the
+// hooks and installs the Helm release, with its settings written where
+// Deckhouse writes a ModuleConfig, and the resulting release read back.
+package addonop
 
 import (
 	"bytes"
@@ -13,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"helm.sh/helm/v3/pkg/releaseutil"
@@ -23,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -33,12 +37,12 @@ const (
 	// ModuleValuesKey is the module's key in addon-operator's values and
 	// ConfigMap.
 	ModuleValuesKey = "secretsStoreIntegration"
-	// AddonOperatorNamespace is where addon-operator keeps its ConfigMap and
+	// Namespace is where addon-operator keeps its ConfigMap and
 	// the Helm release Secrets, as Deckhouse's d8-system.
-	AddonOperatorNamespace = "d8-system"
-	// AddonOperatorConfigMap holds the modules' settings and enablement:
+	Namespace = "d8-system"
+	// ConfigMap holds the modules' settings and enablement:
 	// what Deckhouse writes from each ModuleConfig.
-	AddonOperatorConfigMap = "addon-operator"
+	ConfigMap = "addon-operator"
 	// HooksBinary is the module-sdk program's file name in hooks/.
 	HooksBinary = "secrets-store-integration-hooks"
 )
@@ -103,8 +107,8 @@ func copyTree(src, dst string) error {
 	})
 }
 
-// AddonOperatorConfig is how addon-operator runs.
-type AddonOperatorConfig struct {
+// Config is how addon-operator runs.
+type Config struct {
 	// Binary is addon-operator (test/tools/build.sh addon-operator links it
 	// into .cache/bin); empty: that link.
 	Binary string
@@ -118,8 +122,8 @@ type AddonOperatorConfig struct {
 	Log io.Writer
 }
 
-// AddonOperatorBinary is the link test/tools/build.sh makes.
-func AddonOperatorBinary() (string, error) {
+// Binary is the link test/tools/build.sh makes.
+func Binary() (string, error) {
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		return "", err
@@ -131,25 +135,26 @@ func AddonOperatorBinary() (string, error) {
 	return bin, nil
 }
 
-// StartAddonOperator runs addon-operator as Deckhouse runs it, in
-// AddonOperatorNamespace (created if missing) with its ConfigMap, and
+// Start runs addon-operator as Deckhouse runs it, in
+// Namespace (created if missing) with its ConfigMap, and
 // returns once it answers /readyz. It then discovers the module, runs its
 // hooks and installs its release when the ConfigMap enables it.
-func StartAddonOperator(ctx context.Context, c AddonOperatorConfig) (*Process, error) {
+func Start(ctx context.Context, c Config) (*supervisor.Process, error) {
 	if c.Binary == "" {
-		bin, err := AddonOperatorBinary()
+		bin, err := Binary()
 		if err != nil {
 			return nil, err
 		}
 		c.Binary = bin
 	}
-	if err := ensureNamespace(ctx, c.Env, AddonOperatorNamespace); err != nil {
+	if err := ensureNamespace(ctx, c.Env, Namespace); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	ports, err := supervisor.FreePorts(1)
 	if err != nil {
 		return nil, err
 	}
+	port := ports[0]
 	globalHooks := filepath.Join(c.Dir, "global-hooks")
 	tmp := filepath.Join(c.Dir, "tmp")
 	for _, d := range []string{globalHooks, tmp} {
@@ -165,8 +170,8 @@ func StartAddonOperator(ctx context.Context, c AddonOperatorConfig) (*Process, e
 		"MODULES_DIR="+c.ModulesDir,
 		"GLOBAL_HOOKS_DIR="+globalHooks,
 		"ADDON_OPERATOR_TMP_DIR="+tmp,
-		"ADDON_OPERATOR_NAMESPACE="+AddonOperatorNamespace,
-		"ADDON_OPERATOR_CONFIG_MAP="+AddonOperatorConfigMap,
+		"ADDON_OPERATOR_NAMESPACE="+Namespace,
+		"ADDON_OPERATOR_CONFIG_MAP="+ConfigMap,
 		"ADDON_OPERATOR_LISTEN_ADDRESS=127.0.0.1",
 		"ADDON_OPERATOR_LISTEN_PORT="+strconv.Itoa(port),
 		"ADDON_OPERATOR_ADMISSION_SERVER_ENABLED=false",
@@ -177,25 +182,13 @@ func StartAddonOperator(ctx context.Context, c AddonOperatorConfig) (*Process, e
 		"LOG_LEVEL=info",
 		"HELM_TIMEOUT=2m",
 	)
-	p := &Process{Name: "addon-operator", bin: c.Binary, args: []string{"start"}, env: env, out: c.Log}
-	p.metricsAddr = "127.0.0.1:" + strconv.Itoa(port)
-	p.ready = func(ctx context.Context, r *run) error { return p.waitHTTP(ctx, r, "/readyz") }
+	p := &supervisor.Process{Name: "addon-operator", Bin: c.Binary, Args: []string{"start"}, Env: env, Out: c.Log}
+	p.SetMetricsAddr("127.0.0.1:" + strconv.Itoa(port))
+	p.Ready = func(ctx context.Context, r *supervisor.Run) error { return r.WaitHTTP(ctx, "/readyz") }
 	if err := p.Start(ctx); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-func freePort() (int, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return 0, err
-	}
-	_, port, ok := strings.Cut(addr, ":")
-	if !ok {
-		return 0, fmt.Errorf("free address %q has no port", addr)
-	}
-	return strconv.Atoi(port)
 }
 
 func ensureNamespace(ctx context.Context, env *testenv.Env, name string) error {
@@ -215,18 +208,18 @@ func SetModuleConfig(ctx context.Context, env *testenv.Env, enabled bool, settin
 	if settings != nil {
 		out, err := yaml.Marshal(settings)
 		if err != nil {
-			return fmt.Errorf("ConfigMap %s/%s key %s: %w", AddonOperatorNamespace, AddonOperatorConfigMap, ModuleValuesKey, err)
+			return fmt.Errorf("ConfigMap %s/%s key %s: %w", Namespace, ConfigMap, ModuleValuesKey, err)
 		}
 		data[ModuleValuesKey] = string(out)
 	}
-	if err := ensureNamespace(ctx, env, AddonOperatorNamespace); err != nil {
+	if err := ensureNamespace(ctx, env, Namespace); err != nil {
 		return err
 	}
-	cms := env.Kube.CoreV1().ConfigMaps(AddonOperatorNamespace)
-	cm, err := cms.Get(ctx, AddonOperatorConfigMap, metav1.GetOptions{})
+	cms := env.Kube.CoreV1().ConfigMaps(Namespace)
+	cm, err := cms.Get(ctx, ConfigMap, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		_, err = cms.Create(ctx, &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: AddonOperatorConfigMap, Namespace: AddonOperatorNamespace},
+			ObjectMeta: metav1.ObjectMeta{Name: ConfigMap, Namespace: Namespace},
 			Data:       data,
 		}, metav1.CreateOptions{})
 		return wrapConfigMap(err)
@@ -243,7 +236,7 @@ func wrapConfigMap(err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("ConfigMap %s/%s: %w", AddonOperatorNamespace, AddonOperatorConfigMap, err)
+	return fmt.Errorf("ConfigMap %s/%s: %w", Namespace, ConfigMap, err)
 }
 
 // Release is the state of the module's Helm release as Helm stores it (a
@@ -256,11 +249,11 @@ type Release struct {
 // ModuleRelease returns the newest revision of the module's release, or
 // ok false when there is none.
 func ModuleRelease(ctx context.Context, env *testenv.Env) (rel Release, ok bool, err error) {
-	list, err := env.Kube.CoreV1().Secrets(AddonOperatorNamespace).List(ctx, metav1.ListOptions{
+	list, err := env.Kube.CoreV1().Secrets(Namespace).List(ctx, metav1.ListOptions{
 		LabelSelector: "owner=helm,name=" + ModuleName,
 	})
 	if err != nil {
-		return Release{}, false, fmt.Errorf("list Helm release Secrets of %s in %s: %w", ModuleName, AddonOperatorNamespace, err)
+		return Release{}, false, fmt.Errorf("list Helm release Secrets of %s in %s: %w", ModuleName, Namespace, err)
 	}
 	for _, s := range list.Items {
 		v, err := strconv.Atoi(s.Labels["version"])
@@ -305,33 +298,33 @@ func WaitModuleRelease(ctx context.Context, env *testenv.Env, after int) (Releas
 // module's release: the objects addon-operator installed.
 func ReleaseManifest(ctx context.Context, env *testenv.Env, rev int) ([]*unstructured.Unstructured, error) {
 	name := "sh.helm.release.v1." + ModuleName + ".v" + strconv.Itoa(rev)
-	s, err := env.Kube.CoreV1().Secrets(AddonOperatorNamespace).Get(ctx, name, metav1.GetOptions{})
+	s, err := env.Kube.CoreV1().Secrets(Namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("Helm release Secret %s/%s: %w", AddonOperatorNamespace, name, err)
+		return nil, fmt.Errorf("Helm release Secret %s/%s: %w", Namespace, name, err)
 	}
 	gz, err := base64.StdEncoding.DecodeString(string(s.Data["release"]))
 	if err != nil {
-		return nil, fmt.Errorf("Helm release Secret %s/%s: data.release is not base64: %w", AddonOperatorNamespace, name, err)
+		return nil, fmt.Errorf("Helm release Secret %s/%s: data.release is not base64: %w", Namespace, name, err)
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
-		return nil, fmt.Errorf("Helm release Secret %s/%s: data.release is not gzip: %w", AddonOperatorNamespace, name, err)
+		return nil, fmt.Errorf("Helm release Secret %s/%s: data.release is not gzip: %w", Namespace, name, err)
 	}
 	raw, err := io.ReadAll(zr)
 	if err != nil {
-		return nil, fmt.Errorf("Helm release Secret %s/%s: %w", AddonOperatorNamespace, name, err)
+		return nil, fmt.Errorf("Helm release Secret %s/%s: %w", Namespace, name, err)
 	}
 	var rel struct {
 		Manifest string `json:"manifest"`
 	}
 	if err := json.Unmarshal(raw, &rel); err != nil {
-		return nil, fmt.Errorf("Helm release Secret %s/%s: release JSON: %w", AddonOperatorNamespace, name, err)
+		return nil, fmt.Errorf("Helm release Secret %s/%s: release JSON: %w", Namespace, name, err)
 	}
 	var objs []*unstructured.Unstructured
 	for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
 		obj := &unstructured.Unstructured{}
 		if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
-			return nil, fmt.Errorf("Helm release Secret %s/%s: manifest: %w", AddonOperatorNamespace, name, err)
+			return nil, fmt.Errorf("Helm release Secret %s/%s: manifest: %w", Namespace, name, err)
 		}
 		if len(obj.Object) > 0 {
 			objs = append(objs, obj)

@@ -1,12 +1,11 @@
-package components
+package scrape
 
 import (
-	"os"
 	"testing"
 )
 
-func TestParseMetricsSums(t *testing.T) {
-	m, err := ParseMetrics(`# HELP x_total Requests.
+func TestParseSums(t *testing.T) {
+	m, err := Parse(`# HELP x_total Requests.
 # TYPE x_total counter
 x_total{operation="login",result="ok"} 3
 x_total{operation="read",result="ok"} 10
@@ -34,20 +33,10 @@ y 1.5e+00
 	}
 }
 
-func TestParseMetricsRefusesGarbage(t *testing.T) {
+func TestParseRefusesGarbage(t *testing.T) {
 	for _, text := range []string{"x_total{a=\"b\" 1", "x_total{a=b} 1", "x_total notanumber"} {
-		if _, err := ParseMetrics(text); err == nil {
-			t.Errorf("ParseMetrics(%q) accepted it", text)
+		if _, err := Parse(text); err == nil {
+			t.Errorf("Parse(%q) accepted it", text)
 		}
-	}
-}
-
-func TestRSSOfThisProcess(t *testing.T) {
-	rss, err := RSS(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rss < 1<<20 {
-		t.Errorf("RSS %d bytes: too small for a Go test binary", rss)
 	}
 }

@@ -1,4 +1,4 @@
-package components
+package badstore
 
 import (
 	"errors"
@@ -7,10 +7,10 @@ import (
 	"sync"
 )
 
-// SilentStore is a store address that accepts connections and never
+// Silent is a store address that accepts connections and never
 // answers, as a hung or hostile store would: a tenant may point an import at
 // it. It counts the connections it holds and those the client gave up.
-type SilentStore struct {
+type Silent struct {
 	ln     net.Listener
 	mu     sync.Mutex
 	open   int
@@ -19,31 +19,31 @@ type SilentStore struct {
 	wg     sync.WaitGroup
 }
 
-// StartSilentStore listens on a loopback port.
-func StartSilentStore() (*SilentStore, error) {
+// StartSilent listens on a loopback port.
+func StartSilent() (*Silent, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &SilentStore{ln: ln}
+	s := &Silent{ln: ln}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
 }
 
 // URL is the address to give a client.
-func (s *SilentStore) URL() string { return "https://" + s.ln.Addr().String() }
+func (s *Silent) URL() string { return "https://" + s.ln.Addr().String() }
 
 // Counts returns how many connections are held open and how many the
 // clients closed (gave up on).
-func (s *SilentStore) Counts() (open, closed int) {
+func (s *Silent) Counts() (open, closed int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.open, s.closed
 }
 
 // Close stops listening and drops every connection.
-func (s *SilentStore) Close() error {
+func (s *Silent) Close() error {
 	err := s.ln.Close()
 	s.mu.Lock()
 	for _, c := range s.conns {
@@ -54,7 +54,7 @@ func (s *SilentStore) Close() error {
 	return err
 }
 
-func (s *SilentStore) serve() {
+func (s *Silent) serve() {
 	defer s.wg.Done()
 	for {
 		c, err := s.ln.Accept()
