@@ -270,13 +270,17 @@ func (c *converter) rewrite(target string) (string, error) {
 		return pageURL(name, lang) + anchor, nil
 	}
 	abs := filepath.Join(c.repo, filepath.FromSlash(rel))
-	info, err := os.Stat(abs)
-	if err != nil {
-		return "", fmt.Errorf("link %s: %w", target, err)
-	}
 	site := "/" + strings.TrimPrefix(rel, "docs/")
 	if !strings.HasPrefix(rel, "docs/") {
 		site = "/source/" + rel
+	}
+	info, err := os.Stat(abs)
+	if err != nil {
+		// Left as it is: the page links to nothing, and the site's link
+		// check reports it with the page.
+		return site + anchor, nil
+	}
+	if !strings.HasPrefix(rel, "docs/") {
 		if err := c.copyTree(abs, filepath.Join(c.static, "source", filepath.FromSlash(rel)), nil); err != nil {
 			return "", err
 		}
