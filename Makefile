@@ -78,6 +78,11 @@ bench-injector: test-servers
 bench-webhook: test-servers
 	cd test && go run ./cmd/bench-webhook
 
+# Draws docs/images/bench-*.svg from the result tables in docs/BENCHMARKS.md
+# (or BENCH_RESULTS: the -out files of the bench commands, comma-separated).
+bench-charts:
+	cd test && go run ./cmd/bench-charts $(if $(BENCH_RESULTS),-in $(BENCH_RESULTS))
+
 # Every parser of untrusted input, and the CSI volume writer, has a fuzz
 # target. `make test` runs each for FUZZTIME=5s (about a minute in all);
 # `make fuzz FUZZTIME=10m` runs them longer. A failing input is written to the
