@@ -13,10 +13,10 @@ command -v prometheus >/dev/null || { echo "prometheus not found: apt-get instal
 work=$(mktemp -d)
 port=${PROMETHEUS_PORT:-19090}
 cat >"$work/prometheus.yml" <<YAML
-global: {scrape_interval: 2s, scrape_timeout: 1s}
+global: {scrape_interval: 1s, scrape_timeout: 1s}
 scrape_configs:
   - job_name: components
-    file_sd_configs: [{files: ["$work/targets.json"], refresh_interval: 2s}]
+    file_sd_configs: [{files: ["$work/targets.json"], refresh_interval: 1s}]
 YAML
 echo '[]' >"$work/targets.json"
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
@@ -24,25 +24,39 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data"
 prom=$!
 
 # The components listen on free loopback ports and restart between runs:
-# the targets are read again every second from the listening sockets.
+# the targets are read again every half second from the listening sockets of the
+# command's own processes (other processes of the same names on this machine,
+# a test suite's, are left out).
+"$@" &
+cmdpid=$!
+ours() { # is $1 a descendant of the command?
+	local p=$1
+	while [ "$p" -gt 1 ]; do
+		[ "$p" = "$cmdpid" ] && return 0
+		p=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null) || return 1
+	done
+	return 1
+}
 discover() {
-	while sleep 1; do
-		ss -ltnpH 2>/dev/null | awk '
-			match($0, /users:\(\("(csi-driver|vault-provider|webhook|controller)"/) {
-				name = substr($0, RSTART + 9, RLENGTH - 10); sub(/"$/, "", name)
-				addr = $4; if (addr !~ /^127\.0\.0\.1:/) next
-				printf "%s{\"targets\":[\"%s\"],\"labels\":{\"pod\":\"%s\"}}", sep, addr, name; sep = ","
-			}
-			BEGIN { printf "[" } END { print "]" }' >"$work/targets.tmp" && mv "$work/targets.tmp" "$work/targets.json"
+	while sleep 0.5; do
+		local sep="" out="["
+		while read -r addr name pid; do
+			ours "$pid" || continue
+			out+="$sep{\"targets\":[\"$addr\"],\"labels\":{\"pod\":\"$name\"}}"; sep=","
+		done < <(ss -ltnpH 2>/dev/null | sed -nE 's/^.* (127\.0\.0\.1:[0-9]+) .*users:\(\("(csi-driver|vault-provider|webhook|controller)",pid=([0-9]+),.*$/\1 \2 \3/p')
+		echo "$out]" >"$work/targets.tmp" && mv "$work/targets.tmp" "$work/targets.json"
+		# The pictures start when the first component does (not at the build).
+		[ -e "$work/first" ] || ! grep -q targets "$work/targets.json" || date -u +%s >"$work/first"
 	done
 }
 discover &
 disc=$!
 trap 'kill $disc $prom 2>/dev/null || true' EXIT
 
-start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-"$@"
+wait "$cmdpid"
 sleep 5 # the last scrapes
 end=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-go run ./cmd/dashboard-charts -prometheus "http://127.0.0.1:$port" -start "$start" -end "$end" ${DASHBOARDS:+-only "$DASHBOARDS"}
+[ -e "$work/first" ] || { echo "no component was seen listening" >&2; exit 1; }
+start=$(date -u -d "@$(( $(cat "$work/first") - 10 ))" +%Y-%m-%dT%H:%M:%SZ)
+go run ./cmd/dashboard-charts -prometheus "http://127.0.0.1:$port" -start "$start" -end "$end" -step 1s -rate-interval 5s ${DASHBOARDS:+-only "$DASHBOARDS"}
 echo "metrics of $start to $end; Prometheus data in $work"

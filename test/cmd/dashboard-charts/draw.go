@@ -71,6 +71,8 @@ func (p panel) plot(o options) (*plot.Plot, error) {
 	pl.X.Min, pl.X.Max = float64(o.start.Unix()), float64(o.end.Unix())
 	pl.Legend.Top = true
 	pl.Legend.TextStyle.Font.Size = vg.Points(8)
+	// Grafana's unit of the panel: s, reqps, ops, percentunit, ...
+	pl.Y.Label.Text = units[p.FieldConfig.Defaults.Unit]
 	if len(p.series) == 0 {
 		pl.Title.Text += ": no data in this run"
 		return pl, nil
@@ -97,19 +99,31 @@ func (p panel) plot(o options) (*plot.Plot, error) {
 	return pl, nil
 }
 
-// minutes labels the time axis in minutes since the start of the range.
+// units are Grafana's names of the panels' units as the axis says them.
+var units = map[string]string{"s": "seconds", "ops": "per second", "reqps": "requests/s", "percentunit": "ratio"}
+
+// minutes labels the time axis in time since the start of the range: in
+// seconds for a short run, in minutes for a longer one.
 type minutes struct{ start float64 }
 
 func (m minutes) Ticks(min, max float64) []plot.Tick {
-	var ticks []plot.Tick
-	step := 60.0
-	for (max-min)/step > 10 {
-		step *= 2
-	}
-	for t := m.start; t <= max; t += step {
-		if t >= min {
-			ticks = append(ticks, plot.Tick{Value: t, Label: fmt.Sprintf("%.0f min", (t-m.start)/60)})
+	step := 5.0
+	for _, s := range []float64{5, 10, 15, 30, 60, 120, 300, 600} {
+		step = s
+		if (max-min)/s <= 10 {
+			break
 		}
+	}
+	var ticks []plot.Tick
+	for t := m.start; t <= max; t += step {
+		if t < min {
+			continue
+		}
+		label := fmt.Sprintf("%.0f s", t-m.start)
+		if step >= 60 {
+			label = fmt.Sprintf("%.0f min", (t-m.start)/60)
+		}
+		ticks = append(ticks, plot.Tick{Value: t, Label: label})
 	}
 	return ticks
 }

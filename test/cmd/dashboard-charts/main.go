@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -86,7 +87,7 @@ func run() error {
 		for i := range d.Panels {
 			p := &d.Panels[i]
 			for _, t := range p.Targets {
-				series, err := o.query(ctx, t.Expr)
+				series, err := o.query(ctx, t.Expr, t.LegendFormat)
 				if err != nil {
 					return fmt.Errorf("%s, panel %q: %w", filepath.Base(f), p.Title, err)
 				}
@@ -144,7 +145,7 @@ func readDashboard(file string) (dashboard, error) {
 
 // query evaluates a panel's PromQL with Grafana's variables filled in: every
 // pod, and the rate interval of the options.
-func (o options) query(ctx context.Context, expr string) ([]series, error) {
+func (o options) query(ctx context.Context, expr, legendFormat string) ([]series, error) {
 	expr = strings.NewReplacer("$__rate_interval", o.rateInterval, "$pod", ".*").Replace(expr)
 	q := url.Values{
 		"query": {expr},
@@ -179,7 +180,7 @@ func (o options) query(ctx context.Context, expr string) ([]series, error) {
 	}
 	var out []series
 	for _, r := range answer.Data.Result {
-		s := series{name: legend(r.Metric)}
+		s := series{name: legend(legendFormat, r.Metric)}
 		for _, v := range r.Values {
 			ts, _ := v[0].(float64)
 			str, _ := v[1].(string)
@@ -196,7 +197,16 @@ func (o options) query(ctx context.Context, expr string) ([]series, error) {
 	return out, nil
 }
 
-func legend(m map[string]string) string {
+var placeholder = regexp.MustCompile(`{{\s*(\w+)\s*}}`)
+
+// legend names a series as Grafana would: the target's legend format with
+// {{label}} filled in, or the series' label values.
+func legend(format string, m map[string]string) string {
+	if format != "" {
+		return placeholder.ReplaceAllStringFunc(format, func(p string) string {
+			return m[placeholder.FindStringSubmatch(p)[1]]
+		})
+	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
