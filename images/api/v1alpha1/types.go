@@ -87,6 +87,7 @@ type SecretsStoreImport struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
+	// What the pod receives from the store and how.
 	Spec   Spec   `json:"spec"`
 	Status Status `json:"status,omitempty"`
 }
@@ -122,31 +123,41 @@ type Spec struct {
 	// The store's Kubernetes auth role the pod logs in with.
 	// +kubebuilder:validation:MinLength=1
 	Role string `json:"role"`
-	// Mount path of the Kubernetes auth method in the store. Default: the module's
-	// `connection.authPath`.
+	// Mount path of the auth method in the store: elements of letters, digits, `_`, `-`, `.`
+	// (not first) joined by single `/`. Default: the module's `connection.authPath` (`kubernetes`).
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$')",message="must be a mount path: elements of letters, digits, '_', '-', '.' (not first) joined by single '/', no leading or trailing '/'"
 	AuthPath string `json:"authPath,omitempty"`
-	// Auth method type at `authPath`: `kubernetes` (TokenReview) or `jwt` (JWKS/OIDC).
+	// Type of the auth method at `authPath`: `kubernetes` (the store checks the token with
+	// TokenReview) or `jwt` (the store checks it with JWKS/OIDC; with an empty `authPath` the mount
+	// is `jwt`).
 	// +kubebuilder:validation:Enum=kubernetes;jwt
 	// +kubebuilder:default=kubernetes
 	AuthType string `json:"authType,omitempty"`
-	// The store namespace (Vault Enterprise, Stronghold, OpenBao) to use.
+	// Store namespace (Vault Enterprise, Stronghold, OpenBao). Default: the module's
+	// `connection.namespace`.
 	Namespace string `json:"namespace,omitempty"`
-	// Address of the store. Default: the module's `connection.url`.
+	// Address of the store. Default: the module's `connection.url`. Only the module's
+	// `connection.url` or an address listed in the module setting `allowedStoreAddresses` (empty by
+	// default); any other is refused (`NotAllowed`), and no token is sent there.
 	// +kubebuilder:validation:Pattern=`^https?://`
 	Address string `json:"address,omitempty"`
-	// PEM CA certificate that signed the store's TLS certificate.
+	// PEM CA certificate(s) that signed the store's TLS certificate. Default: the module's CA
+	// (for the module's store only).
 	CACert string `json:"caCert,omitempty"`
-	// Audience of the service-account token sent to the store. Default: `vault`.
+	// Audience of the ServiceAccount token sent to the store. Default: `vault`. One of the module
+	// setting `allowedAudiences` (default `["vault"]`); the module's `CSIDriver` requests a token for
+	// each of them (`tokenRequests`), so an allowed audience works for CSI volumes too. With
+	// `KubernetesSecret` the controller requests the token for this audience.
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == '' || self.matches('^[!-~]+$')",message="must be printable ASCII without spaces"
 	Audience string `json:"audience,omitempty"`
-	// Do not verify the store's TLS certificate. For tests only.
+	// Do not verify the store's TLS certificate. For tests only; refused unless the module setting
+	// `allowSkipTLSVerify` is `true`.
 	// +kubebuilder:default=false
 	SkipTLSVerify bool `json:"skipTLSVerify,omitempty"`
-	// The files to write into the volume; with type `KubernetesSecret`, the keys of the Secret
-	// (`name` is the key).
+	// The files to write into the volume; with `KubernetesSecret`, the keys of the Secret
+	// (`name` is the key). Names are unique.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=128
 	// +kubebuilder:validation:XValidation:rule="self.all(f, self.exists_one(g, g.name == f.name))",message="file names must be unique"
@@ -155,31 +166,34 @@ type Spec struct {
 
 	// The fields below are for type KubernetesSecret only.
 
-	// The Secret the controller writes (type `KubernetesSecret` only), in the object's namespace.
+	// `KubernetesSecret` only, and required there: the Secret the controller writes, in the
+	// object's namespace.
 	Secret *SecretTarget `json:"secret,omitempty"`
-	// ServiceAccount of the object's namespace whose identity logs in to the store (type
-	// `KubernetesSecret` only). The controller requests a short-lived token for it with the
-	// TokenRequest API for `audience`; the store's role and policies for it apply.
+	// `KubernetesSecret` only, and required there: the ServiceAccount of the object's namespace
+	// whose identity logs in to the store. The controller requests a short-lived token for it
+	// (TokenRequest API, `audience`); the store's role and policies for that ServiceAccount apply.
+	// Whoever creates or changes the object must be allowed to `create` `serviceaccounts/token` for
+	// this ServiceAccount (checked at admission, see below).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
-	// How often the store is read again (type `KubernetesSecret` only), e.g. `30m`, `1h`;
-	// at least `30s`.
-	// `0`: read once (and again when the spec changes or the Secret has to be restored).
-	// Default: `1h`.
+	// `KubernetesSecret` only: how often the store is read again, a duration such as `30m` or
+	// `1h`. Default: `1h`. At least `30s`: imports share the controller's workers and the store.
+	// `0`: read once (and again only when the spec changes or the Secret has to be restored).
 	// +kubebuilder:validation:Pattern=`^(0|([0-9]+(\.[0-9]+)?(ms|s|m|h))+)$`
 	// +kubebuilder:validation:XValidation:rule="self == '0' || duration(self) >= duration('30s')",message="refreshInterval: at least 30s (or 0 to read once)"
 	RefreshInterval string `json:"refreshInterval,omitempty"`
-	// How the Secret is owned (type `KubernetesSecret` only). `Owner` (default): the controller
-	// creates it with an ownerReference to this object. `Orphan`: the same without the
-	// ownerReference. `Merge`: the Secret exists already; the controller writes its keys into
-	// it and leaves the others. A Secret that exists and was not created by this object is a
-	// conflict with `Owner` and `Orphan`.
+	// `KubernetesSecret` only. `Owner` (default): the controller creates the Secret with an
+	// ownerReference (controller) to this object. `Orphan`: the same without the ownerReference.
+	// `Merge`: the Secret must exist; the controller writes its keys and leaves the others. With
+	// `Owner` and `Orphan` an existing Secret that this object did not create is a conflict and is
+	// not touched. `Merge`, or naming a Secret that already exists and is not this object's, needs
+	// the right to `update` that Secret (checked at admission).
 	// +kubebuilder:validation:Enum=Owner;Orphan;Merge
 	CreationPolicy string `json:"creationPolicy,omitempty"`
-	// What happens to the Secret when this object is deleted (type `KubernetesSecret` only).
-	// `Delete`: it is deleted; with `Merge`, the keys this object wrote are removed and the
-	// others stay. `Retain`: it stays, no longer managed. Default: `Retain` with `Orphan`,
+	// `KubernetesSecret` only: what happens to the Secret when this object is deleted. `Delete`:
+	// deleted; with `Merge`, only the keys this object wrote are removed. `Retain`: kept, no longer
+	// managed (ownerReference and the controller's marks removed). Default: `Retain` with `Orphan`,
 	// `Delete` otherwise.
 	// +kubebuilder:validation:Enum=Delete;Retain
 	DeletionPolicy string `json:"deletionPolicy,omitempty"`
@@ -193,20 +207,23 @@ type Spec struct {
 
 // +kubebuilder:validation:XValidation:rule="self.name == oldSelf.name",message="secret.name is immutable; create another SecretsStoreImport for another Secret"
 type SecretTarget struct {
-	// Name of the Secret.
+	// Name of the Secret (a DNS subdomain). Immutable: another Secret needs another
+	// SecretsStoreImport.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
-	// Type of the Secret, e.g. `kubernetes.io/basic-auth`. Default: `Opaque`. A change
-	// replaces the Secret (the type of a Secret cannot change). `kubernetes.io/service-account-token`
-	// is not allowed.
+	// Type of the Secret, e.g. `kubernetes.io/basic-auth`, `kubernetes.io/tls`. Default: `Opaque`.
+	// A change replaces the Secret (the API does not allow changing a Secret's type). With `Merge`
+	// the existing Secret's type stays. `kubernetes.io/service-account-token` is refused: the API
+	// server would put a ServiceAccount's token into it.
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self != 'kubernetes.io/service-account-token'",message="type kubernetes.io/service-account-token is not allowed: the API server would put a ServiceAccount's token into the Secret"
 	Type string `json:"type,omitempty"`
-	// Labels set on the Secret.
+	// Labels set on the Secret (others' labels stay).
 	Labels map[string]string `json:"labels,omitempty"`
-	// Annotations set on the Secret.
+	// Annotations set on the Secret; no key starting with `secrets-store.deckhouse.io/` (those
+	// are the controller's).
 	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('secrets-store.deckhouse.io/'))",message="the secrets-store.deckhouse.io/ annotations are the controller's"
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
@@ -214,8 +231,10 @@ type SecretTarget struct {
 // RolloutTarget is a workload of the import's namespace.
 
 type RolloutTarget struct {
+	// Kind of the workload.
 	// +kubebuilder:validation:Enum=Deployment;StatefulSet;DaemonSet
 	Kind string `json:"kind"`
+	// Name of the workload in the object's namespace.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
@@ -226,7 +245,9 @@ type RolloutTarget struct {
 // turn the rule's '' into a typographic quote.
 
 type File struct {
-	// File name inside the volume; relative, without `..`.
+	// File name inside the volume, may contain `/` (folders): relative; no `..`, `.` or empty
+	// element, no trailing `/`, not starting with `..` (`..data` and the timestamped folders are the
+	// volume's own). The CSI driver and the controller apply the same rules.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('/')",message="must be a relative path"
@@ -237,18 +258,22 @@ type File struct {
 	// The value in the store is base64; write the decoded bytes. Same as `encoding: base64`.
 	// +kubebuilder:default=false
 	DecodeBase64 bool `json:"decodeBase64,omitempty"`
-	// How the value is encoded in the store; the file gets the decoded bytes.
+	// How the value is encoded in the store; the file gets the decoded bytes. `""` and `utf-8`:
+	// as is.
 	// +kubebuilder:validation:Enum="";utf-8;base64;hex
 	Encoding string `json:"encoding,omitempty"`
-	// File mode bits, e.g. `0440` in YAML (288 in JSON). Default: 0644.
+	// File mode bits: `0440` in YAML (octal), `288` in JSON; at most `0777`. Default: `0644`.
+	// With a pod `fsGroup` the group can always read (`0400` becomes `0440`).
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=511
 	Mode *int32 `json:"mode,omitempty"`
 	// A Go template with Sprig functions rendered over the secret's data in place of
-	// `source.key`, e.g. `postgres://{{ .user }}:{{ .password }}@db/app`.
+	// `source.key`, e.g. `postgres://{{ .user }}:{{ .password }}@db/app`. Not together with a
+	// non-empty `source.key`.
 	// +kubebuilder:validation:MaxLength=65536
 	Template string `json:"template,omitempty"`
-	Source   Source `json:"source"`
+	// Where the content comes from.
+	Source Source `json:"source"`
 }
 
 // Source locates a value in the store. It has a hand-written DeepCopyInto:
@@ -257,14 +282,15 @@ type File struct {
 // +kubebuilder:object:generate=false
 // +kubebuilder:validation:XValidation:rule="!has(self.args) || (has(self.method) && self.method != 'GET')",message="args are only sent with method PUT or POST"
 type Source struct {
-	// Path of the secret in the store, e.g. `secret/data/myapp`.
+	// API path of the secret, e.g. `secret/data/myapp` (KV v2; `secret/myapp` is accepted too),
+	// `kv/myapp` (KV v1), `pki/issue/web`.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	Path string `json:"path"`
-	// Key of the secret to write. Empty: the whole secret as JSON.
+	// Key of the secret to write. Empty (and no `template`): the whole secret as a JSON object.
 	// +kubebuilder:validation:MaxLength=1024
 	Key string `json:"key,omitempty"`
-	// KV v2 version to read. 0 or absent: the latest.
+	// KV v2 version to read; `0` or absent: the latest.
 	// +kubebuilder:validation:Minimum=0
 	Version int `json:"version,omitempty"`
 	// HTTP method of the read. `PUT`/`POST` send `args` as the body, for dynamic
@@ -273,7 +299,8 @@ type Source struct {
 	// +kubebuilder:validation:Enum=GET;PUT;POST
 	// +kubebuilder:default=GET
 	Method string `json:"method,omitempty"`
-	// Request body for `PUT`/`POST`, e.g. `{common_name: web.example.com}`.
+	// Request body for `PUT`/`POST`, e.g. `{common_name: web.example.com, ttl: 24h}`; only with
+	// `method` `PUT` or `POST`.
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:pruning:PreserveUnknownFields
@@ -290,7 +317,13 @@ func (s *Source) DeepCopyInto(out *Source) {
 
 // What the module last saw of this object. Never holds secret values.
 type Status struct {
+	// The `metadata.generation` the status describes.
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Observations: `Ready` and `Synced`, one of each type; `Ready` is shown in the `READY`
+	// column. A condition's `reason` is machine-readable; its `message` gives the object, the field,
+	// the store path or key, never a value. For an import with its own `address` (not the module's
+	// store), a store failure is worded as its class (`unreachable`, `TLS`, `timeout`) or HTTP status
+	// only, never with the text that store wrote in its answer.
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`

@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/deckhouse/secrets-store-integration/images/internal/monitoringcheck"
+	"github.com/deckhouse/secrets-store-integration/images/internal/metricstest"
 	"github.com/deckhouse/secrets-store-integration/images/internal/provider"
 )
 
@@ -14,5 +14,5 @@ import (
 func TestMonitoringUsesExportedMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	provider.NewMetrics(reg)
-	monitoringcheck.Check(t, reg, "secrets_store_vault_provider_")
+	metricstest.Check(t, reg, "secrets_store_vault_provider_")
 }
