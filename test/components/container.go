@@ -3,6 +3,7 @@ package components
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,8 @@ type Container struct {
 	Cmd *exec.Cmd
 	// Dir holds the local stand-ins of the pod's volumes.
 	Dir string
+	// Stderr is what the started process wrote to its standard error.
+	Stderr strings.Builder
 }
 
 // PrepareContainer prepares container name of pod. injector is the
@@ -130,6 +133,26 @@ func envFromSources(ctx context.Context, env *testenv.Env, ns string, sources []
 		}
 	}
 	return out, nil
+}
+
+// Start starts the process and returns its standard output, which the
+// caller reads as the container's log.
+func (c *Container) Start() (io.Reader, error) {
+	out, err := c.Cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	c.Cmd.Stderr = &c.Stderr
+	if err := c.Cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the container: %w", err)
+	}
+	return out, nil
+}
+
+// Kill ends a started process and waits for it.
+func (c *Container) Kill() {
+	_ = c.Cmd.Process.Kill()
+	_ = c.Cmd.Wait()
 }
 
 // Close removes the local volumes.

@@ -70,17 +70,14 @@ func environment(ctx context.Context, pod *corev1.Pod, want ...string) map[strin
 	c, err := components.PrepareContainer(ctx, env, pod, pod.Spec.Containers[0].Name, bins.Injector)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(c.Close)
-	out, err := c.Cmd.StdoutPipe()
+	out, err := c.Start()
 	Expect(err).NotTo(HaveOccurred())
-	var stderr strings.Builder
-	c.Cmd.Stderr = &stderr
-	Expect(c.Cmd.Start()).To(Succeed())
-	DeferCleanup(func() { _ = c.Cmd.Process.Kill(); _ = c.Cmd.Wait() })
+	DeferCleanup(c.Kill)
 	got := map[string]string{}
 	lines := bufio.NewScanner(out)
 	lines.Buffer(make([]byte, 64<<10), 1<<20)
 	for !hasAll(got, want) {
-		Expect(lines.Scan()).To(BeTrue(), "the container ended before printing %v; injector: %s", want, stderr.String())
+		Expect(lines.Scan()).To(BeTrue(), "the container ended before printing %v; injector: %s", want, c.Stderr.String())
 		if k, v, ok := strings.Cut(lines.Text(), "="); ok {
 			got[k] = v
 		}
