@@ -74,10 +74,12 @@ var _ = Describe("The module's API objects", Ordered, func() {
 
 	// The same table as the code's validators (images/internal/params
 	// TestValidationTable): the API server must reach the same verdict.
-	It("reaches the code's verdict on every file name, authPath and audience of the shared table", func(ctx SpecContext) {
+	It("reaches the code's verdict on every file name, authPath, audience and path query of the shared table", func(ctx SpecContext) {
 		raw, err := os.ReadFile(filepath.Join(root, "images/internal/params/testdata/validation.tsv"))
 		Expect(err).NotTo(HaveOccurred())
-		fields := map[string]string{"file": "spec.files[0].name", "authPath": "spec.authPath", "audience": "spec.audience"}
+		fields := map[string]string{
+			"file": "spec.files[0].name", "authPath": "spec.authPath", "audience": "spec.audience", "path": "spec.files[0].source.path",
+		}
 		n := 0
 		for _, line := range strings.Split(string(raw), "\n") {
 			if line == "" || strings.HasPrefix(line, "#") {
@@ -89,6 +91,10 @@ var _ = Describe("The module's API objects", Ordered, func() {
 			switch field {
 			case "file":
 				obj = ssi(fmt.Sprintf("table-%d", n), value)
+			case "path":
+				files, _, _ := unstructured.NestedSlice(obj.Object, "spec", "files")
+				Expect(unstructured.SetNestedField(files[0].(map[string]any), value, "source", "path")).To(Succeed())
+				Expect(unstructured.SetNestedSlice(obj.Object, files, "spec", "files")).To(Succeed())
 			default:
 				Expect(unstructured.SetNestedField(obj.Object, value, "spec", field)).To(Succeed())
 			}
