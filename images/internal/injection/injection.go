@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/envref"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
@@ -276,11 +277,11 @@ func FromAnnotations(ann map[string]string, d Defaults) (Settings, []string, err
 		s.LogLevel = v
 	}
 	if v, ok := get(AnnotationSkipMutateContainers); ok {
-		for _, name := range strings.Split(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				s.SkipContainers = append(s.SkipContainers, name)
-			}
-		}
+		// The existing module's webhook splits on spaces, ours on commas;
+		// container names hold neither, so both separators are taken.
+		s.SkipContainers = append(s.SkipContainers, strings.FieldsFunc(v, func(r rune) bool {
+			return r == ',' || unicode.IsSpace(r)
+		})...)
 	}
 	if v, ok := get(AnnotationServiceAccountTokenPath); ok {
 		if !path.IsAbs(v) || path.Clean(v) != v {
