@@ -34,9 +34,7 @@ const customAudience = "custom-audience"
 //
 // Not run: vault-kv-namespace-secretproviderclass.yaml (Vault Enterprise
 // namespaces; the test Vault is the open-source one), the database objects
-// of vault-all (no database server here), vault-kv-secretproviderclass-jwt-auth
-// (the JWT login is the provider suite's "vault-provider with JWT auth"),
-// and the sync examples (secretObjects are the upstream driver's own
+// of vault-all (no database server here), and the sync examples (secretObjects are the upstream driver's own
 // feature, not the provider's).
 var _ = Describe("vault-csi-provider's documented examples under the upstream driver", Ordered, ContinueOnFailure, func() {
 	BeforeAll(func(ctx SpecContext) {
@@ -76,6 +74,14 @@ path "secret/data/kv2" { capabilities = ["read"] }`,
 			_, err := env.CreateServiceAccount(ctx, ns, r.ServiceAccounts[0])
 			Expect(err).NotTo(HaveOccurred())
 		}
+		// provider.bats setup: JWT auth at auth/jwt, role jwt-kv-role for
+		// the kv example's ServiceAccount.
+		Expect(env.EnableJWTAuth(ctx, "jwt")).To(Succeed())
+		_, err := env.Vault.Logical().WriteWithContext(ctx, "auth/jwt/role/jwt-kv-role", map[string]any{
+			"role_type": "jwt", "bound_audiences": []string{"vault"}, "user_claim": "sub",
+			"bound_subject": "system:serviceaccount:" + ns + ":nginx-kv", "token_policies": []string{"kv-policy"}, "token_ttl": "1h",
+		})
+		Expect(err).NotTo(HaveOccurred())
 	})
 
 	// mountExample applies the example's SecretProviderClass and a pod of
@@ -147,6 +153,12 @@ path "secret/data/kv2" { capabilities = ["read"] }`,
 		Expect(err).NotTo(HaveOccurred(), "upstream driver log:\n%s", driverLog.tail(30))
 		Expect(file(target, "secret-1", 0o624)).To(Equal("hello1"))
 		Expect(file(target, "secret-2", 0o644)).To(Equal("hello2"))
+	})
+
+	It("kv with JWT auth: secret-1 is hello1, logged in at auth/jwt", func(ctx SpecContext) {
+		target, err := mountExample(ctx, "kv-jwt-auth.yaml", "nginx-kv")
+		Expect(err).NotTo(HaveOccurred(), "upstream driver log:\n%s", driverLog.tail(30))
+		Expect(file(target, "secret-1", 0o644)).To(Equal("hello1"))
 	})
 
 	It("pki: certs is the whole JSON response of the PUT with secretArgs", func(ctx SpecContext) {
