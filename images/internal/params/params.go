@@ -12,7 +12,6 @@ package params
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"path"
 	"regexp"
@@ -347,35 +346,40 @@ func (o *Object) validate() error {
 
 // takeQuery moves vault-csi-provider's "?version=N" out of SecretPath into
 // Version, so that everything after validation sees a plain path and one
-// version field. Other query parameters are refused: the store would get
-// them on no other path of ours, and a typo must not read the latest
-// version silently.
+// version field. Other queries are refused: the store would get them on no
+// other path of ours, and a typo must not read the latest version silently.
 func (o *Object) takeQuery() error {
 	p, query, found := strings.Cut(o.SecretPath, "?")
 	if !found {
 		return nil
 	}
-	values, err := url.ParseQuery(query)
+	if err := ValidateVersionQuery(o.SecretPath); err != nil {
+		return fmt.Errorf("%s.secretPath: %w", o.Ref, err)
+	}
+	v, err := strconv.Atoi(strings.TrimPrefix(query, "version="))
 	if err != nil {
-		return fmt.Errorf("%s.secretPath %q: query: %w", o.Ref, o.SecretPath, err)
-	}
-	for k := range values {
-		if k != "version" {
-			return fmt.Errorf("%s.secretPath %q: query parameter %q: only \"version\" is supported", o.Ref, o.SecretPath, k)
-		}
-	}
-	vs := values["version"]
-	if len(vs) != 1 {
-		return fmt.Errorf("%s.secretPath %q: want one version=N", o.Ref, o.SecretPath)
-	}
-	v, err := strconv.Atoi(vs[0])
-	if err != nil || v < 0 {
-		return fmt.Errorf("%s.secretPath %q: version %q: want a whole number, 0 or more", o.Ref, o.SecretPath, vs[0])
+		return fmt.Errorf("%s.secretPath %q: %w", o.Ref, o.SecretPath, err)
 	}
 	if o.Version != 0 && o.Version != v {
 		return fmt.Errorf("%s: secretPath %q asks for version %d, version for %d: give one", o.Ref, o.SecretPath, v, o.Version)
 	}
 	o.SecretPath, o.Version = p, v
+	return nil
+}
+
+// VersionQueryPattern is what a path with a query may be: vault-csi-provider's
+// "?version=N", N without leading zeros and short enough for an int. The
+// CRD's rule on spec.files[].source.path is this same expression.
+const VersionQueryPattern = `^[^?]*[?]version=(0|[1-9][0-9]{0,8})$`
+
+var versionQueryRE = regexp.MustCompile(VersionQueryPattern)
+
+// ValidateVersionQuery refuses a path whose query is not "?version=N"; a
+// path without '?' passes.
+func ValidateVersionQuery(p string) error {
+	if strings.Contains(p, "?") && !versionQueryRE.MatchString(p) {
+		return fmt.Errorf("%q: the only query a path may have is ?version=N (N a whole number, no leading zeros, at most 9 digits)", p)
+	}
 	return nil
 }
 

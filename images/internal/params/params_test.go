@@ -84,11 +84,12 @@ func TestFromMapRefusesBadInput(t *testing.T) {
 		{"tokens", map[string]string{ServiceAccountToken: "secret-jwt-not-json"}, "not a JSON map"},
 		{"keep unchanged", map[string]string{KeepUnchangedFiles: "yes"}, `keepUnchangedFiles "yes"`},
 		{"query and version differ", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=1","version":2}]`}, `objects[0]: secretPath "secret/data/a?version=1" asks for version 1, version for 2`},
-		{"query not a number", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=latest"}]`}, `objects[0].secretPath "secret/data/a?version=latest": version "latest"`},
-		{"query negative", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=-1"}]`}, `version "-1": want a whole number`},
-		{"query twice", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=1&version=2"}]`}, "want one version=N"},
-		{"query other key", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?list=true"}]`}, `query parameter "list": only "version"`},
-		{"query bad escape", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=%zz"}]`}, `objects[0].secretPath "secret/data/a?version=%zz": query`},
+		{"query not a number", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=latest"}]`}, `objects[0].secretPath: "secret/data/a?version=latest": the only query a path may have is ?version=N`},
+		{"query negative", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=-1"}]`}, `"secret/data/a?version=-1": the only query a path may have is ?version=N`},
+		{"query twice", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=1&version=2"}]`}, `"secret/data/a?version=1&version=2": the only query a path may have is ?version=N`},
+		{"query other key", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?list=true"}]`}, `"secret/data/a?list=true": the only query a path may have is ?version=N`},
+		{"query bad escape", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=%zz"}]`}, `objects[0].secretPath: "secret/data/a?version=%zz": the only query a path may have is ?version=N`},
+		{"query leading zero", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=01"}]`}, `"secret/data/a?version=01": the only query a path may have is ?version=N`},
 		{"query path dot dot", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/../sys/x?version=1"}]`}, "objects[0].secretPath: \"secret/../sys/x\": must be relative"},
 	}
 	for _, c := range cases {
@@ -190,7 +191,9 @@ func TestValidationTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := map[string]func(string) error{"file": ValidateFileName, "authPath": ValidateAuthPath, "audience": ValidateAudience}
+	check := map[string]func(string) error{
+		"file": ValidateFileName, "authPath": ValidateAuthPath, "audience": ValidateAudience, "path": ValidateVersionQuery,
+	}
 	for _, c := range cases {
 		if err := check[c.Field](c.Value); (err == nil) != c.OK {
 			t.Errorf("%s %q: error %v, want accepted %v", c.Field, c.Value, err, c.OK)
@@ -207,6 +210,7 @@ func TestCRDHoldsThePatterns(t *testing.T) {
 	for _, want := range []string{
 		"self.matches('" + AuthPathPattern + "')",
 		"self.matches('" + AudiencePattern + "')",
+		"self.matches('" + VersionQueryPattern + "')",
 		fmt.Sprintf("maxLength: %d", MaxAuthPath),
 		fmt.Sprintf("maxLength: %d", MaxAudience),
 	} {
