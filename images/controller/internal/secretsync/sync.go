@@ -19,8 +19,8 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/rollout"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
-	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
@@ -135,7 +135,7 @@ func (r *Reconciler) finish(ctx context.Context, u *unstructured.Unstructured, s
 // read logs in as the import's ServiceAccount and returns the Secret's data:
 // each file rendered as the CSI provider renders it. Files with the same
 // read share one request.
-func (r *Reconciler) read(ctx context.Context, ssi *v1alpha1.SecretsStoreImport, p params.Parameters) (map[string][]byte, error) {
+func (r *Reconciler) read(ctx context.Context, ssi *v1alpha1.SecretsStoreImport, p secretmodel.Parameters) (map[string][]byte, error) {
 	jwt, err := r.cfg.Tokens.Token(ctx, ssi.Namespace, p.ServiceAccount, p.Audience)
 	if err != nil {
 		return nil, &tokenError{err: err}
@@ -148,7 +148,7 @@ func (r *Reconciler) read(ctx context.Context, ssi *v1alpha1.SecretsStoreImport,
 	}
 	data := make(map[string][]byte, len(p.Objects))
 	budget := render.NewBudget(render.SecretBytes, render.SecretBytes)
-	for _, group := range params.GroupByRead(p.Objects) {
+	for _, group := range secretmodel.GroupByRead(p.Objects) {
 		first := group[0]
 		sec, err := sess.Read(ctx, store.Request{Path: first.SecretPath, Method: first.Method, Args: first.SecretArgs, Version: first.Version})
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
@@ -112,7 +113,7 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 	if err != nil {
 		return nil, "invalid_request", p.Errorf("%w", err)
 	}
-	jwt, err := p.Token()
+	jwt, err := params.Token(p)
 	if err != nil {
 		return nil, "invalid_request", err
 	}
@@ -130,7 +131,7 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 		}
 	}
 	now := s.cfg.Now()
-	groups := params.GroupByRead(p.Objects)
+	groups := secretmodel.GroupByRead(p.Objects)
 	keep := make([]bool, len(groups))
 	for i, g := range groups {
 		keep[i] = keepGroup(g, current, now)
@@ -179,7 +180,7 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 // contentOf is the file of o: vault-csi-provider's whole response for an
 // object without secretKey or template in a request of its form, else what
 // render gives a SecretsStoreImport's file.
-func contentOf(ctx context.Context, p params.Parameters, o params.Object, secret *store.Secret, budget *render.Budget) ([]byte, error) {
+func contentOf(ctx context.Context, p secretmodel.Parameters, o secretmodel.Object, secret *store.Secret, budget *render.Budget) ([]byte, error) {
 	if p.WholeResponse && o.SecretKey == "" && o.Template == "" {
 		return render.WholeResponse(o, secret.Path, secret.Response, budget)
 	}
@@ -187,7 +188,7 @@ func contentOf(ctx context.Context, p params.Parameters, o params.Object, secret
 }
 
 // read reads the object's secret; GETs go through the shared reads.
-func (s *Server) read(ctx context.Context, sess *store.Session, o params.Object) (*store.Secret, error) {
+func (s *Server) read(ctx context.Context, sess *store.Session, o secretmodel.Object) (*store.Secret, error) {
 	r := store.Request{Path: o.SecretPath, Method: o.Method, Args: o.SecretArgs, Version: o.Version}
 	if o.Method != http.MethodGet {
 		return sess.Read(ctx, r)
@@ -199,7 +200,7 @@ func (s *Server) read(ctx context.Context, sess *store.Session, o params.Object)
 // keepGroup: every object of the group has a fresh lease in the driver's
 // current versions, so the driver's files stay and nothing is re-issued. One
 // stale member re-reads the group, so related values still match.
-func keepGroup(group []params.Object, current map[string]string, now time.Time) bool {
+func keepGroup(group []secretmodel.Object, current map[string]string, now time.Time) bool {
 	for _, o := range group {
 		v, ok := current[o.ObjectName]
 		if !ok || !leaseFresh(v, now) {
@@ -212,7 +213,7 @@ func keepGroup(group []params.Object, current map[string]string, now time.Time) 
 // leaseOf returns when the secret was issued and when it expires; a zero
 // expiry means no lease. PKI certificates have no lease by default but an
 // expiration, which rotation must respect just the same.
-func leaseOf(o params.Object, sec *store.Secret, now time.Time) (time.Time, time.Time) {
+func leaseOf(o secretmodel.Object, sec *store.Secret, now time.Time) (time.Time, time.Time) {
 	if sec.LeaseID != "" && sec.LeaseDuration > 0 {
 		return now, now.Add(sec.LeaseDuration)
 	}
