@@ -2,68 +2,17 @@ package secretfiles
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
 	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/store/storetest"
 )
-
-// fakeStore answers a KV v2 secret at secret/data/app and a PKI issue at
-// pki/issue/web, and counts the requests by method and path. Role "refused"
-// may not log in.
-type fakeStore struct {
-	mu    sync.Mutex
-	calls map[string]int
-}
-
-func (f *fakeStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.calls[r.Method+" "+r.URL.Path]++
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	switch r.URL.Path {
-	case "/v1/auth/kubernetes/login":
-		var body struct{ Role string }
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		if body.Role == "refused" {
-			w.WriteHeader(http.StatusForbidden)
-			io.WriteString(w, `{"errors":["permission denied"]}`)
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"auth": map[string]any{"client_token": "hvs.x", "lease_duration": 600}})
-	case "/v1/sys/internal/ui/mounts/secret/data/app":
-		json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"path": "secret/", "type": "kv", "options": map[string]any{"version": "2"}}})
-	case "/v1/secret/data/app":
-		json.NewEncoder(w).Encode(map[string]any{"request_id": "req-1",
-			"data": map[string]any{"data": map[string]any{"user": "alice", "password": "s3cr3t"}, "metadata": map[string]any{"version": 2}}})
-	case "/v1/pki/issue/web":
-		json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"certificate": "CERT", "private_key": "KEY"}})
-	default:
-		w.WriteHeader(http.StatusNotFound)
-		io.WriteString(w, `{"errors":[]}`)
-	}
-}
-
-func (f *fakeStore) count(key string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[key]
-}
-
-func jwt() string {
-	claims := base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"system:serviceaccount:demo:app"}`))
-	return "e30." + claims + ".c2ln"
-}
 
 func request(addr, role string, objects ...secretmodel.Object) Request {
 	for i := range objects {
@@ -78,7 +27,7 @@ func request(addr, role string, objects ...secretmodel.Object) Request {
 		Params: secretmodel.Parameters{Source: "SecretsStoreImport demo/app", Role: role, AuthType: params.AuthKubernetes,
 			PodNamespace: "demo", ServiceAccount: "app", Objects: objects},
 		Defaults:  params.Defaults{Address: addr},
-		JWT:       jwt(),
+		JWT:       storetest.JWT("demo", "app"),
 		FileBytes: render.SecretBytes, TotalBytes: render.SecretBytes,
 	}
 }
@@ -86,15 +35,13 @@ func request(addr, role string, objects ...secretmodel.Object) Request {
 // TestReadRendersEachGroupFromOneRead: the files of one path and of one PKI
 // issue come from one store read each, and each file is rendered from it.
 func TestReadRendersEachGroupFromOneRead(t *testing.T) {
-	fs := &fakeStore{calls: map[string]int{}}
-	srv := httptest.NewServer(fs)
-	defer srv.Close()
+	srv := storetest.New(t)
 	args := map[string]any{"common_name": "web"}
 	req := request(srv.URL, "app",
-		secretmodel.Object{ObjectName: "user", SecretPath: "secret/data/app", SecretKey: "user"},
-		secretmodel.Object{ObjectName: "tls.crt", SecretPath: "pki/issue/web", Method: http.MethodPut, SecretArgs: args, SecretKey: "certificate"},
-		secretmodel.Object{ObjectName: "dsn", SecretPath: "secret/data/app", Template: `{{ .user }}:{{ .password }}`},
-		secretmodel.Object{ObjectName: "tls.key", SecretPath: "pki/issue/web", Method: http.MethodPut, SecretArgs: args, SecretKey: "private_key"},
+		secretmodel.Object{ObjectName: "password", SecretPath: storetest.KVPath, SecretKey: "password"},
+		secretmodel.Object{ObjectName: "tls.crt", SecretPath: storetest.PKIPath, Method: http.MethodPut, SecretArgs: args, SecretKey: "certificate"},
+		secretmodel.Object{ObjectName: "dsn", SecretPath: storetest.KVPath, Template: `app:{{ .password }}`},
+		secretmodel.Object{ObjectName: "tls.key", SecretPath: storetest.PKIPath, Method: http.MethodPut, SecretArgs: args, SecretKey: "private_key"},
 	)
 	groups, err := Read(context.Background(), store.New(store.Options{}), req)
 	if err != nil {
@@ -111,19 +58,22 @@ func TestReadRendersEachGroupFromOneRead(t *testing.T) {
 			order = append(order, o.ObjectName)
 		}
 	}
-	want := map[string]string{"user": "alice", "dsn": "alice:s3cr3t", "tls.crt": "CERT", "tls.key": "KEY"}
+	want := map[string]string{"password": storetest.Password, "dsn": "app:" + storetest.Password, "tls.crt": "CERT", "tls.key": "KEY"}
 	for name, content := range want {
 		if got[name] != content {
 			t.Errorf("file %s = %q, want %q", name, got[name], content)
 		}
 	}
-	if strings.Join(order, ",") != "user,dsn,tls.crt,tls.key" {
+	if strings.Join(order, ",") != "password,dsn,tls.crt,tls.key" {
 		t.Errorf("files in order %v, want the groups in request order", order)
 	}
-	for key, n := range map[string]int{"GET /v1/secret/data/app": 1, "PUT /v1/pki/issue/web": 1, "PUT /v1/auth/kubernetes/login": 1} {
-		if c := fs.count(key); c != n {
+	for key, n := range map[string]int{"GET /v1/" + storetest.KVPath: 1, "PUT /v1/" + storetest.PKIPath: 1} {
+		if c := srv.Count(key); c != n {
 			t.Errorf("%s: %d requests, want %d", key, c, n)
 		}
+	}
+	if n := srv.Logins(); n != 1 {
+		t.Errorf("%d logins, want 1", n)
 	}
 }
 
@@ -131,13 +81,11 @@ func TestReadRendersEachGroupFromOneRead(t *testing.T) {
 // read, and a request whose every group is kept issues nothing, not even a
 // login. Reads of the others go through the caller's Read.
 func TestReadKeptGroupsNeitherLogInNorRead(t *testing.T) {
-	fs := &fakeStore{calls: map[string]int{}}
-	srv := httptest.NewServer(fs)
-	defer srv.Close()
+	srv := storetest.New(t)
 	st := store.New(store.Options{})
 	objects := []secretmodel.Object{
-		{ObjectName: "user", SecretPath: "secret/data/app", SecretKey: "user"},
-		{ObjectName: "tls.crt", SecretPath: "pki/issue/web", Method: http.MethodPut, SecretKey: "certificate"},
+		{ObjectName: "password", SecretPath: storetest.KVPath, SecretKey: "password"},
+		{ObjectName: "tls.crt", SecretPath: storetest.PKIPath, Method: http.MethodPut, SecretKey: "certificate"},
 	}
 
 	req := request(srv.URL, "app", objects...)
@@ -149,7 +97,7 @@ func TestReadKeptGroupsNeitherLogInNorRead(t *testing.T) {
 	if len(groups) != 2 || !groups[0].Kept() || !groups[1].Kept() {
 		t.Fatalf("groups %+v, want both kept", groups)
 	}
-	if n := fs.count("PUT /v1/auth/kubernetes/login"); n != 0 {
+	if n := srv.Logins(); n != 0 {
 		t.Errorf("%d logins for a request with nothing to read", n)
 	}
 
@@ -164,11 +112,11 @@ func TestReadKeptGroupsNeitherLogInNorRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if groups[0].Kept() || string(groups[0].Contents[0]) != "alice" || !groups[1].Kept() {
+	if groups[0].Kept() || string(groups[0].Contents[0]) != storetest.Password || !groups[1].Kept() {
 		t.Errorf("groups %+v, want the GET read and the PUT kept", groups)
 	}
-	if strings.Join(reads, ",") != "GET secret/data/app" || fs.count("PUT /v1/pki/issue/web") != 0 {
-		t.Errorf("reads through the caller %v, store PUTs %d; want the GET only", reads, fs.count("PUT /v1/pki/issue/web"))
+	if strings.Join(reads, ",") != "GET "+storetest.KVPath || srv.Count("PUT /v1/"+storetest.PKIPath) != 0 {
+		t.Errorf("reads through the caller %v, store PUTs %d; want the GET only", reads, srv.Count("PUT /v1/"+storetest.PKIPath))
 	}
 }
 
@@ -176,9 +124,7 @@ func TestReadKeptGroupsNeitherLogInNorRead(t *testing.T) {
 // step failed, starts with the source, names the object where there is one,
 // and still lets the caller classify the store's or render's error.
 func TestReadErrorsNameStageSourceAndObject(t *testing.T) {
-	fs := &fakeStore{calls: map[string]int{}}
-	srv := httptest.NewServer(fs)
-	defer srv.Close()
+	srv := storetest.New(t)
 	cases := []struct {
 		name    string
 		req     Request
@@ -186,15 +132,15 @@ func TestReadErrorsNameStageSourceAndObject(t *testing.T) {
 		message string
 		is      func(error) bool
 	}{
-		{"no address", request("", "app", secretmodel.Object{ObjectName: "p", SecretPath: "secret/data/app"}),
+		{"no address", request("", "app", secretmodel.Object{ObjectName: "p", SecretPath: storetest.KVPath}),
 			StageConnect, "SecretsStoreImport demo/app: no store address", nil},
-		{"login refused", request(srv.URL, "refused", secretmodel.Object{ObjectName: "p", SecretPath: "secret/data/app"}),
+		{"login refused", request(srv.URL, storetest.RefusedRole, secretmodel.Object{ObjectName: "p", SecretPath: storetest.KVPath}),
 			StageLogIn, "SecretsStoreImport demo/app: ", store.IsLoginRefused},
 		{"nothing at the path", request(srv.URL, "app", secretmodel.Object{ObjectName: "p", SecretPath: "nothing/here", Ref: "files[3]"}),
 			StageRead, "SecretsStoreImport demo/app: files[3]: read nothing/here: HTTP 404", store.IsNotFound},
 		{"missing key", request(srv.URL, "app",
-			secretmodel.Object{ObjectName: "u", SecretPath: "secret/data/app", SecretKey: "user"},
-			secretmodel.Object{ObjectName: "p", SecretPath: "secret/data/app", SecretKey: "pass", Ref: "files[1]"}),
+			secretmodel.Object{ObjectName: "p", SecretPath: storetest.KVPath, SecretKey: "password"},
+			secretmodel.Object{ObjectName: "q", SecretPath: storetest.KVPath, SecretKey: "pass", Ref: "files[1]"}),
 			StageRender, `SecretsStoreImport demo/app: files[1]: key "pass" not found at secret/data/app`, render.IsKeyMissing},
 	}
 	for _, c := range cases {
@@ -210,7 +156,7 @@ func TestReadErrorsNameStageSourceAndObject(t *testing.T) {
 			if c.is != nil && !c.is(err) {
 				t.Errorf("error %q does not classify as the store's or render's", err)
 			}
-			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "c2ln") {
+			if strings.Contains(err.Error(), storetest.Password) || strings.Contains(err.Error(), "c2ln") {
 				t.Errorf("error reveals a value or token: %v", err)
 			}
 		})
