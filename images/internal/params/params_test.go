@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/testsupport/validationtable"
 )
 
@@ -35,8 +36,8 @@ func TestFromMapAcceptsVaultCSIProviderNames(t *testing.T) {
 	if p.AuthMount != "k8s" || !p.SkipVerify || p.Audience != DefaultAudience || p.AuthType != AuthKubernetes {
 		t.Errorf("parsed %+v", p)
 	}
-	if tok, err := p.Token(); err != nil || tok != "jwt-a" {
-		t.Errorf("Token() = %q, %v", tok, err)
+	if tok, err := Token(p); err != nil || tok != "jwt-a" {
+		t.Errorf("Token = %q, %v", tok, err)
 	}
 	if len(p.Objects) != 2 {
 		t.Fatalf("want 2 objects, got %d", len(p.Objects))
@@ -44,7 +45,7 @@ func TestFromMapAcceptsVaultCSIProviderNames(t *testing.T) {
 	if o := p.Objects[0]; o.FilePermission != 0o600 || o.Method != "GET" || o.Ref != "objects[0]" {
 		t.Errorf("objects[0] = %+v", o)
 	}
-	if o := p.Objects[1]; o.Method != "PUT" || o.Encoding != EncodingBase64 || o.SecretArgs["common_name"] != "web.example.com" {
+	if o := p.Objects[1]; o.Method != "PUT" || o.Encoding != secretmodel.EncodingBase64 || o.SecretArgs["common_name"] != "web.example.com" {
 		t.Errorf("objects[1] = %+v", o)
 	}
 }
@@ -149,14 +150,14 @@ func TestWholeResponse(t *testing.T) {
 }
 
 func TestTokenNamesMissingAudience(t *testing.T) {
-	p := Parameters{Audience: "vault", Tokens: map[string]string{"other": "x"}}
-	if _, err := p.Token(); err == nil || !strings.Contains(err.Error(), `audience "vault"`) {
-		t.Fatalf("Token() error = %v", err)
+	p := secretmodel.Parameters{Audience: "vault", Tokens: map[string]string{"other": "x"}}
+	if _, err := Token(p); err == nil || !strings.Contains(err.Error(), `audience "vault"`) {
+		t.Fatalf("Token error = %v", err)
 	}
 }
 
 func TestEncodeObjectsRoundTrips(t *testing.T) {
-	in := []Object{{ObjectName: "a", SecretPath: "secret/data/a", SecretKey: "k", FilePermission: 0o640, Version: 3, Ref: "files[0]"}}
+	in := []secretmodel.Object{{ObjectName: "a", SecretPath: "secret/data/a", SecretKey: "k", FilePermission: 0o640, Version: 3, Ref: "files[0]"}}
 	s, err := EncodeObjects(in)
 	if err != nil {
 		t.Fatal(err)
