@@ -123,15 +123,15 @@ var _ = Describe("injecting environment variables (the existing module's USAGE)"
 		Expect(got).To(HaveKeyWithValue("DB_PASS", "secret-password"))
 	})
 
-	// DIFFERS: the page's note says the env-from-path key wins over the
-	// container's own MY_SECRET; here the container's variable wins, so
-	// whoever writes a shared secret cannot override what the pod's author
-	// wrote (docs/USAGE.md "Which value wins", docs/MIGRATION.md).
-	It("gives the container's own variable over an env-from-path key of the same name (differs from the page's note)", func(ctx SpecContext) {
+	// The page's note: the env-from-path key wins over the container's own
+	// MY_SECRET (a reference here), as the existing injector applies
+	// env-from-path last.
+	It("gives an env-from-path key over the container's own variable of the same name, as the page's note says", func(ctx SpecContext) {
 		pod := applyPod(ctx, "precedence.yaml")
 		mutated(pod)
 		got := environment(ctx, pod, "MY_SECRET", "COMMON")
-		Expect(got).To(HaveKeyWithValue("MY_SECRET", "from-env"), "the existing module gives from-annotation")
+		Expect(got).To(HaveKeyWithValue("MY_SECRET", "from-annotation"))
+		Expect(got).To(HaveKeyWithValue("COMMON", "common-value"))
 	})
 
 	It("resolves references kept in a ConfigMap and a Secret connected with envFrom", func(ctx SpecContext) {
