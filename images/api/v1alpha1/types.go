@@ -283,9 +283,11 @@ type File struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.args) || (has(self.method) && self.method != 'GET')",message="args are only sent with method PUT or POST"
 type Source struct {
 	// API path of the secret, e.g. `secret/data/myapp` (KV v2; `secret/myapp` is accepted too),
-	// `kv/myapp` (KV v1), `pki/issue/web`.
+	// `kv/myapp` (KV v1), `pki/issue/web`. vault-csi-provider's `secret/data/myapp?version=N`
+	// reads KV v2 version N, like `version`.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') || self.matches('^[^?]*[?]version=(0|[1-9][0-9]{0,8})$')",message="the only query a path may have is ?version=N (N a whole number, no leading zeros, at most 9 digits)"
 	Path string `json:"path"`
 	// Key of the secret to write. Empty (and no `template`): the whole secret as a JSON object.
 	// +kubebuilder:validation:MaxLength=1024

@@ -37,7 +37,7 @@ func TestReadTheTable(t *testing.T) {
 			t.Errorf("value %q holds a tab", c.Value)
 		}
 	}
-	if len(fields) != 3 || len(verdicts) != 2 {
-		t.Errorf("fields %v, verdicts %v: want file, authPath and audience, ok and refuse", fields, verdicts)
+	if len(fields) != 4 || len(verdicts) != 2 {
+		t.Errorf("fields %v, verdicts %v: want file, authPath, audience and path, ok and refuse", fields, verdicts)
 	}
 }

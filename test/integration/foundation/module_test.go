@@ -73,15 +73,21 @@ var _ = Describe("The module's API objects", Ordered, func() {
 
 	// The same table as the code's validators (images/internal/params
 	// TestValidationTable): the API server must reach the same verdict.
-	It("reaches the code's verdict on every file name, authPath and audience of the shared table", func(ctx SpecContext) {
+	It("reaches the code's verdict on every file name, authPath, audience and path query of the shared table", func(ctx SpecContext) {
 		cases, err := validationtable.Read(filepath.Join(root, validationtable.Path))
 		Expect(err).NotTo(HaveOccurred())
-		fields := map[string]string{"file": "spec.files[0].name", "authPath": "spec.authPath", "audience": "spec.audience"}
+		fields := map[string]string{
+			"file": "spec.files[0].name", "authPath": "spec.authPath", "audience": "spec.audience", "path": "spec.files[0].source.path",
+		}
 		for n, c := range cases {
 			obj := ssi(fmt.Sprintf("table-%d", n), "ok")
 			switch c.Field {
 			case "file":
 				obj = ssi(fmt.Sprintf("table-%d", n), c.Value)
+			case "path":
+				files, _, _ := unstructured.NestedSlice(obj.Object, "spec", "files")
+				Expect(unstructured.SetNestedField(files[0].(map[string]any), c.Value, "source", "path")).To(Succeed())
+				Expect(unstructured.SetNestedSlice(obj.Object, files, "spec", "files")).To(Succeed())
 			default:
 				Expect(unstructured.SetNestedField(obj.Object, c.Value, "spec", c.Field)).To(Succeed())
 			}

@@ -86,6 +86,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	prov, err = components.StartProvider(ctx, components.ProviderConfig{
 		Binary: bins.Provider, Socket: filepath.Join(providers, "vault.sock"),
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath, Log: GinkgoWriter,
+		// vault-csi-provider's custom-audience example (vcpexamples_test.go).
+		Args: []string{"--allowed-audiences", "vault," + customAudience},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(prov.Stop)

@@ -284,7 +284,7 @@ var _ = Describe("a refused pod", func() {
 			c := withCommand(appImage, "/app")
 			c.Env = []corev1.EnvVar{{Name: "CA", Value: `secrets-store:secret/data/db#${ file "/etc/ssl/ca.pem" }`}}
 			return optedIn("file-func", c)
-		}, team, `container "app", variable CA`, `function "file" (of the existing module's injector) is not supported`, "deliver the file with a CSI volume"),
+		}, team, `container "app", variable CA`, `function "file" (of the existing module's injector) is not supported`, "put the file's content in the store"),
 		Entry("an unknown pull policy", func() *corev1.Pod {
 			return optedIn("bad-pull", withCommand(appImage, "/app"), "env-injector-pull-policy", "always")
 		}, team, "annotation secrets-store.deckhouse.io/env-injector-pull-policy", `"always" is not one of Always, IfNotPresent, Never`),

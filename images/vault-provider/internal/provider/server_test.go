@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
@@ -156,7 +156,7 @@ func TestKeepGroupNeedsEveryMemberFresh(t *testing.T) {
 	now := time.Unix(10_000, 0)
 	fresh := v.version("x", nil, now, now.Add(time.Hour))
 	stale := v.version("x", nil, now.Add(-time.Hour), now.Add(time.Minute))
-	group := []params.Object{{ObjectName: "tls.crt"}, {ObjectName: "tls.key"}}
+	group := []secretmodel.Object{{ObjectName: "tls.crt"}, {ObjectName: "tls.key"}}
 	cases := []struct {
 		name    string
 		current map[string]string
@@ -220,6 +220,6 @@ func TestReasonAndCode(t *testing.T) {
 
 // renderErr is a render.Error, as a missing key gives.
 func renderErr() error {
-	_, err := render.Content(context.Background(), params.Object{SecretKey: "x"}, "secret/data/app", map[string]any{}, render.NewBudget(1, 1))
+	_, err := render.Content(context.Background(), secretmodel.Object{SecretKey: "x"}, "secret/data/app", map[string]any{}, render.NewBudget(1, 1))
 	return err
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/metricstest"
-	"github.com/deckhouse/secrets-store-integration/images/internal/provider"
+	"github.com/deckhouse/secrets-store-integration/images/vault-provider/internal/provider"
 )
 
 // Every secrets_store_vault_provider_* metric that a dashboard or an alert

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +17,8 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretfiles"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
@@ -112,17 +113,10 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 	if err != nil {
 		return nil, "invalid_request", p.Errorf("%w", err)
 	}
-	jwt, err := p.Token()
+	jwt, err := params.Token(p)
 	if err != nil {
 		return nil, "invalid_request", err
 	}
-	cfg, login := s.cfg.Defaults.Connection(p)
-	login.JWT = jwt
-	sess, err := s.cfg.Store.Session(cfg, login)
-	if err != nil {
-		return nil, "invalid_request", p.Errorf("%w", err)
-	}
-
 	current := map[string]string{}
 	if p.KeepUnchangedFiles {
 		for _, v := range req.GetCurrentObjectVersion() {
@@ -130,76 +124,61 @@ func (s *Server) mount(ctx context.Context, req *pb.MountRequest) (*pb.MountResp
 		}
 	}
 	now := s.cfg.Now()
-	groups := params.GroupByRead(p.Objects)
-	keep := make([]bool, len(groups))
-	for i, g := range groups {
-		keep[i] = keepGroup(g, current, now)
+	groups, err := secretfiles.Read(ctx, s.cfg.Store, secretfiles.Request{
+		Params: p, Defaults: s.cfg.Defaults, JWT: jwt,
+		FileBytes: render.VolumeFileBytes, TotalBytes: render.VolumeBytes,
+		Keep: func(group []secretmodel.Object) bool { return keepGroup(group, current, now) },
+		Read: s.read,
+	})
+	if err != nil {
+		return nil, failureReason(err), err
 	}
-	if slices.Contains(keep, false) {
-		if err := sess.LogIn(ctx); err != nil {
-			return nil, reasonOf(err), p.Errorf("%w", err)
-		}
-	}
-	resp := &pb.MountResponse{}
-	kept := 0
-	budget := render.NewBudget(render.VolumeFileBytes, render.VolumeBytes)
-	for i, group := range groups {
-		if keep[i] {
-			for _, o := range group {
-				resp.ObjectVersion = append(resp.ObjectVersion, &pb.ObjectVersion{Id: o.ObjectName, Version: current[o.ObjectName]})
-			}
-			kept += len(group)
-			s.cfg.Metrics.leasesKept.Add(float64(len(group)))
-			continue
-		}
-		first := group[0]
-		secret, err := s.read(ctx, sess, first)
-		if err != nil {
-			return nil, reasonOf(err), p.Errorf("%s: %w", first.Ref, err)
-		}
-		issued, expiry := leaseOf(first, secret, now)
-		for _, o := range group {
-			content, err := contentOf(ctx, p, o, secret, budget)
-			if err != nil {
-				return nil, "render", p.Errorf("%s: %w", o.Ref, err)
-			}
-			fileMode := mode
-			if o.FilePermission != 0 {
-				fileMode = o.FilePermission
-			}
-			resp.Files = append(resp.Files, &pb.File{Path: o.ObjectName, Mode: int32(fileMode), Contents: content})
-			resp.ObjectVersion = append(resp.ObjectVersion, &pb.ObjectVersion{
-				Id: o.ObjectName, Version: s.versions.version(o.ObjectName, content, issued, expiry)})
-		}
-	}
+	resp, kept := s.response(groups, current, mode, now)
 	log.InfoContext(ctx, "mounted", "objects", len(p.Objects), "files", len(resp.Files), "kept", kept)
 	return resp, "", nil
 }
 
-// contentOf is the file of o: vault-csi-provider's whole response for an
-// object without secretKey or template in a request of its form, else what
-// render gives a SecretsStoreImport's file.
-func contentOf(ctx context.Context, p params.Parameters, o params.Object, secret *store.Secret, budget *render.Budget) ([]byte, error) {
-	if p.WholeResponse && o.SecretKey == "" && o.Template == "" {
-		return render.WholeResponse(o, secret.Path, secret.Response, budget)
+// response is the driver's answer: the files of the groups read, with
+// versions that carry their lease, and the current versions of those kept.
+func (s *Server) response(groups []secretfiles.Group, current map[string]string, mode os.FileMode, now time.Time) (*pb.MountResponse, int) {
+	resp := &pb.MountResponse{}
+	kept := 0
+	for _, g := range groups {
+		if g.Kept() {
+			for _, o := range g.Objects {
+				resp.ObjectVersion = append(resp.ObjectVersion, &pb.ObjectVersion{Id: o.ObjectName, Version: current[o.ObjectName]})
+			}
+			kept += len(g.Objects)
+			s.cfg.Metrics.leasesKept.Add(float64(len(g.Objects)))
+			continue
+		}
+		issued, expiry := leaseOf(g.Objects[0], g.Secret, now)
+		for i, o := range g.Objects {
+			fileMode := mode
+			if o.FilePermission != 0 {
+				fileMode = o.FilePermission
+			}
+			resp.Files = append(resp.Files, &pb.File{Path: o.ObjectName, Mode: int32(fileMode), Contents: g.Contents[i]})
+			resp.ObjectVersion = append(resp.ObjectVersion, &pb.ObjectVersion{
+				Id: o.ObjectName, Version: s.versions.version(o.ObjectName, g.Contents[i], issued, expiry)})
+		}
 	}
-	return render.Content(ctx, o, secret.Path, secret.Data, budget)
+	return resp, kept
 }
 
-// read reads the object's secret; GETs go through the shared reads.
-func (s *Server) read(ctx context.Context, sess *store.Session, o params.Object) (*store.Secret, error) {
-	r := store.Request{Path: o.SecretPath, Method: o.Method, Args: o.SecretArgs, Version: o.Version}
-	if o.Method != http.MethodGet {
+// read reads a secret for secretfiles; GETs go through the shared reads.
+func (s *Server) read(ctx context.Context, sess *store.Session, r store.Request) (*store.Secret, error) {
+	if r.Method != http.MethodGet {
 		return sess.Read(ctx, r)
 	}
-	key := sharedKey(sess.Identity(), sess.TLS(), o.SecretPath, o.Version)
+	key := sharedKey(sess.Identity(), sess.TLS(), r.Path, r.Version)
 	return s.shared.read(ctx, key, func(ctx context.Context) (*store.Secret, error) { return sess.Read(ctx, r) })
 }
 
 // keepGroup: every object of the group has a fresh lease in the driver's
 // current versions, so the driver's files stay and nothing is re-issued. One
 // stale member re-reads the group, so related values still match.
-func keepGroup(group []params.Object, current map[string]string, now time.Time) bool {
+func keepGroup(group []secretmodel.Object, current map[string]string, now time.Time) bool {
 	for _, o := range group {
 		v, ok := current[o.ObjectName]
 		if !ok || !leaseFresh(v, now) {
@@ -212,7 +191,7 @@ func keepGroup(group []params.Object, current map[string]string, now time.Time) 
 // leaseOf returns when the secret was issued and when it expires; a zero
 // expiry means no lease. PKI certificates have no lease by default but an
 // expiration, which rotation must respect just the same.
-func leaseOf(o params.Object, sec *store.Secret, now time.Time) (time.Time, time.Time) {
+func leaseOf(o secretmodel.Object, sec *store.Secret, now time.Time) (time.Time, time.Time) {
 	if sec.LeaseID != "" && sec.LeaseDuration > 0 {
 		return now, now.Add(sec.LeaseDuration)
 	}
@@ -241,6 +220,20 @@ func requestMode(s string) (os.FileMode, error) {
 		return 0, fmt.Errorf("permission %#o: only permission bits", m)
 	}
 	return os.FileMode(m), nil
+}
+
+// failureReason is the metric reason of a secretfiles failure.
+func failureReason(err error) string {
+	var fe *secretfiles.Error
+	if errors.As(err, &fe) {
+		switch fe.Stage {
+		case secretfiles.StageConnect:
+			return "invalid_request"
+		case secretfiles.StageRender:
+			return "render"
+		}
+	}
+	return reasonOf(err)
 }
 
 func reasonOf(err error) string {

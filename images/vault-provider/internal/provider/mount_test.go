@@ -2,15 +2,10 @@ package provider
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,58 +17,13 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/store/storetest"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
-// fakeStore counts requests per path; dynamic/creds answers with a lease.
-type fakeStore struct {
-	mu    sync.Mutex
-	calls map[string]int
-	seq   int
-}
-
-func (f *fakeStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls[r.Method+" "+r.URL.Path]++
-	f.seq++
-	w.Header().Set("Content-Type", "application/json")
-	switch r.URL.Path {
-	case "/v1/auth/kubernetes/login":
-		json.NewEncoder(w).Encode(map[string]any{"auth": map[string]any{"client_token": "hvs.x", "lease_duration": 600}})
-	case "/v1/sys/internal/ui/mounts/secret/data/app":
-		json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"path": "secret/", "type": "kv", "options": map[string]any{"version": "2"}}})
-	case "/v1/secret/data/app":
-		// Version 1 is an older value; the latest is version 2.
-		password, version := "s3cr3t", 2
-		if r.URL.Query().Get("version") == "1" {
-			password, version = "old-s3cr3t", 1
-		}
-		json.NewEncoder(w).Encode(map[string]any{"request_id": "req-1", "lease_id": "", "lease_duration": 0, "renewable": false,
-			"data": map[string]any{"data": map[string]any{"password": password}, "metadata": map[string]any{"version": version}}})
-	case "/v1/dynamic/creds":
-		json.NewEncoder(w).Encode(map[string]any{"lease_id": "dynamic/creds/1", "lease_duration": 3600,
-			"data": map[string]any{"user": fmt.Sprintf("u%d", f.seq)}})
-	default:
-		w.WriteHeader(http.StatusNotFound)
-		io.WriteString(w, `{"errors":[]}`)
-	}
-}
-
-func (f *fakeStore) count(key string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[key]
-}
-
-func fakeJWT(ns, sa string) string {
-	claims := base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"system:serviceaccount:` + ns + `:` + sa + `"}`))
-	return "e30." + claims + ".c2ln"
-}
-
 func attributes(t *testing.T, addr, pod, sa, objects string, extra map[string]string) string {
 	t.Helper()
-	tokens, _ := json.Marshal(map[string]any{"vault": map[string]string{"token": fakeJWT("demo", sa)}})
+	tokens, _ := json.Marshal(map[string]any{"vault": map[string]string{"token": storetest.JWT("demo", sa)}})
 	a := map[string]string{
 		"csi.storage.k8s.io/pod.name": pod, "csi.storage.k8s.io/pod.namespace": "demo",
 		"csi.storage.k8s.io/serviceAccount.name": sa, "csi.storage.k8s.io/serviceAccount.tokens": string(tokens),
@@ -101,9 +51,7 @@ func newTestServer(t *testing.T, addr string, ttl time.Duration, now func() time
 }
 
 func TestMountSharesStaticReadsNotDynamicOnes(t *testing.T) {
-	fs := &fakeStore{calls: map[string]int{}}
-	srv := httptest.NewServer(fs)
-	defer srv.Close()
+	srv := storetest.New(t)
 	s, m := newTestServer(t, srv.URL, time.Minute, nil)
 	ctx := context.Background()
 	objects := `[{"objectName":"p","secretPath":"secret/data/app","secretKey":"password"},
@@ -120,13 +68,13 @@ func TestMountSharesStaticReadsNotDynamicOnes(t *testing.T) {
 			}
 		}
 	}
-	if n := fs.count("GET /v1/secret/data/app"); n != 1 {
+	if n := srv.Count("GET /v1/secret/data/app"); n != 1 {
 		t.Errorf("static secret read %d times for three pods of one identity, want 1", n)
 	}
-	if n := fs.count("GET /v1/dynamic/creds"); n != 3 || len(users) != 3 {
+	if n := srv.Count("GET /v1/dynamic/creds"); n != 3 || len(users) != 3 {
 		t.Errorf("dynamic secret read %d times, %d distinct users; want 3 and 3", n, len(users))
 	}
-	if n := fs.count("POST /v1/auth/kubernetes/login") + fs.count("PUT /v1/auth/kubernetes/login"); n != 1 {
+	if n := srv.Logins(); n != 1 {
 		t.Errorf("logins %d, want 1 (token cache)", n)
 	}
 	if got := testutil.ToFloat64(m.sharedHits); got != 2 {
@@ -137,15 +85,13 @@ func TestMountSharesStaticReadsNotDynamicOnes(t *testing.T) {
 	if _, err := s.Mount(ctx, &pb.MountRequest{Attributes: attributes(t, srv.URL, "d", "other", objects, nil)}); err != nil {
 		t.Fatal(err)
 	}
-	if n := fs.count("GET /v1/secret/data/app"); n != 2 {
+	if n := srv.Count("GET /v1/secret/data/app"); n != 2 {
 		t.Errorf("static secret read %d times after another identity, want 2", n)
 	}
 }
 
 func TestMountKeepsFreshLeasesOnlyWhenAsked(t *testing.T) {
-	fs := &fakeStore{calls: map[string]int{}}
-	srv := httptest.NewServer(fs)
-	defer srv.Close()
+	srv := storetest.New(t)
 	now := time.Unix(1_000_000, 0)
 	s, _ := newTestServer(t, srv.URL, 0, func() time.Time { return now })
 	ctx := context.Background()
@@ -172,14 +118,14 @@ func TestMountKeepsFreshLeasesOnlyWhenAsked(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			now = time.Unix(1_000_000, 0).Add(c.after)
-			before := fs.count("GET /v1/dynamic/creds")
+			before := srv.Count("GET /v1/dynamic/creds")
 			resp, err := s.Mount(ctx, &pb.MountRequest{Attributes: attributes(t, srv.URL, "a", "app", objects, c.extra),
 				CurrentObjectVersion: first.ObjectVersion})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(resp.Files) != c.wantFiles || fs.count("GET /v1/dynamic/creds")-before != c.wantFiles {
-				t.Errorf("files %d, reads %d; want %d", len(resp.Files), fs.count("GET /v1/dynamic/creds")-before, c.wantFiles)
+			if len(resp.Files) != c.wantFiles || srv.Count("GET /v1/dynamic/creds")-before != c.wantFiles {
+				t.Errorf("files %d, reads %d; want %d", len(resp.Files), srv.Count("GET /v1/dynamic/creds")-before, c.wantFiles)
 			}
 			if len(resp.ObjectVersion) != 1 || (c.wantFiles == 0 && resp.ObjectVersion[0].Version != v) {
 				t.Errorf("versions %v", resp.ObjectVersion)
@@ -189,9 +135,7 @@ func TestMountKeepsFreshLeasesOnlyWhenAsked(t *testing.T) {
 }
 
 func TestMountErrors(t *testing.T) {
-	fs := &fakeStore{calls: map[string]int{}}
-	srv := httptest.NewServer(fs)
-	defer srv.Close()
+	srv := storetest.New(t)
 	s, m := newTestServer(t, srv.URL, time.Minute, nil)
 	cases := []struct {
 		name    string
@@ -204,6 +148,10 @@ func TestMountErrors(t *testing.T) {
 		{"missing secret", attributes(t, srv.URL, "a", "app", `[{"objectName":"p","secretPath":"nothing/here","ref":"files[0]"}]`, nil),
 			codes.NotFound, `SecretsStoreImport demo/app: files[0]: read nothing/here: HTTP 404`},
 		{"bad attributes", `{"roleName":""}`, codes.InvalidArgument, "roleName is empty"},
+		{"no store address", attributes(t, "", "a", "app", `[{"objectName":"p","secretPath":"x"}]`, nil),
+			codes.InvalidArgument, "SecretsStoreImport demo/app: no store address"},
+		{"login refused", attributes(t, srv.URL, "a", "app", `[{"objectName":"p","secretPath":"x"}]`, map[string]string{"roleName": storetest.RefusedRole}),
+			codes.PermissionDenied, `SecretsStoreImport demo/app: log in as role "refused"`},
 		{"address not allowed", attributes(t, "https://elsewhere.example", "a", "app", `[{"objectName":"p","secretPath":"x"}]`, nil),
 			codes.PermissionDenied, `SecretsStoreImport demo/app: spec.address "https://elsewhere.example" is not allowed`},
 		{"audience not allowed", attributes(t, srv.URL, "a", "app", `[{"objectName":"p","secretPath":"x"}]`, map[string]string{"audience": "kubernetes"}),
@@ -232,9 +180,7 @@ func TestMountErrors(t *testing.T) {
 // object without secretKey is the whole response. A SecretsStoreImport's
 // request keeps the data alone.
 func TestMountVaultCSIProviderForms(t *testing.T) {
-	fs := &fakeStore{calls: map[string]int{}}
-	srv := httptest.NewServer(fs)
-	defer srv.Close()
+	srv := storetest.New(t)
 	s, _ := newTestServer(t, srv.URL, 0, nil)
 	var logs strings.Builder
 	s.cfg.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
