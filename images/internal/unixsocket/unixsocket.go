@@ -18,7 +18,8 @@ import (
 )
 
 // umaskMu serializes the umask changes of Listen: the umask is the
-// process's, not the goroutine's.
+// process's, not the goroutine's. Binaries listen at start-up, before any
+// goroutine of theirs creates files, so none gets the socket's umask.
 var umaskMu sync.Mutex
 
 // Path returns the socket path of endpoint, "unix:///csi/csi.sock" or a
