@@ -40,10 +40,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.endpoint, "endpoint", "/var/run/secrets-store-csi-providers/vault.sock", "unix socket the driver connects to")
-	flag.StringVar(&o.defaults.Address, "vault-addr", "", "store address used when a request names none")
-	flag.StringVar(&o.defaults.CACertPath, "vault-ca-cert", "", "CA bundle file of the default store")
-	flag.StringVar(&o.defaults.AuthMount, "vault-auth-mount", "kubernetes", "auth mount used when a request names none")
-	flag.StringVar(&o.defaults.Namespace, "vault-namespace", "", "Vault namespace used when a request names none")
+	o.defaults.AddFlags(flag.CommandLine)
 	flag.DurationVar(&o.readCacheTTL, "read-cache-ttl", 2*time.Minute, "how long pods of one identity share a read of the same object; 0 disables")
 	flag.DurationVar(&o.storeTimeout, "store-timeout", 15*time.Second, "timeout of one request to the store")
 	flag.StringVar(&o.metricsAddr, "metrics-addr", ":8098", "HTTP address of /metrics and /healthz; empty disables")

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -24,7 +23,6 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
 	"github.com/deckhouse/secrets-store-integration/images/internal/daemon"
 	"github.com/deckhouse/secrets-store-integration/images/internal/healthserver"
-	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
 	"github.com/deckhouse/secrets-store-integration/images/internal/kubeclient"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
@@ -48,9 +46,8 @@ type options struct {
 	injector              mutate.Options
 	pullPolicy            string
 	tokenExpiration       time.Duration
-	defaults              injection.Defaults
+	defaults              params.Defaults
 	policy                storepolicy.Policy
-	storeCAFile           string
 	defaultPlatform       string
 	registryCAFile        string
 	registryTimeout       time.Duration
@@ -73,10 +70,7 @@ func main() {
 	flag.StringVar(&o.pullPolicy, "injector-pull-policy", "IfNotPresent", "imagePullPolicy of the injector's init container: Always, IfNotPresent or Never")
 	flag.StringVar(&o.injector.TokenAudience, "token-audience", params.DefaultAudience, "audience of the service-account token the injector logs in with")
 	flag.DurationVar(&o.tokenExpiration, "token-expiration", 10*time.Minute, "lifetime of that token (at least 10m, the API server's minimum)")
-	flag.StringVar(&o.defaults.Address, "store-addr", "", "store address for pods without the addr annotation")
-	flag.StringVar(&o.defaults.AuthPath, "store-auth-path", injection.DefaultAuthPath, "auth method path for pods without the auth-path annotation")
-	flag.StringVar(&o.defaults.Namespace, "store-namespace", "", "store namespace for pods without the namespace annotation")
-	flag.StringVar(&o.storeCAFile, "store-ca-file", "", "CA bundle (PEM) of the default store, handed to the injector inline")
+	o.defaults.AddFlags(flag.CommandLine)
 	flag.StringVar(&o.defaultPlatform, "default-platform", "linux/amd64", "platform of image lookups where a pod's nodeSelector names none")
 	flag.StringVar(&o.registryCAFile, "registry-ca-file", "", "CA bundle (PEM) trusted for registries besides the system roots")
 	flag.DurationVar(&o.registryTimeout, "registry-timeout", 5*time.Second, "bound of one image config lookup, pull secrets included; below the webhook's 10s timeout")
@@ -112,12 +106,9 @@ func (o *options) check() error {
 	if o.registryTimeout <= 0 || o.registryTimeout >= webhookTimeout {
 		errs = append(errs, fmt.Errorf("--registry-timeout %s: want more than 0 and less than the webhook's %s, so that a refusal says why", o.registryTimeout, webhookTimeout))
 	}
-	if o.storeCAFile != "" {
-		pem, err := os.ReadFile(o.storeCAFile)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--store-ca-file: %w", err))
-		}
-		o.defaults.CACertPEM = string(pem)
+	// The injector gets the CA inline: the file is not in the app's pod.
+	if err := o.defaults.LoadCA(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

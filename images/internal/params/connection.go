@@ -8,14 +8,6 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
-// Defaults fill what a request leaves out: the module's own store.
-type Defaults struct {
-	Address    string
-	CACertPath string
-	AuthMount  string // for Kubernetes auth; JWT auth defaults to "jwt"
-	Namespace  string
-}
-
 // Connection returns the store settings and the login of p, with the
 // defaults filled in. The login has no token yet: the caller knows where it
 // comes from (kubelet's volume context, the TokenRequest API).

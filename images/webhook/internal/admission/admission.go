@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/entrypoint"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/mutate"
@@ -38,7 +39,7 @@ type Images interface {
 
 // Handler serves /mutate.
 type Handler struct {
-	Defaults injection.Defaults
+	Defaults params.Defaults
 	Options  mutate.Options
 	Images   Images
 	Metrics  *metrics.Metrics

@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/envref"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 )
 
-var moduleDefaults = Defaults{Address: "https://stronghold.d8-stronghold:8300", CACertPEM: "-----BEGIN CERTIFICATE-----\n..."}
+var moduleDefaults = params.Defaults{Address: "https://stronghold.d8-stronghold:8300", CACertPEM: "-----BEGIN CERTIFICATE-----\n..."}
 
 func ann(kv ...string) map[string]string {
 	m := map[string]string{}
@@ -58,15 +59,30 @@ func TestFromAnnotationsUsesModuleDefaults(t *testing.T) {
 	}
 }
 
+// TestFromAnnotationsModuleStore: the module's auth path and namespace
+// apply, normalized as an annotation's would be, unless an annotation names
+// its own; a pod's own address drops the module's CA.
+func TestFromAnnotationsModuleStore(t *testing.T) {
+	d := params.Defaults{Address: "https://vault:8200", CACertPEM: "PEM", AuthMount: "/k8s-prod/", Namespace: "team"}
+	s, _, err := FromAnnotations(ann("role", "app"), d)
+	if err != nil || s.AuthPath != "k8s-prod" || s.Namespace != "team" || s.Address != d.Address || s.CACertPEM != "PEM" {
+		t.Fatalf("module defaults: %+v, %v", s.Config, err)
+	}
+	s, _, err = FromAnnotations(ann("role", "app", "addr", "https://own:8200", "auth-path", "own", "namespace", ""), d)
+	if err != nil || s.AuthPath != "own" || s.Namespace != "" || s.Address != "https://own:8200" || s.CACertPEM != "" {
+		t.Fatalf("the pod's own store: %+v, %v", s.Config, err)
+	}
+}
+
 func TestFromAnnotationsRefuses(t *testing.T) {
 	tests := []struct {
 		name string
 		ann  map[string]string
-		d    Defaults
+		d    params.Defaults
 		want []string
 	}{
 		{"empty role", ann("role", " "), moduleDefaults, []string{"annotation secrets-store.deckhouse.io/role: empty role"}},
-		{"no address", ann("role", "app"), Defaults{}, []string{"secrets-store.deckhouse.io/addr: no store address; set the annotation or the module's connection.url"}},
+		{"no address", ann("role", "app"), params.Defaults{}, []string{"secrets-store.deckhouse.io/addr: no store address; set the annotation or the module's connection.url"}},
 		{"bad address", ann("role", "app", "addr", "vault:8200"), moduleDefaults, []string{`addr: "vault:8200" is not an https:// URL`}},
 		{"bad pull policy", ann("role", "app", "env-injector-pull-policy", "always"), moduleDefaults,
 			[]string{`env-injector-pull-policy: "always" is not one of Always, IfNotPresent, Never`}},
@@ -83,6 +99,8 @@ func TestFromAnnotationsRefuses(t *testing.T) {
 		{"bad tls secret", ann("role", "app", "tls-secret", "Vault_CA"), moduleDefaults, []string{`tls-secret: "Vault_CA" is not a Secret name`}},
 		{"bad log level", ann("role", "app", "log-level", "trace"), moduleDefaults, []string{`log-level: "trace" is not one of`}},
 		{"bad auth path", ann("role", "app", "auth-path", "../sys"), moduleDefaults, []string{`auth-path: "../sys" is not an auth method path`}},
+		{"bad module auth path", ann("role", "app"), params.Defaults{Address: "https://v", AuthMount: "a b"},
+			[]string{`auth-path: "a b" is not an auth method path such as kubernetes; set the annotation or the module's connection.authPath`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,45 +141,6 @@ func TestFromAnnotationsWarns(t *testing.T) {
 	}
 }
 
-func TestEnvRoundTrip(t *testing.T) {
-	for _, a := range []map[string]string{
-		ann("role", "app"),
-		ann("role", "app", "addr", "https://v:8200", "namespace", "ns1", "tls-skip-verify", "true", "env-from-path", "a/b,c/d#2",
-			"ignore-missing-secrets", "true", "client-timeout", "1m", "log-level", "warn", "enable-json-log", "true",
-			"restart-on-secret-change", "watch-for-data", "secret-poll-interval", "2s"),
-		ann("role", "app", "restart-on-secret-change", "watch-for-lease"),
-	} {
-		s, _, err := FromAnnotations(a, moduleDefaults)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env := map[string]string{"PATH": "/bin"}
-		for _, e := range s.Config.Env() {
-			if !IsConfigVar(e.Name) {
-				t.Fatalf("Env sets %s, which IsConfigVar does not know: the app would see it", e.Name)
-			}
-			env[e.Name] = e.Value
-		}
-		got, err := FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, s.Config) {
-			t.Fatalf("round trip\n got %+v\nwant %+v", got, s.Config)
-		}
-	}
-}
-
-func TestFromEnvNamesTheVariable(t *testing.T) {
-	env := map[string]string{EnvAddr: "https://v", EnvRole: "app", EnvRestart: "sometimes", EnvClientTimeout: "x"}
-	_, err := FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	for _, w := range []string{"variable VAULT_RESTART_ON_SECRET_CHANGE: \"sometimes\"", "variable VAULT_CLIENT_TIMEOUT: \"x\""} {
-		if err == nil || !strings.Contains(err.Error(), w) {
-			t.Errorf("error %v lacks %q", err, w)
-		}
-	}
-}
-
 // FuzzFromAnnotations: any annotation value is accepted or refused with an
 // error naming an annotation; what is accepted survives the trip through
 // the injector's environment.
@@ -169,10 +148,13 @@ func FuzzFromAnnotations(f *testing.F) {
 	f.Add("app", "https://v:8200", "watch-for-data", "5s", "secret/a,secret/b#2", "true")
 	f.Add("", "http://", "none", "1h", "#", "1")
 	f.Add("r", "https://h", "watch-for-lease", "0s", " ", "FALSE")
+	// A poll interval outside watch-for-data: kept at its default, which is
+	// all the environment can say.
+	f.Add("app", "https://v", "none", "2m", "a/b", "true")
 	f.Fuzz(func(t *testing.T, role, addr, mode, dur, paths, b string) {
 		a := ann("role", role, "addr", addr, "restart-on-secret-change", mode, "secret-poll-interval", dur,
 			"client-timeout", dur, "env-from-path", paths, "tls-skip-verify", b, "ignore-missing-secrets", b)
-		s, _, err := FromAnnotations(a, Defaults{})
+		s, _, err := FromAnnotations(a, params.Defaults{})
 		if err != nil {
 			if !strings.Contains(err.Error(), "annotation "+AnnotationPrefix) {
 				t.Fatalf("error without the annotation's name: %v", err)
