@@ -18,6 +18,7 @@ export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver,github.com/flant,github
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
 .PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook
+.PHONY: docs docs-build docs-tools bench-charts
 
 all: test
 
@@ -31,6 +32,30 @@ test-tools:
 		start=$$SECONDS; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 		echo "installed promtool in $$((SECONDS - start)) s"; }
+	@$(MAKE) --no-print-directory docs-tools
+	@command -v chromium >/dev/null || { \
+		start=$$SECONDS; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		echo "installed chromium in $$((SECONDS - start)) s"; }
+
+# The documentation site (test/docsite): Debian's hugo builds docs/ with the
+# layout kept in test/docsite/layout; nothing is downloaded at build time.
+# The browser test (test/integration/docsite) also needs Debian's chromium.
+docs-tools:
+	@command -v hugo >/dev/null || { \
+		start=$$SECONDS; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends hugo >/dev/null; \
+		echo "installed hugo in $$((SECONDS - start)) s"; }
+
+# Builds the site and serves it on localhost (DOCS_LISTEN); prints the address.
+DOCS_LISTEN ?= 127.0.0.1:1313
+docs: docs-tools
+	cd test && go run ./cmd/docsite -listen $(DOCS_LISTEN)
+
+# Builds the site into DOCS_OUT/public (default: $$TMPDIR/secrets-store-integration-docs)
+# without serving it.
+docs-build: docs-tools
+	cd test && go run ./cmd/docsite -listen '' $(if $(DOCS_OUT),-out $(DOCS_OUT))
 
 demo: test-servers
 	cd test && go run ./cmd/demo
@@ -52,6 +77,11 @@ bench-injector: test-servers
 # The webhook's admission latency through the real API server.
 bench-webhook: test-servers
 	cd test && go run ./cmd/bench-webhook
+
+# Draws docs/images/bench-*.svg from the result tables in docs/BENCHMARKS.md
+# (or BENCH_RESULTS: the -out files of the bench commands, comma-separated).
+bench-charts:
+	cd test && go run ./cmd/bench-charts $(if $(BENCH_RESULTS),-in $(BENCH_RESULTS))
 
 # Every parser of untrusted input, and the CSI volume writer, has a fuzz
 # target. `make test` runs each for FUZZTIME=5s (about a minute in all);

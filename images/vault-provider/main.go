@@ -20,10 +20,10 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/healthserver"
 	"github.com/deckhouse/secrets-store-integration/images/internal/keyfile"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
-	"github.com/deckhouse/secrets-store-integration/images/internal/provider"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 	"github.com/deckhouse/secrets-store-integration/images/internal/unixsocket"
+	"github.com/deckhouse/secrets-store-integration/images/vault-provider/internal/provider"
 )
 
 type options struct {

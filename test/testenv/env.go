@@ -27,6 +27,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 )
 
 // Options tune Start. The zero value is what most tests want.
@@ -86,7 +88,7 @@ type Env struct {
 
 	vaultUnsealKey string
 
-	procs    []*process
+	procs    []*supervisor.Process
 	stopOnce sync.Once
 
 	mapperMu sync.Mutex
@@ -224,7 +226,7 @@ func (e *Env) Stop() {
 	e.stopOnce.Do(func() {
 		// Reverse order: Vault and kube-apiserver before the etcd they use.
 		for i := len(e.procs) - 1; i >= 0; i-- {
-			e.procs[i].stop(10 * time.Second)
+			_ = e.procs[i].Stop()
 		}
 		if e.Dir != "" {
 			_ = os.RemoveAll(e.Dir)

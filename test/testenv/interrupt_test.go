@@ -73,7 +73,7 @@ func TestChildHoldsEnvironment(t *testing.T) {
 	}
 	fmt.Printf("DIR %s\n", env.Dir)
 	for _, p := range env.procs {
-		fmt.Printf("PID %d\n", p.cmd.Process.Pid)
+		fmt.Printf("PID %d\n", p.PID())
 	}
 	fmt.Println("READY")
 	select {} // until killed

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	vault "github.com/hashicorp/vault/api"
+
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 )
 
 // Names of what the environment sets up in Vault.
@@ -22,7 +24,7 @@ const (
 )
 
 type vaultServer struct {
-	proc      *process
+	proc      *supervisor.Process
 	addr      string
 	caPEM     []byte
 	caPath    string
@@ -37,7 +39,7 @@ type vaultServer struct {
 // startVault runs a real Vault server (in-memory storage, TLS signed by its
 // own CA), initialises and unseals it, and mounts the KV engines.
 func startVault(ctx context.Context, bin, dir string) (*vaultServer, error) {
-	ports, err := freePorts(3)
+	ports, err := supervisor.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
@@ -91,14 +93,14 @@ cluster_addr = "https://127.0.0.1:%d"
 		return nil, fmt.Errorf("write %s: %w", configPath, err)
 	}
 
-	proc, err := startProcess("vault", dir, bin, "server", "-config="+configPath)
+	proc, err := startServer("vault", dir, bin, "server", "-config="+configPath)
 	if err != nil {
 		return nil, err
 	}
 	v := &vaultServer{proc: proc, addr: addr, caPEM: ca.certPEM, caPath: caPath,
 		mtlsAddr: fmt.Sprintf("https://127.0.0.1:%d", ports[2]), clientCert: clientCert, clientKey: clientKey}
 	if err := v.initialise(ctx); err != nil {
-		proc.stop(0)
+		_ = proc.Kill()
 		return nil, err
 	}
 	return v, nil
@@ -109,7 +111,7 @@ func (v *vaultServer) initialise(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := v.proc.waitReady(ctx, func(ctx context.Context) error {
+	if err := v.proc.Poll(ctx, "vault not ready", func(ctx context.Context) error {
 		_, err := client.Sys().InitStatusWithContext(ctx)
 		return err
 	}); err != nil {
@@ -124,7 +126,7 @@ func (v *vaultServer) initialise(ctx context.Context) error {
 	}
 	client.SetToken(init.RootToken)
 	// Unsealed is not yet active: wait until the node serves requests.
-	if err := v.proc.waitReady(ctx, func(ctx context.Context) error {
+	if err := v.proc.Poll(ctx, "vault not ready", func(ctx context.Context) error {
 		h, err := client.Sys().HealthWithContext(ctx)
 		if err != nil {
 			return err

@@ -25,7 +25,7 @@ func TestFromAnnotations(t *testing.T) {
 		"role", "app", "addr", "https://vault.example:8200", "auth-path", "/k8s-prod/", "namespace", "team-a",
 		"tls-secret", "vault-ca", "env-from-path", "secret/data/common, secret/data/app#3",
 		"ignore-missing-secrets", "true", "client-timeout", "3s", "mutate-probes", "true", "log-level", "debug",
-		"enable-json-log", "true", "skip-mutate-containers", "istio-proxy, ,log-shipper",
+		"enable-json-log", "true", "skip-mutate-containers", "istio-proxy, ,log-shipper  sidecar",
 		"service-account-token-path", "/var/run/own/token", "restart-on-secret-change", "watch-for-data",
 		"secret-poll-interval", "30s", "env-injector-pull-policy", "Never",
 	), moduleDefaults)
@@ -40,7 +40,7 @@ func TestFromAnnotations(t *testing.T) {
 			TokenPath: "/var/run/own/token", Restart: RestartWatchForData, PollInterval: 30 * time.Second,
 			GracePeriod: DefaultGracePeriod, TerminationLog: DefaultTerminationLog,
 		},
-		TLSSecret: "vault-ca", MutateProbes: true, SkipContainers: []string{"istio-proxy", "log-shipper"}, TokenPathSet: true,
+		TLSSecret: "vault-ca", MutateProbes: true, SkipContainers: []string{"istio-proxy", "log-shipper", "sidecar"}, TokenPathSet: true,
 		PullPolicy: "Never",
 	}
 	if !reflect.DeepEqual(s, want) {

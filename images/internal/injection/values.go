@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/envref"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
@@ -65,15 +66,11 @@ func parseName(v string) (string, error) {
 	return v, nil
 }
 
-// parseNames reads a comma-separated list of container names.
+// parseNames splits container names on commas and on spaces: the existing
+// module's webhook splits skip-mutate-containers on spaces, ours on commas,
+// and container names hold neither.
 func parseNames(v string) ([]string, error) {
-	var out []string
-	for _, name := range strings.Split(v, ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			out = append(out, name)
-		}
-	}
-	return out, nil
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }), nil
 }
 
 func parseAbsPath(v string) (string, error) {

@@ -17,7 +17,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/scrape"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -26,7 +29,6 @@ var ssiResource = schema.GroupVersionResource{Group: "deckhouse.io", Version: "v
 func importName(i int) string     { return fmt.Sprintf("s%03d", i) }
 func secretPath(i int) string     { return fmt.Sprintf("bench/s%03d", i) }
 func serviceAccount(i int) string { return fmt.Sprintf("sa-%d", i) }
-func mib(bytes float64) string    { return fmt.Sprintf("%.1f", bytes/(1<<20)) }
 
 // prepare writes one KV v2 secret per import and a role every ServiceAccount
 // of the namespace may log in as.
@@ -59,10 +61,10 @@ func writeValues(ctx context.Context, env *testenv.Env, n int, round string) err
 	return nil
 }
 
-type bench struct {
+type setup struct {
 	o   options
 	env *testenv.Env
-	ctl *components.Process
+	ctl *supervisor.Process
 }
 
 // phase is what the controller did between two scrapes.
@@ -81,7 +83,7 @@ type results struct {
 	phases []phase
 }
 
-func (b *bench) measure(ctx context.Context) (results, error) {
+func (b *setup) measure(ctx context.Context) (results, error) {
 	var res results
 	dyn, err := dynamic.NewForConfig(b.env.Config)
 	if err != nil {
@@ -92,7 +94,7 @@ func (b *bench) measure(ctx context.Context) (results, error) {
 		return res, err
 	}
 
-	step(fmt.Sprintf("creating %d imports (refreshInterval %s) and waiting for every Secret", b.o.imports, b.o.refresh))
+	bench.Step(fmt.Sprintf("creating %d imports (refreshInterval %s) and waiting for every Secret", b.o.imports, b.o.refresh))
 	began := time.Now()
 	for i := range b.o.imports {
 		if err := components.ApplyImport(ctx, b.env, namespace, importName(i), map[string]any{
@@ -116,9 +118,9 @@ func (b *bench) measure(ctx context.Context) (results, error) {
 	res.phases = append(res.phases, p)
 
 	for i := range b.o.intervals {
-		step(fmt.Sprintf("refresh interval %d/%d, nothing changed in the store", i+1, b.o.intervals))
+		bench.Step(fmt.Sprintf("refresh interval %d/%d, nothing changed in the store", i+1, b.o.intervals))
 		began := time.Now()
-		if err := components.Sleep(ctx, b.o.refresh); err != nil {
+		if err := testenv.Sleep(ctx, b.o.refresh); err != nil {
 			return res, err
 		}
 		p, after, err = b.phase(ctx, fmt.Sprintf("refresh interval %d, no change", i+1), time.Since(began), after)
@@ -128,7 +130,7 @@ func (b *bench) measure(ctx context.Context) (results, error) {
 		res.phases = append(res.phases, p)
 	}
 
-	step("changing every secret in the store and waiting for every Secret")
+	bench.Step("changing every secret in the store and waiting for every Secret")
 	began = time.Now()
 	if err := writeValues(ctx, b.env, b.o.imports, "v2"); err != nil {
 		return res, err
@@ -145,7 +147,7 @@ func (b *bench) measure(ctx context.Context) (results, error) {
 }
 
 // waitValues polls the Secrets until each value starts with round.
-func (b *bench) waitValues(ctx context.Context, round string) error {
+func (b *setup) waitValues(ctx context.Context, round string) error {
 	for {
 		list, err := b.env.Kube.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{LabelSelector: "secrets-store.deckhouse.io/managed=true"})
 		if err != nil {
@@ -160,14 +162,14 @@ func (b *bench) waitValues(ctx context.Context, round string) error {
 		if done == b.o.imports {
 			return nil
 		}
-		if err := components.Sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := testenv.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return fmt.Errorf("%d of %d Secrets have the %s values: %w", done, b.o.imports, round, err)
 		}
 	}
 }
 
 // waitReady polls the imports until each is Ready.
-func (b *bench) waitReady(ctx context.Context, dyn dynamic.Interface) error {
+func (b *setup) waitReady(ctx context.Context, dyn dynamic.Interface) error {
 	for {
 		list, err := dyn.Resource(ssiResource).Namespace(namespace).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -185,14 +187,14 @@ func (b *bench) waitReady(ctx context.Context, dyn dynamic.Interface) error {
 		if ready == b.o.imports {
 			return nil
 		}
-		if err := components.Sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := testenv.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return fmt.Errorf("%d of %d imports Ready: %w", ready, b.o.imports, err)
 		}
 	}
 }
 
 // phase scrapes the controller and returns what changed since before.
-func (b *bench) phase(ctx context.Context, name string, wall time.Duration, before components.Metrics) (phase, components.Metrics, error) {
+func (b *setup) phase(ctx context.Context, name string, wall time.Duration, before scrape.Metrics) (phase, scrape.Metrics, error) {
 	after, err := b.ctl.Scrape(ctx)
 	if err != nil {
 		return phase{}, nil, err
@@ -233,7 +235,7 @@ type bucket struct {
 	count float64
 }
 
-func bucketDeltas(before, after components.Metrics, name string) []bucket {
+func bucketDeltas(before, after scrape.Metrics, name string) []bucket {
 	var out []bucket
 	for _, s := range after {
 		if s.Name != name {
@@ -269,10 +271,9 @@ func quantile(buckets []bucket, q float64) time.Duration {
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-func markdown(o options, r results, loadBefore, loadAfter string) string {
+func markdown(cmd *bench.Command, o options, r results) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Benchmark of the controller's Secret sync, %s on %s; load average %s before, %s after.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), hostInfo(), loadBefore, loadAfter)
+	b.WriteString(cmd.Header("the controller's Secret sync"))
 	fmt.Fprintf(&b, "%d KubernetesSecret imports (one key of its own KV v2 secret each), %d ServiceAccounts, refreshInterval %s, --workers %d.\n\n",
 		o.imports, o.serviceAccounts, o.refresh, o.workers)
 	b.WriteString("| phase | wall s | reconciles (errors) | store reads | store logins | other store requests | TokenRequests | Secret writes | syncs | sync mean ms | sync p50 / p99 ms (bucket bound) | RSS MiB | heap in use MiB |\n")
@@ -280,7 +281,7 @@ func markdown(o options, r results, loadBefore, loadAfter string) string {
 	for _, p := range r.phases {
 		fmt.Fprintf(&b, "| %s | %.1f | %.0f (%.0f) | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s / %s | %s | %s |\n",
 			p.name, p.wall.Seconds(), p.reconciles, p.reconcileErrors, p.reads, p.logins, p.otherStore, p.tokens,
-			p.writes, p.syncs, components.Ms(p.syncMean), components.Ms(p.syncP50), components.Ms(p.syncP99), mib(p.rss), mib(p.heap))
+			p.writes, p.syncs, bench.Ms(p.syncMean), bench.Ms(p.syncP50), bench.Ms(p.syncP99), bench.MiB(p.rss), bench.MiB(p.heap))
 	}
 	return b.String()
 }

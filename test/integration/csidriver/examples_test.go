@@ -156,7 +156,7 @@ func pemCert(data string) *x509.Certificate {
 // keyMatches reports whether a PEM private key is the key of cert.
 func keyMatches(data string, cert *x509.Certificate) bool {
 	GinkgoHelper()
-	key, err := components.ParsePrivateKey([]byte(data))
+	key, err := testenv.ParsePrivateKey([]byte(data))
 	Expect(err).NotTo(HaveOccurred())
-	return components.KeyMatches(key, cert)
+	return testenv.KeyMatches(key, cert)
 }

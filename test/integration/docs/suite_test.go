@@ -6,7 +6,6 @@
 package docs
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -35,7 +34,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(env.Stop)
 
-	_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
+	err = env.ApplyImportCRD(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	// The identity of every example: namespace myapp and ServiceAccount
 	// myapp (a pod's ServiceAccount must exist for its dry-run, and the way 1

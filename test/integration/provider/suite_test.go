@@ -17,16 +17,18 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	pb "sigs.k8s.io/secrets-store-csi-driver/provider/v1alpha1"
 
+	"github.com/deckhouse/secrets-store-integration/test/badstore"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
 var (
 	env    *testenv.Env
 	client pb.CSIDriverProviderClient
-	prov   *components.Process
+	prov   *supervisor.Process
 	// silent is an allowed store address that never answers.
-	silent *components.SilentStore
+	silent *badstore.Silent
 )
 
 func TestVaultProvider(t *testing.T) {
@@ -53,7 +55,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 
 	// A store that accepts connections and never answers, which the
 	// settings allow (bounds_test.go): an allowed store can still hang.
-	silent, err = components.StartSilentStore()
+	silent, err = badstore.StartSilent()
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(silent.Close)
 	prov, err = components.StartProvider(ctx, components.ProviderConfig{

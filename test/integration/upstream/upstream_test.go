@@ -90,7 +90,7 @@ var _ = Describe("the Vault provider under the upstream driver", Ordered, func()
 
 	It("mounts a tmpfs with the Vault values", func(ctx SpecContext) {
 		err := kubelet.Send(ctx, publish(ctx, true))
-		Expect(err).NotTo(HaveOccurred(), "upstream driver log:\n%s", driverLog.tail(30))
+		Expect(err).NotTo(HaveOccurred(), "upstream driver log:\n%s", upstreamDriver.Tail(30))
 
 		m, mounted, err := components.MountAt(vol.Target)
 		Expect(err).NotTo(HaveOccurred())

@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -16,7 +15,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
-	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
 const (
@@ -44,9 +42,7 @@ var _ = Describe("SecretsStoreImport admission", Ordered, func() {
 	var asAlice, asAdmin dynamic.Interface
 
 	BeforeAll(func(ctx SpecContext) {
-		root, err := testenv.RepoRoot()
-		Expect(err).NotTo(HaveOccurred())
-		_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
+		err := env.ApplyImportCRD(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		for _, name := range []string{"app", "admin"} {
 			_, err = env.CreateServiceAccount(ctx, importsNS, name)

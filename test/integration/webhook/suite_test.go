@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/ociregistry"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -45,7 +46,7 @@ var (
 	// certificate.
 	caBundle          []byte
 	certFile, keyFile string
-	reg               *components.Registry
+	reg               *ociregistry.Registry
 	// Image references in reg.
 	appImage, cmdOnlyImage, multiImage string
 	// warned is a client whose warnings land in warnings.
@@ -68,7 +69,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	binaries, err = components.Build(ctx, dir)
 	Expect(err).NotTo(HaveOccurred())
 
-	reg, err = components.StartRegistry(dir)
+	reg, err = ociregistry.Start(dir)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(reg.Close)
 	appImage, err = reg.Push("team/app:v1", v1.Config{Entrypoint: []string{"/app"}, Cmd: []string{"serve"}})

@@ -31,6 +31,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
 	"github.com/deckhouse/secrets-store-integration/images/internal/attributes"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
@@ -159,17 +160,17 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 
 // csiParameters validates the spec exactly as the CSI driver will when a
 // pod mounts the volume.
-func csiParameters(ssi *v1alpha1.SecretsStoreImport) (params.Parameters, error) {
+func csiParameters(ssi *v1alpha1.SecretsStoreImport) (secretmodel.Parameters, error) {
 	attrs, err := attributes.FromImport(ssi, nil)
 	if err != nil {
-		return params.Parameters{}, err
+		return secretmodel.Parameters{}, err
 	}
 	return params.FromMap(attrs)
 }
 
 // checkRole returns the Ready condition for the role, and the error to
 // retry on when the store could not answer.
-func (r *Reconciler) checkRole(ctx context.Context, cfg store.Config, mount string, p params.Parameters) (v1alpha1.Condition, error) {
+func (r *Reconciler) checkRole(ctx context.Context, cfg store.Config, mount string, p secretmodel.Parameters) (v1alpha1.Condition, error) {
 	role := p.Role
 	err, cached := r.cachedCheck(ctx, cfg, mount, role)
 	where := fmt.Sprintf("auth/%s of %s", mount, cfg.Address)

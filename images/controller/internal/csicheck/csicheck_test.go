@@ -10,7 +10,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
-	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
@@ -55,7 +55,7 @@ func TestCheckRole(t *testing.T) {
 	}
 	for i, c := range cases {
 		now = now.Add(c.advance)
-		cond, err := r.checkRole(context.Background(), cfg, "kubernetes", params.Parameters{Role: c.role})
+		cond, err := r.checkRole(context.Background(), cfg, "kubernetes", secretmodel.Parameters{Role: c.role})
 		if cond.Status != c.wantStatus || cond.Reason != c.wantReason || (err != nil) != c.wantRetry || checker.asked != c.wantAsked {
 			t.Errorf("step %d (%s): %s/%s, error %v, asked %d; want %s/%s, retry %v, asked %d",
 				i, c.role, cond.Status, cond.Reason, err, checker.asked, c.wantStatus, c.wantReason, c.wantRetry, c.wantAsked)

@@ -17,6 +17,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
@@ -132,7 +133,7 @@ func readFailure(err error) failure {
 // The module's own store keeps its reasons ("permission denied", "no
 // handler for route"), which tell the user what to fix. Unwrap keeps err
 // for readFailure's classification.
-func ForeignStoreError(err error, d params.Defaults, p params.Parameters) error {
+func ForeignStoreError(err error, d params.Defaults, p secretmodel.Parameters) error {
 	if err == nil || p.Address == "" || p.Address == d.Address {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
@@ -76,8 +77,8 @@ func TestParseSpec(t *testing.T) {
 }
 
 func TestReadFailure(t *testing.T) {
-	_, keyErr := render.Content(context.Background(), params.Object{SecretKey: "nope"}, "secret/data/db", map[string]any{}, render.NewBudget(1, 1))
-	_, b64Err := render.Content(context.Background(), params.Object{SecretKey: "v", Encoding: params.EncodingBase64}, "p", map[string]any{"v": "!!"}, render.NewBudget(1, 1))
+	_, keyErr := render.Content(context.Background(), secretmodel.Object{SecretKey: "nope"}, "secret/data/db", map[string]any{}, render.NewBudget(1, 1))
+	_, b64Err := render.Content(context.Background(), secretmodel.Object{SecretKey: "v", Encoding: secretmodel.EncodingBase64}, "p", map[string]any{"v": "!!"}, render.NewBudget(1, 1))
 	cases := []struct {
 		err  error
 		want string

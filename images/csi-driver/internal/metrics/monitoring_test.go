@@ -4,11 +4,11 @@ import (
 	"testing"
 
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/metrics"
-	"github.com/deckhouse/secrets-store-integration/images/internal/monitoringcheck"
+	"github.com/deckhouse/secrets-store-integration/images/internal/metricstest"
 )
 
 // Every secrets_store_csi_* metric that a dashboard or an alert rule in monitoring/
 // uses must be one the driver registers.
 func TestMonitoringUsesExportedMetrics(t *testing.T) {
-	monitoringcheck.Check(t, metrics.New().Registry, "secrets_store_csi_")
+	metricstest.Check(t, metrics.New().Registry, "secrets_store_csi_")
 }

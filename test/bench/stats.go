@@ -1,0 +1,45 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Percentile returns the nearest-rank percentile p (0..1) of sorted: the
+// smallest value with at least p of the samples at or below it.
+func Percentile(sorted []time.Duration, p float64) time.Duration {
+	i := int(float64(len(sorted))*p+0.999999) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// Ms formats d in milliseconds with one decimal.
+func Ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
+
+// Parallel calls f(0..n-1), at most c at a time, and returns the wall time.
+// Once ctx ends no new call starts.
+func Parallel(ctx context.Context, n, c int, f func(i int)) time.Duration {
+	start := time.Now()
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(c, n) {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return time.Since(start)
+}
+
+// MiB formats a size in bytes in mebibytes with one decimal.
+func MiB[T int64 | float64](bytes T) string { return fmt.Sprintf("%.1f", float64(bytes)/(1<<20)) }
