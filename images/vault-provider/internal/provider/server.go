@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 	pb "sigs.k8s.io/secrets-store-csi-driver/provider/v1alpha1"
 
+	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
 	"github.com/deckhouse/secrets-store-integration/images/internal/secretfiles"
@@ -23,11 +24,9 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
-// Name and Version of the provider, as Version reports them.
-const (
-	RuntimeName    = "secrets-store-integration-vault-provider"
-	RuntimeVersion = "v1alpha1"
-)
+// RuntimeName of the provider, as Version reports it with the build's
+// version.
+const RuntimeName = "secrets-store-integration-vault-provider"
 
 // Config of a Server.
 type Config struct {
@@ -80,7 +79,7 @@ func NewServer(cfg Config) (*Server, error) {
 
 // Version implements CSIDriverProvider.
 func (s *Server) Version(context.Context, *pb.VersionRequest) (*pb.VersionResponse, error) {
-	return &pb.VersionResponse{Version: "v1alpha1", RuntimeName: RuntimeName, RuntimeVersion: RuntimeVersion}, nil
+	return &pb.VersionResponse{Version: "v1alpha1", RuntimeName: RuntimeName, RuntimeVersion: buildinfo.Version()}, nil
 }
 
 // Mount implements CSIDriverProvider: it reads every object of the request
