@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command controller is the module's SecretsStoreImport controller, one
 // Deployment per cluster with leader election. It syncs store values into
 // Kubernetes Secrets for imports of type KubernetesSecret (way 4, the least

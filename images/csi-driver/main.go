@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command csi-driver is the CSI node plugin secrets-store.csi.deckhouse.io:
 // it mounts a tmpfs for each ephemeral inline volume, asks a provider for
 // the files a SecretsStoreImport names and writes them atomically.

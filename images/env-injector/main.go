@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command env-injector puts secrets from the store into an application's
 // environment, in memory only, and then becomes the application.
 //

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command vault-provider is the Vault provider of the secrets-store CSI
 // driver: a CSIDriverProvider gRPC server on a unix socket that the driver
 // (ours or upstream) calls to turn a pod's identity into files of secrets.

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command webhook is the mutating admission webhook of entrypoint injection
 // and the validating webhook of SecretsStoreImports (admission.ImportHandler):
 // for each pod that opts in with the secrets-store.deckhouse.io/role

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package v1alpha1 holds the Go types of the SecretsStoreImport custom
 // resource (deckhouse.io/v1alpha1) exactly as crds/secrets-store-import.yaml
 // defines it. Objects are read as unstructured data and converted with

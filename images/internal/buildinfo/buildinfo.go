@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package buildinfo holds what a binary knows about its own build: the
 // version the image build stamps into it, reported by --version, in the
 // first log line, in the User-Agent of its API requests and as a

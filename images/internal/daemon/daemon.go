@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package daemon starts the module's long-running binaries (csi-driver,
 // vault-provider, webhook, controller) the same way: JSON logs on stderr at
 // the --log-level, also as slog's default, a first line with the version, a

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package healthserver serves a binary's /metrics (its own metrics and its
 // <namespace>_build_info), /healthz and /readyz on one HTTP listener, apart
 // from whatever else the binary serves, and logs the address it bound so

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package kubeclient builds the Kubernetes API configuration of the
 // binaries that talk to the API server (csi-driver, webhook, controller),
 // so that they find it the same way and name themselves the same way.

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package unixsocket opens the unix sockets the node binaries serve gRPC
 // on (the CSI socket kubelet calls, the provider socket the driver calls):
 // with the permissions the caller names from the first moment, and over a

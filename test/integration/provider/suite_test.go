@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package provider tests the vault-provider binary as the upstream
 // secrets-store CSI driver uses it: over the provider gRPC protocol on a unix
 // socket, with the attributes the driver sends, against a real Vault whose
