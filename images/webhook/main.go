@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command webhook is the mutating admission webhook of entrypoint injection
 // and the validating webhook of SecretsStoreImports (admission.ImportHandler):
 // for each pod that opts in with the secrets-store.deckhouse.io/role
@@ -19,10 +22,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
 	"github.com/deckhouse/secrets-store-integration/images/internal/daemon"
 	"github.com/deckhouse/secrets-store-integration/images/internal/healthserver"
+	"github.com/deckhouse/secrets-store-integration/images/internal/kubeclient"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/admission"
@@ -31,9 +35,6 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/mutate"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 // webhookTimeout is the timeoutSeconds of the registration: the API server
 // gives up on the webhook after it.
@@ -80,6 +81,7 @@ func main() {
 	flag.DurationVar(&o.cacheTTL, "image-cache-ttl", 10*time.Minute, "how long an image config is kept: a moved tag is seen after at most this long")
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	o.policy.AddFlags(flag.CommandLine)
+	buildinfo.AddFlag(flag.CommandLine, "webhook")
 	flag.Parse()
 	o.policy.DefaultAddress = o.defaults.Address
 	daemon.Main("webhook", o.logLevel, func(ctx context.Context, log *slog.Logger) error { return run(ctx, o, log) })
@@ -122,15 +124,14 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--default-platform: %w", err)
 	}
-	config, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
-	if err != nil {
-		return fmt.Errorf("load kubernetes client configuration: %w", err)
-	}
-	config.UserAgent = "secrets-store-webhook/" + version
 	// Each image cache miss reads a service account and its pull secrets:
 	// a burst of pod creates must not queue behind client-go's default of
 	// 5 requests a second, each waiting review holding an API server request.
-	config.QPS, config.Burst = float32(o.kubeQPS), o.kubeBurst
+	config, err := kubeclient.Config(kubeclient.Options{
+		Kubeconfig: o.kubeconfig, Component: "webhook", QPS: float32(o.kubeQPS), Burst: o.kubeBurst})
+	if err != nil {
+		return err
+	}
 	client, err := kubernetes.NewForConfig(config)
 	if err != nil {
 		return fmt.Errorf("make kubernetes client: %w", err)
@@ -171,7 +172,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	errc := make(chan error, 2)
 	go func() {
 		errc <- healthserver.Serve(ctx, healthserver.Config{
-			Addr: o.metricsListen, Gatherer: m.Registry, Log: log,
+			Addr: o.metricsListen, Gatherer: m.Registry, Namespace: metrics.Namespace, Log: log,
 			Ready: func(context.Context) error { return tlsCerts.Ready() },
 		})
 	}()
@@ -180,7 +181,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			errc <- fmt.Errorf("serve webhook: %w", err)
 		}
 	}()
-	log.Info("serving webhook", "addr", ln.Addr().String(), "version", version, "injector_image", o.injector.InjectorImage,
+	log.Info("serving webhook", "addr", ln.Addr().String(), "injector_image", o.injector.InjectorImage,
 		"store_addr", o.defaults.Address, "default_platform", platform.String(), "registry_timeout", o.registryTimeout.String(),
 		"image_cache_size", o.cacheSize, "image_cache_ttl", o.cacheTTL.String())
 

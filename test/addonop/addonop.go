@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package addonop runs the module the way Deckhouse does: laid out as in its
 // bundle image (PrepareModule), under a real addon-operator that runs the
 // hooks and installs the Helm release, with its settings written where

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package badstore holds store addresses that misbehave, for tests that
 // point an import or a setting at them: one the module must never contact
 // (Trap) and one that accepts connections and never answers (Silent).

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package bench is the harness of the benchmark commands (cmd/bench-*): the
 // frame of a command (flags, interrupt, report), the environment it measures
 // in, and how it measures (nearest-rank percentiles, milliseconds, bounded

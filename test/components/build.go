@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package components holds the module's own binaries as the tests run them:
 // built from the workspace (Build) and started as the processes they are in
 // production (the CSI driver, the Vault provider, the controller and the

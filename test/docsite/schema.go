@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package docsite builds the module's documentation site from docs/: it
 // expands the <!-- SCHEMA --> placeholder of the reference pages from
 // openapi/ and crds/, rewrites links for the site, and runs Hugo with the

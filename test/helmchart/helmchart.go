@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package helmchart renders the module's Helm chart at the repository root
 // as `helm template` would, for suites that check what the chart produces.
 package helmchart

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ociregistry serves a private OCI registry in the test process, for
 // the webhook's image lookups: images and indexes pushed by the test, pull
 // secrets for it, and a hook to play a hostile or broken registry.

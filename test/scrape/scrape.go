@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package scrape reads what a binary serves on /metrics (the Prometheus text
 // format) into samples a test can sum over labels.
 package scrape

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package supervisor runs the binaries the tests need (the test servers of
 // testenv, the module's own binaries, the upstream CSI driver, addon-operator)
 // as child processes: each in its own process group, killed with the test

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package testenv runs the real servers the integration tests need: etcd, a
 // kube-apiserver with TLS, RBAC and service-account tokens, and a Vault server
 // whose Kubernetes auth method reviews tokens through that kube-apiserver.

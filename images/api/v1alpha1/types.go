@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package v1alpha1 holds the Go types of the SecretsStoreImport custom
 // resource (deckhouse.io/v1alpha1). Their doc comments and markers generate
 // crds/secrets-store-import.yaml and zz_generated.deepcopy.go (make generate,

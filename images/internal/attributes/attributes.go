@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package attributes translates a SecretsStoreImport into the contract of
 // images/internal/params: with the volume context kubelet sends, the
 // attributes of a provider MountRequest (the CSI driver); for a

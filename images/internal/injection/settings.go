@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package injection holds the settings of entrypoint injection (way 3): the
 // pod annotations the webhook reads, and the environment variables through
 // which it hands them to the env injector in each container. Both binaries

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package metricstest is test support, imported by tests only: the metrics
 // cross-check, which holds the metric names the module's dashboards and
 // alert rules use (read from the repository's monitoring/ folder) against

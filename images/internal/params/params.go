@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package params is the contract between a CSI driver and the Vault provider:
 // the attributes of a provider MountRequest. Names follow the upstream
 // secrets-store-csi-driver (pod information, service-account tokens) and

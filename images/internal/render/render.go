@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package render turns the data of a secret read from the store into the
 // content of one file or Secret key, as a SecretsStoreImport file says: a
 // template's output, one key's value, or the whole data as JSON, then

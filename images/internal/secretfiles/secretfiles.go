@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package secretfiles is the one way a request's secrets become files: open
 // a session with the store as the request's identity, log in, read each
 // read group once, and render every object of the group. The Vault provider

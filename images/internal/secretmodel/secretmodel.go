@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package secretmodel is what a read of the store is about, whichever
 // binary makes it: the files (objects) a request asks for and where their
 // content comes from, the identity and store settings of the request, and

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package storepolicy holds what the module's settings allow a
 // SecretsStoreImport (or a SecretProviderClass reaching the provider) to ask
 // for beyond the module's own store connection: other store addresses,

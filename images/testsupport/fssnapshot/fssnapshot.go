@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package fssnapshot is test support, imported by tests only (the driver's
 // atomic-writer tests here and the CSI driver suite in the test module, which
 // is why it is not internal): it records a folder tree as it is on disk,

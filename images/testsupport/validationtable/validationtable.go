@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package validationtable is test support, imported by tests only: it reads
 // the one table of values the module's validators accept or refuse
 // (images/internal/params/testdata/validation.tsv), which the code's unit

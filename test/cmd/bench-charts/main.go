@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-charts draws the benchmark figures as SVG charts from the
 // bench commands' own results: the Markdown tables they print and write
 // with -out (bench-csi, bench-injector, bench-webhook, bench-controller),

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-controller measures the SecretsStoreImport controller's
 // Secret sync (way 4): the controller built from this repository runs as a
 // process, with leader election, on the real kube-apiserver and Vault of

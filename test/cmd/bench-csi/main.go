@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-csi measures the file delivery path: the CSI node driver and
 // the Vault provider, built from this repository and run as processes, on
 // the real kube-apiserver and Vault of testenv. For each number of files per

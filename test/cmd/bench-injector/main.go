@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-injector measures the env injector as a container start
 // runs it: the static binary's size, and the time from its start to the end
 // of a trivial application (/bin/true) that it execs, with 1 and 10

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-webhook measures the admission latency the env-injection
 // webhook adds to pod creates: the webhook built from this repository runs
 // as a process, registered with testenv's real kube-apiserver, with images

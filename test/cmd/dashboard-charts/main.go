@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command dashboard-charts draws each Grafana dashboard of
 // monitoring/grafana-dashboards as an SVG picture of its panels, laid out as
 // the dashboard lays them out, each panel's queries evaluated by a real

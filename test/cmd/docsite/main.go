@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command docsite builds the documentation site from docs/ with Hugo and
 // serves it on localhost (make docs), or only builds it (make docs-build).
 package main

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package addonoperator runs the module under its real host: addon-operator
 // v1.9.1 (built from the module proxy by test/tools/build.sh) against the
 // real kube-apiserver of testenv, with MODULES_DIR holding the module as its

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package chart tests the module's Helm chart: it renders the templates with
 // the Helm v3 library for a matrix of values (Deckhouse's and plain Helm's),
 // checks what each case renders, lints the chart, and sends every rendered

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package compatmodule runs the documented examples of the existing
 // Deckhouse module (github.com/deckhouse/secrets-store-integration,
 // docs/USAGE.md at commit 1e9fa92d305d7301c9fb97cd8f7f800922a541b9) as

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package controller tests the SecretsStoreImport controller as it runs in
 // the cluster: the binary built from images/controller, with leader
 // election, against the real kube-apiserver and Vault of testenv. No

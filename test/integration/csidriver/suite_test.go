@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package csidriver tests the CSI node driver as kubelet uses it: the
 // driver and the Vault provider run as the processes they are in
 // production, on the real kube-apiserver and Vault of testenv, and the

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package docs checks the module's documentation: every page has its Russian
 // twin and front matter, every YAML example parses, and the examples that are
 // whole Kubernetes objects (ours and core ones) pass server-side dry-run on a

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package docsite builds the documentation site with Hugo, serves it, and
 // reads every page in both languages with headless Chromium: links and
 // anchors resolve, pictures load, each page has its title and its twin,

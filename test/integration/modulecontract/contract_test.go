@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package modulecontract checks that what module.yaml, Chart.yaml, openapi/,
 // the templates and the hooks each promise about the module agree: its
 // name, its namespace, its values key and the values paths the templates

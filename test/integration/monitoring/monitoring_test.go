@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package monitoring tests the module's Grafana dashboards and Prometheus
 // rules with promtool (Debian's prometheus package): the rules are valid and
 // their unit tests in monitoring/tests pass, every dashboard query is valid

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package provider tests the vault-provider binary as the upstream
 // secrets-store CSI driver uses it: over the provider gRPC protocol on a unix
 // socket, with the attributes the driver sends, against a real Vault whose
@@ -79,4 +82,6 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	v, err := client.Version(ctx, &pb.VersionRequest{Version: "v1alpha1"})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(v.RuntimeName).To(Equal("secrets-store-integration-vault-provider"))
+	// components.Build stamps no version: the provider reports buildinfo's.
+	Expect(v.RuntimeVersion).To(Equal("dev"))
 }, NodeTimeout(6*time.Minute))

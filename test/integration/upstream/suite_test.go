@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package upstream runs our Vault provider under the upstream
 // secrets-store-csi-driver (sigs.k8s.io/secrets-store-csi-driver, built by
 // test/tools/build.sh secrets-store-csi-driver), on the real kube-apiserver

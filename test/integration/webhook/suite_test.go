@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package webhook tests the mutating webhook binary as the API server calls
 // it: registered with a real kube-apiserver through a
 // MutatingWebhookConfiguration, Pods created through the API, entrypoints

@@ -24,4 +24,9 @@ if [ $# -gt 0 ]; then
 	crd=$1/secrets-store-import.yaml deepcopy=$1/zz_generated.deepcopy.go
 fi
 cp "$tmp/crd/deckhouse.io_secretsstoreimports.yaml" "$crd"
-cp "$tmp/object/zz_generated.deepcopy.go" "$deepcopy"
+# The licence header every Go file of the module carries, ahead of the build
+# constraint controller-gen writes first.
+{
+	printf '// Copyright 2026 The secrets-store-integration Authors\n// SPDX-License-Identifier: Apache-2.0\n\n'
+	cat "$tmp/object/zz_generated.deepcopy.go"
+} >"$deepcopy"

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package csicheck gives SecretsStoreImports of type CSI a status. The CSI
 // driver reads their files when a pod mounts the volume, with the pod's
 // identity, so the controller cannot read anything itself; it checks what it

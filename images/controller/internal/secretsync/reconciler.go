@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package secretsync is way 4 of the module: it keeps a Kubernetes Secret
 // in sync with the store for each SecretsStoreImport of type
 // KubernetesSecret. It logs in as the import's ServiceAccount (a token from

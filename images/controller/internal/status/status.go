@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package status writes the status of SecretsStoreImports: the conditions
 // Ready and Synced that every object gets, with a reason and a message that
 // never hold a secret value. It applies the status server-side as the

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package tmpfs mounts and unmounts the in-memory file systems that hold a
 // volume's secrets, so they never touch a disk.
 package tmpfs

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package environ builds the application's environment: it takes the
 // container's variables, drops the injector's own configuration, reads the
 // secrets that references and env-from-path name, and renders the values.

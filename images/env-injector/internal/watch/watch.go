@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package watch decides when the application's secrets have gone stale in
 // the watch modes: a lease that cannot be renewed (watch-for-lease) or a
 // value that changed in the store (watch-for-data).

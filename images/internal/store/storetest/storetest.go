@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package storetest is a small Vault-like store for unit tests of code that
 // reads through package store: it logs in every role but "refused" and
 // answers a KV v2 secret (two versions), a dynamic secret with a lease and a

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package provider
 
 import (
@@ -15,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 	pb "sigs.k8s.io/secrets-store-csi-driver/provider/v1alpha1"
 
+	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
 	"github.com/deckhouse/secrets-store-integration/images/internal/secretfiles"
@@ -23,11 +27,9 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
-// Name and Version of the provider, as Version reports them.
-const (
-	RuntimeName    = "secrets-store-integration-vault-provider"
-	RuntimeVersion = "v1alpha1"
-)
+// RuntimeName of the provider, as Version reports it with the build's
+// version.
+const RuntimeName = "secrets-store-integration-vault-provider"
 
 // Config of a Server.
 type Config struct {
@@ -80,7 +82,7 @@ func NewServer(cfg Config) (*Server, error) {
 
 // Version implements CSIDriverProvider.
 func (s *Server) Version(context.Context, *pb.VersionRequest) (*pb.VersionResponse, error) {
-	return &pb.VersionResponse{Version: "v1alpha1", RuntimeName: RuntimeName, RuntimeVersion: RuntimeVersion}, nil
+	return &pb.VersionResponse{Version: "v1alpha1", RuntimeName: RuntimeName, RuntimeVersion: buildinfo.Version()}, nil
 }
 
 // Mount implements CSIDriverProvider: it reads every object of the request

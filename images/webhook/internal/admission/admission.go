@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package admission answers the API server's AdmissionReview requests for
 // pods: it decodes the review, checks and mutates an opted-in pod, and
 // writes the response with a JSON patch, warnings or the reason of a

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package certs serves a TLS certificate and key from files and picks up
 // new ones when the files change: the module's hook renews the webhook's
 // certificate before it expires and kubelet swaps the Secret's files in
