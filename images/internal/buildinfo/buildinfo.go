@@ -3,8 +3,9 @@
 
 // Package buildinfo holds what a binary knows about its own build: the
 // version the image build stamps into it, reported by --version, in the
-// first log line, in the User-Agent of its API requests and as a
-// <namespace>_build_info metric.
+// first log line, in the User-Agent of its API requests and in the
+// <namespace>_build_info metric (healthserver). It imports no metrics
+// library: the env-injector links it and its size matters.
 package buildinfo
 
 import (
@@ -12,8 +13,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // version is stamped by the image build:
@@ -48,18 +47,4 @@ func AddFlag(fs *flag.FlagSet, name string) {
 		os.Exit(0)
 		return nil
 	})
-}
-
-// Collector is the gauge <namespace>_build_info, always 1, labelled with
-// the version and the Go release that built the binary: dashboards join it
-// to tell which version a pod runs.
-func Collector(namespace string) prometheus.Collector {
-	g := prometheus.NewGauge(prometheus.GaugeOpts{
-		Namespace:   namespace,
-		Name:        "build_info",
-		Help:        "Always 1; the labels say which build is running.",
-		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
-	})
-	g.Set(1)
-	return g
 }

@@ -13,9 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 const module = "github.com/deckhouse/secrets-store-integration/images"
@@ -63,18 +60,6 @@ func TestBinariesReportStampedVersion(t *testing.T) {
 				t.Errorf("%s --version printed %q, want %q (-ldflags %q)", b, out, want, flags)
 			}
 		})
-	}
-}
-
-func TestCollector(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(Collector("secrets_store_csi"))
-	want := `# HELP secrets_store_csi_build_info Always 1; the labels say which build is running.
-# TYPE secrets_store_csi_build_info gauge
-secrets_store_csi_build_info{goversion="` + runtime.Version() + `",version="dev"} 1
-`
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
-		t.Error(err)
 	}
 }
 
