@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	vault "github.com/hashicorp/vault/api"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -42,7 +41,7 @@ type Secret struct {
 	// Response is the store's whole answer as decoded (for KV v2 its data
 	// holds data and metadata): what vault-csi-provider writes for an
 	// object without secretKey.
-	Response *vault.Secret
+	Response *Answer
 }
 
 // Read reads req as the session's identity, logging in if needed. A 403 to
@@ -80,10 +79,6 @@ func (s *Session) Read(ctx context.Context, req Request) (*Secret, error) {
 }
 
 func (s *Session) read(ctx context.Context, token string, req Request) (*Secret, error) {
-	c, err := requestClient(s.client, token, s.cfg.Namespace)
-	if err != nil {
-		return nil, err
-	}
 	path := strings.Trim(req.Path, "/")
 	method := strings.ToUpper(req.Method)
 	if method == "" {
@@ -91,7 +86,7 @@ func (s *Session) read(ctx context.Context, token string, req Request) (*Secret,
 	}
 	if method != http.MethodGet {
 		// Dynamic secrets and PKI: the path is what the engine expects.
-		return s.write(ctx, c, method, path, req.Args)
+		return s.write(ctx, token, method, path, req.Args)
 	}
 	_, known := s.store.mounts.lookup(s.mountKey(), path)
 	if !known && req.Version == 0 && hasDataSegment(path) {
@@ -100,29 +95,29 @@ func (s *Session) read(ctx context.Context, token string, req Request) (*Secret,
 		// the answer's shape, without asking for the mount first. Only a
 		// miss asks, since the "data" may not follow the mount
 		// (kv/team/data/app on mount kv).
-		sec, err := s.get(ctx, c, path, nil)
+		sec, err := s.get(ctx, token, path, nil)
 		if err == nil {
 			return unwrapKV(sec, 0)
 		}
 		if !IsNotFound(err) {
 			return nil, err
 		}
-		if _, mount := s.kvVersion(ctx, c, path); apiPathOf(path, mount) == path {
+		if _, mount := s.kvVersion(ctx, token, path); apiPathOf(path, mount) == path {
 			return nil, err
 		}
 	}
-	kv, mount := s.kvVersion(ctx, c, path)
+	kv, mount := s.kvVersion(ctx, token, path)
 	apiPath := path
-	var query map[string][]string
+	var query url.Values
 	if kv == 2 {
 		apiPath = apiPathOf(path, mount)
 		if req.Version > 0 {
-			query = map[string][]string{"version": {strconv.Itoa(req.Version)}}
+			query = url.Values{"version": {strconv.Itoa(req.Version)}}
 		}
 	} else if req.Version > 0 {
 		return nil, fmt.Errorf("read %s: a pinned version needs a KV v2 mount", path)
 	}
-	sec, err := s.get(ctx, c, apiPath, query)
+	sec, err := s.get(ctx, token, apiPath, query)
 	if err != nil {
 		return nil, err
 	}
@@ -173,14 +168,18 @@ func apiPathOf(path, mount string) string {
 }
 
 // get sends one GET of apiPath and returns the answer as it is.
-func (s *Session) get(ctx context.Context, c *vault.Client, apiPath string, query map[string][]string) (*Secret, error) {
+func (s *Session) get(ctx context.Context, token, apiPath string, query url.Values) (*Secret, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
 	defer cancel()
 	began := time.Now()
-	sec, err := c.Logical().ReadWithDataWithContext(rctx, apiPath, query)
-	if err == nil && (sec == nil || sec.Data == nil) {
-		// A 404 comes back as no answer, or as warnings only (a KV v2
-		// mount read outside data/).
+	sec, err := s.call(rctx, http.MethodGet, apiPath, token, query, nil)
+	if IsNotFound(err) && sec != nil && len(sec.Data) > 0 {
+		// A deleted KV v2 version: its metadata comes with the 404.
+		err = nil
+	}
+	if (err == nil && sec.Data == nil) || IsNotFound(err) {
+		// No secret, or warnings only (a KV v2 mount read outside
+		// data/).
 		reasons := []string{"no secret at this path"}
 		if sec != nil && len(sec.Warnings) > 0 {
 			reasons = sec.Warnings
@@ -195,31 +194,18 @@ func (s *Session) get(ctx context.Context, c *vault.Client, apiPath string, quer
 		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second, Renewable: sec.Renewable, Response: sec}, nil
 }
 
-func (s *Session) write(ctx context.Context, c *vault.Client, method, path string, args map[string]any) (*Secret, error) {
+func (s *Session) write(ctx context.Context, token, method, path string, args map[string]any) (*Secret, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
 	defer cancel()
-	r := c.NewRequest(method, "/v1/"+path)
+	var body any
 	if args != nil {
-		if err := r.SetJSONBody(args); err != nil {
-			return nil, fmt.Errorf("%s %s: encode arguments: %w", method, path, err)
-		}
+		body = args
 	}
 	began := time.Now()
-	//nolint:staticcheck // RawRequest is the way to send POST as POST.
-	resp, err := c.RawRequestWithContext(rctx, r)
-	if resp != nil {
-		defer resp.Body.Close()
-	}
+	sec, err := s.call(rctx, method, path, token, nil, body)
 	s.store.opts.Observer.StoreRequest("write", result(err), time.Since(began))
 	if err != nil {
 		return nil, storeError(strings.ToLower(method), path, err)
-	}
-	sec, err := vault.ParseSecret(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-	}
-	if sec == nil {
-		return nil, &Error{Op: strings.ToLower(method), Path: path, Status: resp.StatusCode, Reasons: []string{"empty answer"}}
 	}
 	return &Secret{Path: path, Data: sec.Data, LeaseID: sec.LeaseID,
 		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second, Renewable: sec.Renewable, Response: sec}, nil
@@ -334,7 +320,7 @@ func (m *mountCache) evict(now time.Time) {
 // kvVersion returns the KV version (1, 2; 0 if not KV or unknown) and the
 // mount path of path. It asks sys/internal/ui/mounts, which any token with a
 // capability under the mount may call, once per mount.
-func (s *Session) kvVersion(ctx context.Context, c *vault.Client, path string) (int, string) {
+func (s *Session) kvVersion(ctx context.Context, token, path string) (int, string) {
 	key := s.mountKey()
 	if mi, ok := s.store.mounts.lookup(key, path); ok {
 		return mi.version, mi.path
@@ -348,7 +334,7 @@ func (s *Session) kvVersion(ctx context.Context, c *vault.Client, path string) (
 		rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
 		defer cancel()
 		began := time.Now()
-		sec, err := c.Logical().ReadWithContext(rctx, "sys/internal/ui/mounts/"+path)
+		sec, err := s.call(rctx, http.MethodGet, "sys/internal/ui/mounts/"+path, token, nil, nil)
 		s.store.opts.Observer.StoreRequest("mounts", result(err), time.Since(began))
 		if err != nil || sec == nil {
 			// Not cached: the read decides by the answer's shape, and a

@@ -137,7 +137,7 @@ func strippedSize(ctx context.Context, dir string) (int64, error) {
 		return 0, err
 	}
 	out := filepath.Join(dir, "env-injector-stripped")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out,
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", components.InjectorBuildTags, "-ldflags=-s -w", "-o", out,
 		"github.com/deckhouse/secrets-store-integration/images/env-injector")
 	cmd.Dir = root
 	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
