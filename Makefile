@@ -17,7 +17,7 @@ SOLO_MODULES := hooks/settings
 export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver,github.com/flant,github.com/deckhouse/module-sdk,github.com/deckhouse/deckhouse,github.com/sylabs
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook
+.PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook bench-startup
 
 all: test
 
@@ -48,6 +48,15 @@ bench-controller: test-servers
 # The env injector's size and its start-up time with a local Vault.
 bench-injector: test-servers
 	cd test && go run ./cmd/bench-injector
+
+# The env injector's start-up: store requests per start (counted through a
+# proxy), time, peak RSS and binary size; OTHER_INJECTOR, a binary of the
+# existing module's injector, runs start for start with ours
+# (docs/BENCHMARKS.md). Writes docs/benchmarks/startup.json for the charts.
+OTHER_INJECTOR ?=
+bench-startup: test-servers
+	mkdir -p docs/benchmarks
+	cd test && go run ./cmd/bench-startup $(if $(OTHER_INJECTOR),-other $(OTHER_INJECTOR)) -json ../docs/benchmarks/startup.json
 
 # The webhook's admission latency through the real API server.
 bench-webhook: test-servers
