@@ -70,3 +70,20 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 		Webhook:    filepath.Join(dir, "webhook"),
 	}, nil
 }
+
+// BuildStrippedInjector builds the env injector into out as its image does:
+// static, stripped, with the image's build tags; the size is what every
+// mutated pod copies.
+func BuildStrippedInjector(ctx context.Context, out string) error {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", InjectorBuildTags, "-ldflags=-s -w", "-o", out, module+"/env-injector")
+	cmd.Dir = root
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build env-injector: %w\n%s", err, b)
+	}
+	return nil
+}

@@ -135,8 +135,8 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ours, err := buildStripped(ctx, dir)
-	if err != nil {
+	ours := filepath.Join(dir, "env-injector")
+	if err := components.BuildStrippedInjector(ctx, ours); err != nil {
 		return err
 	}
 	if res.BinaryBytes["ours"], err = fileSize(ours); err != nil {
@@ -368,24 +368,6 @@ func prepare(ctx context.Context, env *testenv.Env, dir string, refs int) (token
 	tokenFile = filepath.Join(dir, "token")
 	caFile = filepath.Join(dir, "vault-ca.pem")
 	return tokenFile, caFile, errors.Join(os.WriteFile(tokenFile, []byte(jwt), 0o600), os.WriteFile(caFile, env.VaultCAPEM, 0o600))
-}
-
-// buildStripped builds our injector as its image does (static, stripped,
-// the image's build tags).
-func buildStripped(ctx context.Context, dir string) (string, error) {
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "env-injector")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", components.InjectorBuildTags, "-ldflags=-s -w", "-o", out,
-		"github.com/deckhouse/secrets-store-integration/images/env-injector")
-	cmd.Dir = root
-	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build env-injector: %w\n%s", err, b)
-	}
-	return out, nil
 }
 
 func fileSize(path string) (int64, error) {
