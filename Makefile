@@ -17,7 +17,7 @@ SOLO_MODULES := hooks/settings
 export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver,github.com/flant,github.com/deckhouse/module-sdk,github.com/deckhouse/deckhouse,github.com/sylabs
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook bench-startup
+.PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook bench-startup bench-node
 
 all: test
 
@@ -57,6 +57,17 @@ OTHER_INJECTOR ?=
 bench-startup: test-servers
 	mkdir -p docs/benchmarks
 	cd test && go run ./cmd/bench-startup $(if $(OTHER_INJECTOR),-other $(OTHER_INJECTOR)) -json ../docs/benchmarks/startup.json
+
+# A full node: 1,000 volumes (1, 10, 100 files; 50 identities; certificates)
+# kept published with rotation on, over 3 rotation sweeps: RSS, CPU seconds,
+# store reads per sweep against one per identity and object, new pods'
+# publish p99 during a sweep (docs/BENCHMARKS.md). Needs root (tmpfs); scale
+# down with NODE_FLAGS='-volumes 200 -service-accounts 10'. Writes
+# docs/benchmarks/node.json for the charts.
+NODE_FLAGS ?=
+bench-node: test-servers
+	mkdir -p docs/benchmarks
+	cd test && go run ./cmd/bench-node $(NODE_FLAGS) -json ../docs/benchmarks/node.json
 
 # The webhook's admission latency through the real API server.
 bench-webhook: test-servers

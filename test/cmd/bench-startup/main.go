@@ -14,7 +14,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -124,7 +123,7 @@ type Result struct {
 
 func run(ctx context.Context, o options) error {
 	res := Result{Command: "go run ./cmd/bench-startup " + strings.Join(os.Args[1:], " "), Began: time.Now().UTC(),
-		CPUs: runtime.NumCPU(), LoadBefore: loadAverage(), BinaryBytes: map[string]int64{}}
+		CPUs: runtime.NumCPU(), LoadBefore: components.LoadAverage(), BinaryBytes: map[string]int64{}}
 	env, err := testenv.Start(ctx, testenv.Options{Log: os.Stderr})
 	if err != nil {
 		return err
@@ -207,23 +206,11 @@ func run(ctx context.Context, o options) error {
 		}
 		res.Rows = append(res.Rows, rows...)
 	}
-	res.LoadAfter = loadAverage()
+	res.LoadAfter = components.LoadAverage()
 
 	text := markdown(res)
-	fmt.Print(text)
-	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(text), 0o644); err != nil {
-			return err
-		}
-	}
-	if o.jsonOut != "" {
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(o.jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
+	if err := components.WriteReport(text, o.out, res, o.jsonOut); err != nil {
+		return err
 	}
 	if o.hold {
 		return hold(ctx, dir, injectors, o.refs[0])
@@ -376,15 +363,6 @@ func fileSize(path string) (int64, error) {
 		return 0, err
 	}
 	return info.Size(), nil
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func markdown(r Result) string {
