@@ -50,7 +50,7 @@ func main() {
 	flag.IntVar(&o.volumes, "volumes", 1000, "volumes kept published")
 	flag.IntVar(&o.serviceAccounts, "service-accounts", 50, "identities of the pods (round robin)")
 	flag.IntVar(&o.sweeps, "sweeps", 3, "rotation sweeps measured")
-	flag.IntVar(&o.newPods, "new-pods", 20, "volumes of new pods published during each sweep (then unpublished)")
+	flag.IntVar(&o.newPods, "new-pods", 20, "volumes of new pods published one after another during each sweep, at most (then unpublished)")
 	flag.IntVar(&o.concurrency, "concurrency", 10, "NodePublishVolume calls at once, as kubelet's workers")
 	flag.IntVar(&o.pkiEvery, "pki-every", 50, "every n-th volume holds a certificate and its key issued by the PKI engine (0: none)")
 	flag.DurationVar(&o.rotation, "rotation", time.Minute, "the driver's --rotation-interval and the provider's --read-cache-ttl (equal, as their defaults)")
@@ -107,10 +107,11 @@ type Sweep struct {
 	DriverPeakMiB    float64 `json:"driver_rss_mib_peak"`
 	ProvRSSMiB       float64 `json:"provider_rss_mib_after"`
 	ProvPeakMiB      float64 `json:"provider_rss_mib_peak"`
-	NewPods          int     `json:"new_pods"`
-	NewP50Ms         float64 `json:"new_pod_publish_p50_ms"`
-	NewP99Ms         float64 `json:"new_pod_publish_p99_ms"`
-	Errors           int     `json:"errors"`
+	// NewPods were published while the sweep ran, one after another.
+	NewPods  int     `json:"new_pods"`
+	NewP50Ms float64 `json:"new_pod_publish_p50_ms"`
+	NewP99Ms float64 `json:"new_pod_publish_p99_ms"`
+	Errors   int     `json:"errors"`
 }
 
 // Result is what -json writes.
@@ -259,7 +260,7 @@ func readBound(o options) int {
 // passed, while new pods' volumes are published; the new ones are
 // unpublished afterwards so every sweep sees the same node.
 func (b *bench) sweep(ctx context.Context, n int, reqs []*csi.NodePublishVolumeRequest, newVols []components.Volume, newReqs []*csi.NodePublishVolumeRequest) (Sweep, error) {
-	sw := Sweep{Sweep: n, Volumes: len(reqs), NewPods: len(newReqs)}
+	sw := Sweep{Sweep: n, Volumes: len(reqs)}
 	pBefore, err := b.provider.Scrape(ctx)
 	if err != nil {
 		return sw, err
@@ -269,28 +270,30 @@ func (b *bench) sweep(ctx context.Context, n int, reqs []*csi.NodePublishVolumeR
 		return sw, err
 	}
 	sampler := components.StartPeakRSS(50*time.Millisecond, b.driver.PID(), b.provider.PID())
+	// New pods arrive one after another while the sweep runs; those that
+	// start after it ended are not sent.
 	var newLat []time.Duration
 	var newErrs int
+	sweeping := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		// New pods arrive spread over the sweep's first seconds.
-		lat := make([]time.Duration, len(newReqs))
-		errs := make([]error, len(newReqs))
-		components.Parallel(ctx, len(newReqs), 1, func(i int) {
-			time.Sleep(100 * time.Millisecond)
+		for _, r := range newReqs {
+			select {
+			case <-sweeping:
+				return
+			default:
+			}
 			began := time.Now()
-			errs[i] = b.kubelet.Send(ctx, newReqs[i])
-			lat[i] = time.Since(began)
-		})
-		for _, e := range errs {
-			if e != nil {
+			if err := b.kubelet.Send(ctx, r); err != nil {
 				newErrs++
 			}
+			newLat = append(newLat, time.Since(began))
 		}
-		newLat = lat
 	})
 	_, wall, errs := b.send(ctx, reqs)
+	close(sweeping)
 	wg.Wait()
+	sw.NewPods = len(newLat)
 	sw.WallSeconds = wall.Seconds()
 	peaks := sampler.Stop()
 	dPeak, pPeak := peaks[0], peaks[1]
