@@ -36,23 +36,25 @@ const (
 )
 
 type options struct {
-	imports, serviceAccounts, intervals, workers int
-	refresh, timeout                             time.Duration
-	out                                          string
+	imports, serviceAccounts, intervals, workers, namespaces int
+	refresh, timeout                                         time.Duration
+	out, jsonOut                                             string
 }
 
 func main() {
 	var o options
 	flag.IntVar(&o.imports, "imports", 200, "KubernetesSecret imports, one Secret and one store secret each")
-	flag.IntVar(&o.serviceAccounts, "service-accounts", 4, "ServiceAccounts the imports log in as (round robin)")
+	flag.IntVar(&o.serviceAccounts, "service-accounts", 4, "ServiceAccounts the imports log in as (round robin), in each namespace")
+	flag.IntVar(&o.namespaces, "namespaces", 1, "namespaces the imports are spread over (round robin)")
 	flag.DurationVar(&o.refresh, "refresh", 30*time.Second, "refreshInterval of every import")
 	flag.IntVar(&o.intervals, "intervals", 3, "refresh intervals measured with nothing changed in the store")
 	flag.IntVar(&o.workers, "workers", 4, "the controller's --workers")
 	flag.StringVar(&o.out, "out", "", "also write the results as markdown to this file")
+	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "bound of the whole benchmark")
 	flag.Parse()
-	if o.imports < 1 || o.serviceAccounts < 1 || o.intervals < 1 || o.workers < 1 || o.refresh < 30*time.Second {
-		fmt.Fprintln(os.Stderr, "-imports, -service-accounts, -intervals and -workers must be at least 1, -refresh at least 30s (the CRD's minimum)")
+	if o.imports < 1 || o.serviceAccounts < 1 || o.intervals < 1 || o.workers < 1 || o.namespaces < 1 || o.refresh < 30*time.Second {
+		fmt.Fprintln(os.Stderr, "-imports, -service-accounts, -intervals, -workers and -namespaces must be at least 1, -refresh at least 30s (the CRD's minimum)")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -95,14 +97,8 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	report := markdown(o, res, loadBefore, components.LoadAverage())
-	fmt.Print(report)
-	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", o.out, err)
-		}
-	}
-	return nil
+	loadAfter := components.LoadAverage()
+	return components.WriteReport(markdown(o, res, loadBefore, loadAfter), o.out, resultsJSON(o, res, loadBefore, loadAfter), o.jsonOut)
 }
 
 func step(msg string) { fmt.Fprintf(os.Stderr, "==> %s\n", msg) }

@@ -23,22 +23,37 @@ import (
 
 var ssiResource = schema.GroupVersionResource{Group: "deckhouse.io", Version: "v1alpha1", Resource: "secretsstoreimports"}
 
-func importName(i int) string     { return fmt.Sprintf("s%03d", i) }
+func importName(i int) string { return fmt.Sprintf("s%03d", i) }
+
+// namespaceOf spreads the imports over n namespaces, round robin.
+func namespaceOf(i, n int) string {
+	if n == 1 {
+		return namespace
+	}
+	return fmt.Sprintf("%s-%03d", namespace, i%n)
+}
 func secretPath(i int) string     { return fmt.Sprintf("bench/s%03d", i) }
 func serviceAccount(i int) string { return fmt.Sprintf("sa-%d", i) }
 func mib(bytes float64) string    { return fmt.Sprintf("%.1f", bytes/(1<<20)) }
 
 // prepare writes one KV v2 secret per import and a role every ServiceAccount
-// of the namespace may log in as.
+// of the namespaces may log in as.
 func prepare(ctx context.Context, env *testenv.Env, o options) error {
-	for i := range o.serviceAccounts {
-		if _, err := env.CreateServiceAccount(ctx, namespace, serviceAccount(i)); err != nil {
-			return err
+	var namespaces []string
+	for n := range o.namespaces {
+		ns := namespaceOf(n, o.namespaces)
+		namespaces = append(namespaces, ns)
+		for i := range o.serviceAccounts {
+			if _, err := env.CreateServiceAccount(ctx, ns, serviceAccount(i)); err != nil {
+				return err
+			}
 		}
 	}
-	if err := env.GrantRead(ctx, testenv.ReadGrant{
-		Role: role, Policy: policy, Path: "secret/data/bench/*",
-		Namespace: namespace, ServiceAccounts: []string{"*"}, TTL: 30 * time.Minute,
+	if err := env.WritePolicy(ctx, policy, `path "secret/data/bench/*" { capabilities = ["read"] }`); err != nil {
+		return err
+	}
+	if err := env.WriteKubernetesRole(ctx, role, testenv.KubernetesRole{
+		ServiceAccounts: []string{"*"}, Namespaces: namespaces, Policies: []string{policy}, Audience: "vault", TTL: 30 * time.Minute,
 	}); err != nil {
 		return err
 	}
@@ -95,7 +110,7 @@ func (b *bench) measure(ctx context.Context) (results, error) {
 	step(fmt.Sprintf("creating %d imports (refreshInterval %s) and waiting for every Secret", b.o.imports, b.o.refresh))
 	began := time.Now()
 	for i := range b.o.imports {
-		if err := components.ApplyImport(ctx, b.env, namespace, importName(i), map[string]any{
+		if err := components.ApplyImport(ctx, b.env, namespaceOf(i, b.o.namespaces), importName(i), map[string]any{
 			"type": "KubernetesSecret", "role": role, "serviceAccountName": serviceAccount(i % b.o.serviceAccounts),
 			"refreshInterval": b.o.refresh.String(), "secret": map[string]any{"name": importName(i)},
 			"files": []any{map[string]any{"name": "value", "source": map[string]any{"path": "secret/data/" + secretPath(i), "key": "value"}}},
@@ -147,7 +162,7 @@ func (b *bench) measure(ctx context.Context) (results, error) {
 // waitValues polls the Secrets until each value starts with round.
 func (b *bench) waitValues(ctx context.Context, round string) error {
 	for {
-		list, err := b.env.Kube.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{LabelSelector: "secrets-store.deckhouse.io/managed=true"})
+		list, err := b.env.Kube.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: "secrets-store.deckhouse.io/managed=true"})
 		if err != nil {
 			return fmt.Errorf("list Secrets: %w", err)
 		}
@@ -169,7 +184,7 @@ func (b *bench) waitValues(ctx context.Context, round string) error {
 // waitReady polls the imports until each is Ready.
 func (b *bench) waitReady(ctx context.Context, dyn dynamic.Interface) error {
 	for {
-		list, err := dyn.Resource(ssiResource).Namespace(namespace).List(ctx, metav1.ListOptions{})
+		list, err := dyn.Resource(ssiResource).Namespace(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return fmt.Errorf("list imports: %w", err)
 		}
@@ -273,8 +288,8 @@ func markdown(o options, r results, loadBefore, loadAfter string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Benchmark of the controller's Secret sync, %s on %s; load average %s before, %s after.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), hostInfo(), loadBefore, loadAfter)
-	fmt.Fprintf(&b, "%d KubernetesSecret imports (one key of its own KV v2 secret each), %d ServiceAccounts, refreshInterval %s, --workers %d.\n\n",
-		o.imports, o.serviceAccounts, o.refresh, o.workers)
+	fmt.Fprintf(&b, "%d KubernetesSecret imports (one key of its own KV v2 secret each) in %d namespace(s), %d ServiceAccounts each, refreshInterval %s, --workers %d.\n\n",
+		o.imports, o.namespaces, o.serviceAccounts, o.refresh, o.workers)
 	b.WriteString("| phase | wall s | reconciles (errors) | store reads | store logins | other store requests | TokenRequests | Secret writes | syncs | sync mean ms | sync p50 / p99 ms (bucket bound) | RSS MiB | heap in use MiB |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, p := range r.phases {
@@ -283,4 +298,39 @@ func markdown(o options, r results, loadBefore, loadAfter string) string {
 			p.writes, p.syncs, components.Ms(p.syncMean), components.Ms(p.syncP50), components.Ms(p.syncP99), mib(p.rss), mib(p.heap))
 	}
 	return b.String()
+}
+
+// phaseJSON is a phase as -json writes it, for the charts.
+type phaseJSON struct {
+	Phase           string  `json:"phase"`
+	WallSeconds     float64 `json:"wall_seconds"`
+	Reconciles      float64 `json:"reconciles"`
+	ReconcileErrors float64 `json:"reconcile_errors"`
+	StoreReads      float64 `json:"store_reads"`
+	StoreLogins     float64 `json:"store_logins"`
+	StoreOther      float64 `json:"store_other_requests"`
+	TokenRequests   float64 `json:"token_requests"`
+	SecretWrites    float64 `json:"secret_writes"`
+	Syncs           float64 `json:"syncs"`
+	SyncMeanMs      float64 `json:"sync_mean_ms"`
+	SyncP50Ms       float64 `json:"sync_p50_ms_bucket_bound"`
+	SyncP99Ms       float64 `json:"sync_p99_ms_bucket_bound"`
+	RSSMiB          float64 `json:"rss_mib"`
+	HeapMiB         float64 `json:"heap_in_use_mib"`
+}
+
+func resultsJSON(o options, r results, loadBefore, loadAfter string) any {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	var phases []phaseJSON
+	for _, p := range r.phases {
+		phases = append(phases, phaseJSON{Phase: p.name, WallSeconds: p.wall.Seconds(), Reconciles: p.reconciles,
+			ReconcileErrors: p.reconcileErrors, StoreReads: p.reads, StoreLogins: p.logins, StoreOther: p.otherStore,
+			TokenRequests: p.tokens, SecretWrites: p.writes, Syncs: p.syncs, SyncMeanMs: ms(p.syncMean),
+			SyncP50Ms: ms(p.syncP50), SyncP99Ms: ms(p.syncP99), RSSMiB: p.rss / (1 << 20), HeapMiB: p.heap / (1 << 20)})
+	}
+	return map[string]any{
+		"imports": o.imports, "namespaces": o.namespaces, "service_accounts_per_namespace": o.serviceAccounts,
+		"refresh_seconds": o.refresh.Seconds(), "workers": o.workers, "load_average_before": loadBefore,
+		"load_average_after": loadAfter, "phases": phases,
+	}
 }
