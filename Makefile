@@ -17,7 +17,7 @@ SOLO_MODULES := hooks/settings
 export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver,github.com/flant,github.com/deckhouse/module-sdk,github.com/deckhouse/deckhouse,github.com/sylabs
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook bench-startup bench-node
+.PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook bench-startup bench-node bench-cluster
 
 all: test
 
@@ -68,6 +68,15 @@ NODE_FLAGS ?=
 bench-node: test-servers
 	mkdir -p docs/benchmarks
 	cd test && go run ./cmd/bench-node $(NODE_FLAGS) -json ../docs/benchmarks/node.json
+
+# A large cluster: the controller with 10,000 KubernetesSecret imports over
+# 500 namespaces (docs/BENCHMARKS.md); scale down with
+# CLUSTER_FLAGS='-imports 2000 -namespaces 100 -service-accounts 2 -refresh 60s -intervals 2'.
+# Writes docs/benchmarks/cluster.json for the charts.
+CLUSTER_FLAGS ?= -imports 10000 -namespaces 500 -service-accounts 2 -refresh 120s -intervals 2 -timeout 90m
+bench-cluster: test-servers
+	mkdir -p docs/benchmarks
+	cd test && go run ./cmd/bench-controller $(CLUSTER_FLAGS) -json ../docs/benchmarks/cluster.json
 
 # The webhook's admission latency through the real API server.
 bench-webhook: test-servers
