@@ -224,11 +224,13 @@ func run(ctx context.Context, o options) (err error) {
 				return ctx.Err()
 			}
 		}
-		lastSweep = time.Now()
 		sw, err := b.sweep(ctx, s+1, reqs, newVols[s*o.newPods:(s+1)*o.newPods], newReqs[s*o.newPods:(s+1)*o.newPods])
 		if err != nil {
 			return err
 		}
+		// Volumes republished late in this sweep are due an interval
+		// after it ended.
+		lastSweep = time.Now()
 		sw.ReadBound = bound
 		fmt.Fprintf(os.Stderr, "   %.1f s, %.0f reads (bound %d), %.0f writes, CPU driver %.2f s provider %.2f s, RSS driver %.1f MiB provider %.1f MiB, new pods p99 %.1f ms, %d errors\n",
 			sw.WallSeconds, sw.StoreReads, sw.ReadBound, sw.StoreWrites, sw.DriverCPUSeconds, sw.ProvCPUSeconds, sw.DriverPeakMiB, sw.ProvPeakMiB, sw.NewP99Ms, sw.Errors)
