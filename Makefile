@@ -18,6 +18,8 @@ export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver,github.com/flant,github
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
 .PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook bench-startup bench-node bench-cluster
+.PHONY: docs docs-build docs-tools bench-charts
+.PHONY: generate
 
 all: test
 
@@ -31,6 +33,30 @@ test-tools:
 		start=$$SECONDS; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 		echo "installed promtool in $$((SECONDS - start)) s"; }
+	@$(MAKE) --no-print-directory docs-tools
+	@command -v chromium >/dev/null || { \
+		start=$$SECONDS; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		echo "installed chromium in $$((SECONDS - start)) s"; }
+
+# The documentation site (test/docsite): Debian's hugo builds docs/ with the
+# layout kept in test/docsite/layout; nothing is downloaded at build time.
+# The browser test (test/integration/docsite) also needs Debian's chromium.
+docs-tools:
+	@command -v hugo >/dev/null || { \
+		start=$$SECONDS; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends hugo >/dev/null; \
+		echo "installed hugo in $$((SECONDS - start)) s"; }
+
+# Builds the site and serves it on localhost (DOCS_LISTEN); prints the address.
+DOCS_LISTEN ?= 127.0.0.1:1313
+docs: docs-tools
+	cd test && go run ./cmd/docsite -listen $(DOCS_LISTEN)
+
+# Builds the site into DOCS_OUT/public (default: $$TMPDIR/secrets-store-integration-docs)
+# without serving it.
+docs-build: docs-tools
+	cd test && go run ./cmd/docsite -listen '' $(if $(DOCS_OUT),-out $(DOCS_OUT))
 
 demo: test-servers
 	cd test && go run ./cmd/demo
@@ -82,15 +108,24 @@ bench-cluster: test-servers
 bench-webhook: test-servers
 	cd test && go run ./cmd/bench-webhook
 
+# Draws docs/images/bench-*.svg from the result tables in docs/BENCHMARKS.md
+# (or BENCH_RESULTS: the -out files of the bench commands, comma-separated).
+bench-charts:
+	cd test && go run ./cmd/bench-charts $(if $(BENCH_RESULTS),-in $(BENCH_RESULTS))
+
 # Every parser of untrusted input, and the CSI volume writer, has a fuzz
-# target. `make test` runs each for FUZZTIME=5s (about a minute in all);
-# `make fuzz FUZZTIME=10m` runs them longer. A failing input is written to the
-# package's testdata/fuzz and then replays in every `go test`.
+# target. `make test` runs each for FUZZTIME=5000x, a count of inputs
+# (about a minute in all): Go 1.26's fuzzing coordinator can fail a target
+# with a bare "context deadline exceeded" when a duration runs out while a
+# worker is busy (golang/go#75804, fixed in Go 1.27), which a count never
+# does. `make fuzz FUZZTIME=10m` runs them longer. A failing input is written
+# to the package's testdata/fuzz and then replays in every `go test`.
 FUZZTIME ?= 60s
 FUZZ_TARGETS := \
 	images/internal/params:FuzzParse \
 	images/internal/envref:FuzzParse \
 	images/internal/injection:FuzzFromAnnotations \
+	images/internal/injection:FuzzFromEnv \
 	images/webhook/internal/mutate:FuzzPatch \
 	images/internal/secretdata:FuzzParse \
 	images/csi-driver/internal/atomicwriter:FuzzWriter
@@ -102,6 +137,12 @@ fuzz:
 		(cd $${dir%%/*} && go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$${dir#*/}) || exit 1; \
 	done
 
+# crds/secrets-store-import.yaml and images/api/v1alpha1/zz_generated.deepcopy.go
+# from the Go types, with the controller-gen pinned in test/tools/controller-gen
+# (test/integration/foundation fails when they differ from what it generates).
+generate:
+	test/tools/controller-gen/generate.sh
+
 vet:
 	for m in $(MODULES); do (cd $$m && go vet ./...); done
 	for m in $(SOLO_MODULES); do (cd $$m && GOWORK=off go vet ./...); done
@@ -112,4 +153,4 @@ fmt-check:
 test: test-servers test-tools fmt-check vet
 	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...); done
 	for m in $(SOLO_MODULES); do (cd $$m && GOWORK=off go test $(GO_TEST_FLAGS) ./...); done
-	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5000x

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // The module's hooks as one module-sdk program. addon-operator finds it in
 // the module's hooks/ folder (an executable that answers `hook list`), asks
 // it for the hooks' configuration (`hook config`) and runs each hook by its

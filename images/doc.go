@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package images is the root of the module's binaries, one per directory:
 // csi-driver, vault-provider, env-injector, webhook and controller. Code they
 // share (store login and reads, reference parsing, metrics) lives once in

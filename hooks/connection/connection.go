@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package connection computes, once for all templates, how the module's
 // components reach the secrets store: its address, the CA to trust, the
 // Kubernetes auth mount and the store namespace. With

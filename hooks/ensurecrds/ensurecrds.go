@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ensurecrds applies the module's crds/ to the cluster before every
 // Helm run. Helm installs a chart's crds/ once and never upgrades them, so
 // without this a changed CRD would never reach a running cluster.

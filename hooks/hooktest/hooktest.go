@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package hooktest runs a module-sdk hook for unit tests the way
 // addon-operator runs it: each object goes through its binding's real jq
 // filter (module-sdk's jq package), the results are the hook's snapshots

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package module names the module as addon-operator sees it: its name, its
 // namespace and where its values live, so that every hook addresses the same
 // keys.

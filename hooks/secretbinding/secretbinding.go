@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package secretbinding builds the Kubernetes binding by which a hook
 // watches one named Secret. A batch hook gets what the binding's jq filter
 // keeps of an object (addon-operator runs the filter, the hook binary never

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package settings holds the tests of the module's OpenAPI schemas
 // (openapi/config-values.yaml, values.yaml): they load them with
 // addon-operator's own schema storage, the code that validates a

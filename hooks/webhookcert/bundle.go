@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package webhookcert keeps the TLS certificate of the module's mutating
 // webhook: a self-signed CA (its PEM becomes the caBundle of the webhook
 // configuration) and a serving certificate for the webhook Service's DNS

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command controller is the module's SecretsStoreImport controller, one
 // Deployment per cluster with leader election. It syncs store values into
 // Kubernetes Secrets for imports of type KubernetesSecret (way 4, the least
@@ -24,6 +27,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -33,16 +37,15 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/satoken"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/secretsync"
+	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
 	"github.com/deckhouse/secrets-store-integration/images/internal/daemon"
 	"github.com/deckhouse/secrets-store-integration/images/internal/healthserver"
 	"github.com/deckhouse/secrets-store-integration/images/internal/keyfile"
+	"github.com/deckhouse/secrets-store-integration/images/internal/kubeclient"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 type options struct {
 	namespace        string
@@ -68,10 +71,7 @@ func main() {
 	flag.StringVar(&o.namespace, "namespace", envOr("POD_NAMESPACE", "d8-secrets-store-integration"), "the controller's namespace: leader election lease and the HMAC key Secret")
 	flag.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader among replicas; only the leader reconciles")
 	flag.StringVar(&o.leaderElectionID, "leader-election-id", "secrets-store-integration-controller", "name of the leader election Lease")
-	flag.StringVar(&o.defaults.Address, "vault-addr", "", "store address used when an import names none")
-	flag.StringVar(&o.defaults.CACertPath, "vault-ca-cert", "", "CA bundle file of the default store")
-	flag.StringVar(&o.defaults.AuthMount, "vault-auth-mount", "kubernetes", "auth mount used when an import names none")
-	flag.StringVar(&o.defaults.Namespace, "vault-namespace", "", "Vault namespace used when an import names none")
+	o.defaults.AddFlags(flag.CommandLine)
 	flag.DurationVar(&o.storeTimeout, "store-timeout", 15*time.Second, "timeout of one request to the store")
 	flag.StringVar(&o.hmacKeyFile, "hmac-key-file", "", "file with the hex HMAC key of the data digests in Secret annotations; default: --hmac-key-secret")
 	flag.StringVar(&o.hmacKeySecret, "hmac-key-secret", "secrets-store-controller-hmac", "Secret in --namespace holding the HMAC key; created with a random key if missing")
@@ -84,6 +84,7 @@ func main() {
 	flag.StringVar(&o.metricsAddr, "metrics-addr", ":8099", "address of /metrics, /healthz and /readyz")
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	o.policy.AddFlags(flag.CommandLine)
+	buildinfo.AddFlag(flag.CommandLine, "controller")
 	flag.Parse()
 	o.policy.DefaultAddress = o.defaults.Address
 	daemon.Main("controller", o.logLevel, func(ctx context.Context, log *slog.Logger) error {
@@ -95,13 +96,14 @@ func main() {
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) error {
-	// controller-runtime registers --kubeconfig; without it, $KUBECONFIG or
-	// the in-cluster configuration.
-	config, err := ctrl.GetConfig()
+	// controller-runtime registers --kubeconfig on the command line (it
+	// would panic on a second one); 20 and 30 requests a second are the
+	// rate limits its own GetConfig gave the controller.
+	config, err := kubeclient.Config(kubeclient.Options{
+		Kubeconfig: flag.Lookup(ctrlconfig.KubeconfigFlagName).Value.String(), Component: "controller", QPS: 20, Burst: 30})
 	if err != nil {
-		return fmt.Errorf("load kubernetes client configuration: %w", err)
+		return err
 	}
-	config.UserAgent = "secrets-store-controller/" + version
 	kube, err := kubernetes.NewForConfig(config)
 	if err != nil {
 		return fmt.Errorf("make kubernetes client: %w", err)
@@ -167,7 +169,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	srvErr, mgrErr := make(chan error, 1), make(chan error, 1)
 	go func() {
 		srvErr <- healthserver.Serve(ctx, healthserver.Config{
-			Addr: o.metricsAddr, Gatherer: m.Registry, Log: log,
+			Addr: o.metricsAddr, Gatherer: m.Registry, Namespace: metrics.Namespace, Log: log,
 			Ready: func(ctx context.Context) error {
 				if !mgr.GetCache().WaitForCacheSync(ctx) {
 					return errors.New("caches not synced")
@@ -177,7 +179,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		})
 	}()
 	go func() { mgrErr <- mgr.Start(ctx) }()
-	log.Info("controller started", "version", version, "namespace", o.namespace, "leaderElection", o.leaderElect,
+	log.Info("controller started", "namespace", o.namespace, "leaderElection", o.leaderElect,
 		"defaultAddress", o.defaults.Address, "defaultAuthMount", o.defaults.AuthMount,
 		"csiCheckInterval", o.csiCheckInterval.String())
 	select {

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command csi-driver is the CSI node plugin secrets-store.csi.deckhouse.io:
 // it mounts a tmpfs for each ephemeral inline volume, asks a provider for
 // the files a SecretsStoreImport names and writes them atomically.
@@ -13,18 +16,18 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/driver"
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/imports"
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/providerclient"
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/tmpfs"
+	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
 	"github.com/deckhouse/secrets-store-integration/images/internal/daemon"
+	"github.com/deckhouse/secrets-store-integration/images/internal/healthserver"
+	"github.com/deckhouse/secrets-store-integration/images/internal/kubeclient"
+	"github.com/deckhouse/secrets-store-integration/images/internal/unixsocket"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 type options struct {
 	endpoint         string
@@ -60,6 +63,7 @@ func main() {
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	flag.StringVar(&o.tmpfsSize, "tmpfs-size", "8Mi", "size= of each volume's tmpfs (a quantity such as 8Mi); a rotation needs room for two copies of the files")
 	flag.Int64Var(&o.tmpfsInodes, "tmpfs-inodes", 1024, "nr_inodes= of each volume's tmpfs: files, folders and links; a rotation needs room for two copies")
+	buildinfo.AddFlag(flag.CommandLine, "csi-driver")
 	flag.Parse()
 	daemon.Main("csi-driver", o.logLevel, func(ctx context.Context, log *slog.Logger) error { return run(ctx, o, log) })
 }
@@ -76,11 +80,10 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		return fmt.Errorf("--tmpfs-inodes=%d: want at least 16", o.tmpfsInodes)
 	}
 	limits := driver.VolumeLimits{Bytes: size.Value(), Inodes: o.tmpfsInodes, BytesSetting: sizeSetting, InodesSetting: inodesSetting}
-	config, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+	config, err := kubeclient.Config(kubeclient.Options{Kubeconfig: o.kubeconfig, Component: "csi-driver"})
 	if err != nil {
-		return fmt.Errorf("load kubernetes client configuration: %w", err)
+		return err
 	}
-	config.UserAgent = "secrets-store-csi-driver/" + version
 	dyn, err := dynamic.NewForConfig(config)
 	if err != nil {
 		return fmt.Errorf("make kubernetes client: %w", err)
@@ -105,18 +108,23 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		Metrics:          m,
 		Log:              log,
 	})
-	ln, err := driver.Listen(o.endpoint)
+	// Owner only: kubelet, the registrar and the liveness probe run as
+	// root, and nobody else may mount volumes.
+	ln, err := unixsocket.Listen(o.endpoint, 0o600)
 	if err != nil {
 		return err
 	}
-	srv := driver.NewServer(&driver.Identity{Version: version}, node)
+	srv := driver.NewServer(&driver.Identity{Version: buildinfo.Version()}, node)
 
 	errc := make(chan error, 2)
 	if o.metricsAddr != "" {
-		go func() { errc <- m.Serve(ctx, o.metricsAddr, func() error { return nil }) }()
+		go func() {
+			errc <- healthserver.Serve(ctx, healthserver.Config{
+				Addr: o.metricsAddr, Gatherer: m.Registry, Namespace: metrics.Namespace, Log: log})
+		}()
 	}
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("csi-driver serving", "driver", driver.Name, "version", version, "endpoint", o.endpoint,
+	log.Info("csi-driver serving", "driver", driver.Name, "endpoint", o.endpoint,
 		"node", o.nodeID, "provider_socket", socket, "rotation_interval", o.rotationInterval.String(),
 		"tmpfs_size", limits.Bytes, "tmpfs_inodes", limits.Inodes)
 

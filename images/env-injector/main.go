@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command env-injector puts secrets from the store into an application's
 // environment, in memory only, and then becomes the application.
 //
@@ -31,6 +34,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/env-injector/internal/environ"
 	"github.com/deckhouse/secrets-store-integration/images/env-injector/internal/supervise"
 	"github.com/deckhouse/secrets-store-integration/images/env-injector/internal/watch"
+	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
@@ -47,6 +51,12 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
+	// Only as the whole command line: the webhook starts applications
+	// after "--", so an application's own --version is never this.
+	if len(args) == 1 && args[0] == "--version" {
+		fmt.Println(buildinfo.Line("env-injector"))
+		return 0
+	}
 	if len(args) > 0 && args[0] == injection.SelfCopyFlag {
 		if len(args) != 2 {
 			fmt.Fprintf(stderr, "env-injector: usage: env-injector %s DIR\n", injection.SelfCopyFlag)
@@ -88,7 +98,7 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, cfg.TerminationLog, err)
 	}
-	log.Info("environment ready", "variables", len(res.Env), "leases", len(res.Leases), "skipped", res.Skipped, "mode", cfg.Restart)
+	log.Info("environment ready", "version", buildinfo.Version(), "variables", len(res.Env), "leases", len(res.Leases), "skipped", res.Skipped, "mode", cfg.Restart)
 
 	if probe {
 		return in.probe(sess, res, args, stderr)

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 import (
@@ -5,28 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 )
-
-func TestListenReplacesStaleSocketOwnerOnly(t *testing.T) {
-	endpoint := filepath.Join(t.TempDir(), "sub", "vault.sock")
-	if err := os.MkdirAll(filepath.Dir(endpoint), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(endpoint, []byte("stale"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	lis, err := listen(endpoint)
-	if err != nil {
-		t.Fatalf("listen over a stale file: %v", err)
-	}
-	defer lis.Close()
-	info, err := os.Stat(endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.Mode()&os.ModeSocket == 0 || info.Mode().Perm() != 0o600 {
-		t.Errorf("endpoint mode %v, want a socket with 0600", info.Mode())
-	}
-}
 
 func TestVersionKey(t *testing.T) {
 	dir := t.TempDir()

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command webhook is the mutating admission webhook of entrypoint injection
 // and the validating webhook of SecretsStoreImports (admission.ImportHandler):
 // for each pod that opts in with the secrets-store.deckhouse.io/role
@@ -14,17 +17,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
 	"github.com/deckhouse/secrets-store-integration/images/internal/daemon"
 	"github.com/deckhouse/secrets-store-integration/images/internal/healthserver"
-	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
+	"github.com/deckhouse/secrets-store-integration/images/internal/kubeclient"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/admission"
@@ -33,9 +35,6 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/mutate"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 // webhookTimeout is the timeoutSeconds of the registration: the API server
 // gives up on the webhook after it.
@@ -50,9 +49,8 @@ type options struct {
 	injector              mutate.Options
 	pullPolicy            string
 	tokenExpiration       time.Duration
-	defaults              injection.Defaults
+	defaults              params.Defaults
 	policy                storepolicy.Policy
-	storeCAFile           string
 	defaultPlatform       string
 	registryCAFile        string
 	registryTimeout       time.Duration
@@ -75,10 +73,7 @@ func main() {
 	flag.StringVar(&o.pullPolicy, "injector-pull-policy", "IfNotPresent", "imagePullPolicy of the injector's init container: Always, IfNotPresent or Never")
 	flag.StringVar(&o.injector.TokenAudience, "token-audience", params.DefaultAudience, "audience of the service-account token the injector logs in with")
 	flag.DurationVar(&o.tokenExpiration, "token-expiration", 10*time.Minute, "lifetime of that token (at least 10m, the API server's minimum)")
-	flag.StringVar(&o.defaults.Address, "store-addr", "", "store address for pods without the addr annotation")
-	flag.StringVar(&o.defaults.AuthPath, "store-auth-path", injection.DefaultAuthPath, "auth method path for pods without the auth-path annotation")
-	flag.StringVar(&o.defaults.Namespace, "store-namespace", "", "store namespace for pods without the namespace annotation")
-	flag.StringVar(&o.storeCAFile, "store-ca-file", "", "CA bundle (PEM) of the default store, handed to the injector inline")
+	o.defaults.AddFlags(flag.CommandLine)
 	flag.StringVar(&o.defaultPlatform, "default-platform", "linux/amd64", "platform of image lookups where a pod's nodeSelector names none")
 	flag.StringVar(&o.registryCAFile, "registry-ca-file", "", "CA bundle (PEM) trusted for registries besides the system roots")
 	flag.DurationVar(&o.registryTimeout, "registry-timeout", 5*time.Second, "bound of one image config lookup, pull secrets included; below the webhook's 10s timeout")
@@ -86,6 +81,7 @@ func main() {
 	flag.DurationVar(&o.cacheTTL, "image-cache-ttl", 10*time.Minute, "how long an image config is kept: a moved tag is seen after at most this long")
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	o.policy.AddFlags(flag.CommandLine)
+	buildinfo.AddFlag(flag.CommandLine, "webhook")
 	flag.Parse()
 	o.policy.DefaultAddress = o.defaults.Address
 	daemon.Main("webhook", o.logLevel, func(ctx context.Context, log *slog.Logger) error { return run(ctx, o, log) })
@@ -113,12 +109,9 @@ func (o *options) check() error {
 	if o.registryTimeout <= 0 || o.registryTimeout >= webhookTimeout {
 		errs = append(errs, fmt.Errorf("--registry-timeout %s: want more than 0 and less than the webhook's %s, so that a refusal says why", o.registryTimeout, webhookTimeout))
 	}
-	if o.storeCAFile != "" {
-		pem, err := os.ReadFile(o.storeCAFile)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--store-ca-file: %w", err))
-		}
-		o.defaults.CACertPEM = string(pem)
+	// The injector gets the CA inline: the file is not in the app's pod.
+	if err := o.defaults.LoadCA(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -131,15 +124,14 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--default-platform: %w", err)
 	}
-	config, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
-	if err != nil {
-		return fmt.Errorf("load kubernetes client configuration: %w", err)
-	}
-	config.UserAgent = "secrets-store-webhook/" + version
 	// Each image cache miss reads a service account and its pull secrets:
 	// a burst of pod creates must not queue behind client-go's default of
 	// 5 requests a second, each waiting review holding an API server request.
-	config.QPS, config.Burst = float32(o.kubeQPS), o.kubeBurst
+	config, err := kubeclient.Config(kubeclient.Options{
+		Kubeconfig: o.kubeconfig, Component: "webhook", QPS: float32(o.kubeQPS), Burst: o.kubeBurst})
+	if err != nil {
+		return err
+	}
 	client, err := kubernetes.NewForConfig(config)
 	if err != nil {
 		return fmt.Errorf("make kubernetes client: %w", err)
@@ -180,7 +172,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	errc := make(chan error, 2)
 	go func() {
 		errc <- healthserver.Serve(ctx, healthserver.Config{
-			Addr: o.metricsListen, Gatherer: m.Registry, Log: log,
+			Addr: o.metricsListen, Gatherer: m.Registry, Namespace: metrics.Namespace, Log: log,
 			Ready: func(context.Context) error { return tlsCerts.Ready() },
 		})
 	}()
@@ -189,7 +181,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			errc <- fmt.Errorf("serve webhook: %w", err)
 		}
 	}()
-	log.Info("serving webhook", "addr", ln.Addr().String(), "version", version, "injector_image", o.injector.InjectorImage,
+	log.Info("serving webhook", "addr", ln.Addr().String(), "injector_image", o.injector.InjectorImage,
 		"store_addr", o.defaults.Address, "default_platform", platform.String(), "registry_timeout", o.registryTimeout.String(),
 		"image_cache_size", o.cacheSize, "image_cache_ttl", o.cacheTTL.String())
 

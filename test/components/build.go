@@ -1,8 +1,13 @@
-// Package components runs the module's node components (the CSI driver and
-// the Vault provider) as the processes they are in production, and plays
-// kubelet's part against the driver's socket. The integration suites and the
-// benchmark command share it, so every one of them starts, stops and calls
-// the binaries the same way.
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package components holds the module's own binaries as the tests run them:
+// built from the workspace (Build) and started as the processes they are in
+// production (the CSI driver, the Vault provider, the controller and the
+// webhook, under test/supervisor), with kubelet's part played against them
+// (CSI volumes, the mount table, the containers of a mutated pod). The
+// integration suites, the demo and the benchmark commands share it, so every
+// one of them starts, stops and calls the binaries the same way.
 package components
 
 import (

@@ -1,8 +1,12 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package components
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -26,6 +31,8 @@ type Container struct {
 	Cmd *exec.Cmd
 	// Dir holds the local stand-ins of the pod's volumes.
 	Dir string
+	// Stderr is what the started process wrote to its standard error.
+	Stderr strings.Builder
 }
 
 // PrepareContainer prepares container name of pod. injector is the
@@ -80,6 +87,11 @@ func PrepareContainer(ctx context.Context, env *testenv.Env, pod *corev1.Pod, na
 		return nil, err
 	}
 	environ := []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	fromSources, err := envFromSources(ctx, env, pod.Namespace, ctr.EnvFrom)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", name, err)
+	}
+	environ = append(environ, fromSources...)
 	for _, e := range ctr.Env {
 		if e.ValueFrom != nil {
 			return nil, fmt.Errorf("container %s: variable %s comes from a reference the test does not resolve", name, e.Name)
@@ -96,6 +108,54 @@ func PrepareContainer(ctx context.Context, env *testenv.Env, pod *corev1.Pod, na
 	c.Cmd.Env = environ
 	c.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	return c, nil
+}
+
+// envFromSources is what kubelet puts into the environment for envFrom:
+// every key of each ConfigMap and Secret, with the source's prefix, before
+// the container's env (which wins, being later).
+func envFromSources(ctx context.Context, env *testenv.Env, ns string, sources []corev1.EnvFromSource) ([]string, error) {
+	var out []string
+	for _, src := range sources {
+		switch {
+		case src.ConfigMapRef != nil:
+			cm, err := env.Kube.CoreV1().ConfigMaps(ns).Get(ctx, src.ConfigMapRef.Name, metav1.GetOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("envFrom ConfigMap %s: %w", src.ConfigMapRef.Name, err)
+			}
+			for k, v := range cm.Data {
+				out = append(out, src.Prefix+k+"="+v)
+			}
+		case src.SecretRef != nil:
+			sec, err := env.Kube.CoreV1().Secrets(ns).Get(ctx, src.SecretRef.Name, metav1.GetOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("envFrom Secret %s: %w", src.SecretRef.Name, err)
+			}
+			for k, v := range sec.Data {
+				out = append(out, src.Prefix+k+"="+string(v))
+			}
+		}
+	}
+	return out, nil
+}
+
+// Start starts the process and returns its standard output, which the
+// caller reads as the container's log.
+func (c *Container) Start() (io.Reader, error) {
+	out, err := c.Cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	c.Cmd.Stderr = &c.Stderr
+	if err := c.Cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the container: %w", err)
+	}
+	return out, nil
+}
+
+// Kill ends a started process and waits for it.
+func (c *Container) Kill() {
+	_ = c.Cmd.Process.Kill()
+	_ = c.Cmd.Wait()
 }
 
 // Close removes the local volumes.

@@ -1,11 +1,15 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package components
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 )
 
 // ControllerConfig is how the SecretsStoreImport controller runs.
@@ -36,7 +40,7 @@ type ControllerConfig struct {
 // StartController runs the controller with leader election, its metrics on
 // a loopback port it picks, and returns once its caches have synced
 // (/readyz). It reconciles once it holds the Lease, a moment later.
-func StartController(ctx context.Context, c ControllerConfig) (*Process, error) {
+func StartController(ctx context.Context, c ControllerConfig) (*supervisor.Process, error) {
 	args := []string{
 		"--kubeconfig", c.Kubeconfig, "--namespace", c.Namespace,
 		"--vault-addr", c.VaultAddr, "--vault-ca-cert", c.VaultCAPath,
@@ -52,34 +56,15 @@ func StartController(ctx context.Context, c ControllerConfig) (*Process, error) 
 		args = append(args, "--workers", strconv.Itoa(c.Workers))
 	}
 	args = append(args, c.Args...)
-	p := &Process{Name: "controller", bin: c.Binary, args: args, out: c.Log}
-	p.ready = func(ctx context.Context, r *run) error {
-		if err := p.waitMetrics(ctx, r); err != nil {
+	p := &supervisor.Process{Name: "controller", Bin: c.Binary, Args: args, Out: c.Log}
+	p.Ready = func(ctx context.Context, r *supervisor.Run) error {
+		if err := r.WaitMetrics(ctx); err != nil {
 			return err
 		}
-		return p.waitHTTP(ctx, r, "/readyz")
+		return r.WaitHTTP(ctx, "/readyz")
 	}
 	if err := p.Start(ctx); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-// waitHTTP polls path of the run's metrics server until it answers 200.
-func (p *Process) waitHTTP(ctx context.Context, r *run, path string) error {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		_, err := p.Get(ctx, path)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-tick.C:
-		case <-r.done:
-			return p.exitError(r)
-		case <-ctx.Done():
-			return fmt.Errorf("%s never answered 200: %w (last: %v)", path, ctx.Err(), err)
-		}
-	}
 }

@@ -1,14 +1,17 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package components
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -43,12 +46,12 @@ type DriverConfig struct {
 
 // StartDriver runs the CSI node driver, with its metrics on a free loopback
 // port, and returns once it answers GetPluginInfo.
-func StartDriver(ctx context.Context, c DriverConfig) (*Process, error) {
+func StartDriver(ctx context.Context, c DriverConfig) (*supervisor.Process, error) {
 	if c.NodeID == "" {
 		c.NodeID = "node-1"
 	}
 	// The driver does not log the address it bound, so pick a free port.
-	metrics, err := freeAddr()
+	metrics, err := supervisor.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -65,54 +68,40 @@ func StartDriver(ctx context.Context, c DriverConfig) (*Process, error) {
 	if c.TmpfsInodes > 0 {
 		args = append(args, "--tmpfs-inodes", strconv.FormatInt(c.TmpfsInodes, 10))
 	}
-	p := &Process{Name: "csi-driver", Socket: c.Socket, bin: c.Binary, args: args, out: c.Log, metricsAddr: metrics}
-	p.ready = func(ctx context.Context, r *run) error { return waitDriver(ctx, r, p) }
+	p := &supervisor.Process{Name: "csi-driver", Socket: c.Socket, Bin: c.Binary, Args: args, Out: c.Log}
+	p.SetMetricsAddr(metrics)
+	p.Ready = func(ctx context.Context, r *supervisor.Run) error {
+		return WaitPluginInfo(ctx, r, c.Socket, DriverName)
+	}
 	if err := p.Start(ctx); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// waitDriver polls GetPluginInfo until the driver answers with its name, as
-// kubelet's plugin registration checks it.
-func waitDriver(ctx context.Context, r *run, p *Process) error {
-	conn, err := grpc.NewClient("unix://"+p.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+// WaitPluginInfo polls GetPluginInfo on a CSI driver's socket until the
+// driver of run r answers with name, as kubelet's plugin registration
+// checks it. Another name is an error at once.
+func WaitPluginInfo(ctx context.Context, r *supervisor.Run, socket, name string) error {
+	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return fmt.Errorf("dial %s: %w", p.Socket, err)
+		return fmt.Errorf("dial %s: %w", socket, err)
 	}
 	defer conn.Close()
 	identity := csi.NewIdentityClient(conn)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	last := errNotServing
-	for {
-		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		info, err := identity.GetPluginInfo(callCtx, &csi.GetPluginInfoRequest{})
-		cancel()
-		switch {
-		case err != nil:
-			last = err
-		case info.GetName() != DriverName:
-			return fmt.Errorf("driver name %q, want %q", info.GetName(), DriverName)
-		default:
-			return nil
+	var wrongName error
+	err = r.Poll(ctx, "GetPluginInfo on "+socket, func(ctx context.Context) error {
+		info, err := identity.GetPluginInfo(ctx, &csi.GetPluginInfoRequest{})
+		if err != nil {
+			return err
 		}
-		select {
-		case <-tick.C:
-		case <-r.done:
-			return p.exitError(r)
-		case <-ctx.Done():
-			return fmt.Errorf("GetPluginInfo on %s: %w (last error: %v)", p.Socket, ctx.Err(), last)
+		if info.GetName() != name {
+			wrongName = fmt.Errorf("driver name %q, want %q", info.GetName(), name)
 		}
-	}
-}
-
-// freeAddr is a loopback address with a port nothing listens on.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+		return nil
+	})
 	if err != nil {
-		return "", fmt.Errorf("find a free loopback port: %w", err)
+		return err
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return wrongName
 }

@@ -1,9 +1,14 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package components
 
 import (
 	"context"
 	"io"
 	"time"
+
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 )
 
 // ProviderConfig is how the Vault provider runs.
@@ -30,7 +35,7 @@ type ProviderConfig struct {
 
 // StartProvider runs the Vault provider, with its metrics on a loopback
 // port it picks, and returns once it serves.
-func StartProvider(ctx context.Context, c ProviderConfig) (*Process, error) {
+func StartProvider(ctx context.Context, c ProviderConfig) (*supervisor.Process, error) {
 	args := []string{
 		"--endpoint", c.Socket,
 		"--vault-addr", c.VaultAddr,
@@ -43,12 +48,12 @@ func StartProvider(ctx context.Context, c ProviderConfig) (*Process, error) {
 		args = append(args, "--version-key-file", c.VersionKeyFile)
 	}
 	args = append(args, c.Args...)
-	p := &Process{Name: "vault-provider", Socket: c.Socket, bin: c.Binary, args: args, out: c.Log}
-	p.ready = func(ctx context.Context, r *run) error {
-		if err := p.waitMetrics(ctx, r); err != nil {
+	p := &supervisor.Process{Name: "vault-provider", Socket: c.Socket, Bin: c.Binary, Args: args, Out: c.Log}
+	p.Ready = func(ctx context.Context, r *supervisor.Run) error {
+		if err := r.WaitMetrics(ctx); err != nil {
 			return err
 		}
-		_, err := p.waitLog(ctx, r, "serving provider")
+		_, err := r.WaitLog(ctx, "serving provider")
 		return err
 	}
 	if err := p.Start(ctx); err != nil {

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package components
 
 import (
@@ -8,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,7 +49,7 @@ type WebhookConfig struct {
 
 // Webhook is a running webhook.
 type Webhook struct {
-	*Process
+	*supervisor.Process
 	// URL is where the API server sends reviews: https://127.0.0.1:PORT/mutate.
 	URL string
 	// ImportURL is where it sends reviews of SecretsStoreImports:
@@ -57,7 +61,7 @@ type Webhook struct {
 // another, and returns once it is ready (/readyz: its certificate loaded).
 func StartWebhook(ctx context.Context, c WebhookConfig) (*Webhook, error) {
 	// A fixed port across restarts: the registration names it.
-	addr, err := freeAddr()
+	addr, err := supervisor.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -76,15 +80,15 @@ func StartWebhook(ctx context.Context, c WebhookConfig) (*Webhook, error) {
 		args = append(args, "--registry-ca-file", c.RegistryCAFile)
 	}
 	args = append(args, c.Args...)
-	p := &Process{Name: "webhook", bin: c.Binary, args: args, out: c.Log}
-	p.ready = func(ctx context.Context, r *run) error {
-		if err := p.waitMetrics(ctx, r); err != nil {
+	p := &supervisor.Process{Name: "webhook", Bin: c.Binary, Args: args, Out: c.Log}
+	p.Ready = func(ctx context.Context, r *supervisor.Run) error {
+		if err := r.WaitMetrics(ctx); err != nil {
 			return err
 		}
-		if _, err := p.waitLog(ctx, r, "serving webhook"); err != nil {
+		if _, err := r.WaitLog(ctx, "serving webhook"); err != nil {
 			return err
 		}
-		return p.waitHTTP(ctx, r, "/readyz")
+		return r.WaitHTTP(ctx, "/readyz")
 	}
 	if err := p.Start(ctx); err != nil {
 		return nil, err

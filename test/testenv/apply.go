@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package testenv
 
 import (
@@ -7,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +24,21 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
 )
+
+// ImportCRD is the SecretsStoreImport CRD, relative to the repository root:
+// what the chart installs and the hooks apply.
+const ImportCRD = "crds/secrets-store-import.yaml"
+
+// ApplyImportCRD installs the SecretsStoreImport CRD of the working tree
+// (ImportCRD) and waits until it is established.
+func (e *Env) ApplyImportCRD(ctx context.Context) error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	_, err = e.ApplyFile(ctx, filepath.Join(root, ImportCRD))
+	return err
+}
 
 // ApplyFile server-side applies every object of a YAML file (documents
 // separated by ---) as the cluster admin, and waits for applied

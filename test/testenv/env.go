@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package testenv runs the real servers the integration tests need: etcd, a
 // kube-apiserver with TLS, RBAC and service-account tokens, and a Vault server
 // whose Kubernetes auth method reviews tokens through that kube-apiserver.
@@ -27,6 +30,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 )
 
 // Options tune Start. The zero value is what most tests want.
@@ -86,7 +91,7 @@ type Env struct {
 
 	vaultUnsealKey string
 
-	procs    []*process
+	procs    []*supervisor.Process
 	stopOnce sync.Once
 
 	mapperMu sync.Mutex
@@ -224,7 +229,7 @@ func (e *Env) Stop() {
 	e.stopOnce.Do(func() {
 		// Reverse order: Vault and kube-apiserver before the etcd they use.
 		for i := len(e.procs) - 1; i >= 0; i-- {
-			e.procs[i].stop(10 * time.Second)
+			_ = e.procs[i].Stop()
 		}
 		if e.Dir != "" {
 			_ = os.RemoveAll(e.Dir)

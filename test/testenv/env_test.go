@@ -1,15 +1,19 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package testenv
 
 import (
 	"context"
 	"errors"
-	vault "github.com/hashicorp/vault/api"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	vault "github.com/hashicorp/vault/api"
 )
 
 // TestStopLeavesNothingBehind starts the whole environment and checks that
@@ -28,9 +32,9 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 	}
 	pids := make(map[string]int)
 	for _, p := range env.procs {
-		pids[p.name] = p.cmd.Process.Pid
-		if err := syscall.Kill(p.cmd.Process.Pid, 0); err != nil {
-			t.Fatalf("%s (pid %d) is not running after Start: %v", p.name, p.cmd.Process.Pid, err)
+		pids[p.Name] = p.PID()
+		if err := syscall.Kill(p.PID(), 0); err != nil {
+			t.Fatalf("%s (pid %d) is not running after Start: %v", p.Name, p.PID(), err)
 		}
 	}
 	if _, err := env.Kube.CoreV1().Namespaces().Get(ctx, "default", getOpts); err != nil {

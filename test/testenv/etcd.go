@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package testenv
 
 import (
@@ -7,17 +10,19 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 )
 
 // startEtcd runs a single-member etcd on loopback and waits for /health.
-func startEtcd(ctx context.Context, bin, dir string) (proc *process, clientURL string, err error) {
-	ports, err := freePorts(2)
+func startEtcd(ctx context.Context, bin, dir string) (proc *supervisor.Process, clientURL string, err error) {
+	ports, err := supervisor.FreePorts(2)
 	if err != nil {
 		return nil, "", err
 	}
 	clientURL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
-	proc, err = startProcess("etcd", dir, bin,
+	proc, err = startServer("etcd", dir, bin,
 		"--name=testenv",
 		"--data-dir="+filepath.Join(dir, "etcd"),
 		"--listen-client-urls="+clientURL,
@@ -32,11 +37,11 @@ func startEtcd(ctx context.Context, bin, dir string) (proc *process, clientURL s
 	if err != nil {
 		return nil, "", err
 	}
-	err = proc.waitReady(ctx, func(ctx context.Context) error {
+	err = proc.Poll(ctx, "etcd not ready", func(ctx context.Context) error {
 		return httpOK(ctx, http.DefaultClient, clientURL+"/health", `"health":"true"`)
 	})
 	if err != nil {
-		proc.stop(0)
+		_ = proc.Kill()
 		return nil, "", err
 	}
 	return proc, clientURL, nil

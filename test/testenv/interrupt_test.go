@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package testenv
 
 import (
@@ -73,7 +76,7 @@ func TestChildHoldsEnvironment(t *testing.T) {
 	}
 	fmt.Printf("DIR %s\n", env.Dir)
 	for _, p := range env.procs {
-		fmt.Printf("PID %d\n", p.cmd.Process.Pid)
+		fmt.Printf("PID %d\n", p.PID())
 	}
 	fmt.Println("READY")
 	select {} // until killed

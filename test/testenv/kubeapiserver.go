@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package testenv
 
 import (
@@ -9,6 +12,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 )
 
 // ServiceAccountIssuer is the issuer kube-apiserver writes into
@@ -16,7 +21,7 @@ import (
 const ServiceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
 type apiServer struct {
-	proc       *process
+	proc       *supervisor.Process
 	url        string
 	config     *rest.Config
 	kubeconfig string
@@ -25,7 +30,7 @@ type apiServer struct {
 // startAPIServer runs kube-apiserver with TLS, client-certificate auth for the
 // admin, RBAC, and service-account token signing, and waits for /readyz.
 func startAPIServer(ctx context.Context, bin, dir, etcdURL string, ca *authority, extraArgs ...string) (*apiServer, error) {
-	ports, err := freePorts(1)
+	ports, err := supervisor.FreePorts(1)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +77,7 @@ func startAPIServer(ctx context.Context, bin, dir, etcdURL string, ca *authority
 		"--profiling=false",
 		"--v=0",
 	}
-	proc, err := startProcess("kube-apiserver", dir, bin, append(args, extraArgs...)...)
+	proc, err := startServer("kube-apiserver", dir, bin, append(args, extraArgs...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -89,20 +94,20 @@ func startAPIServer(ctx context.Context, bin, dir, etcdURL string, ca *authority
 	}
 	client, err := rest.HTTPClientFor(s.config)
 	if err != nil {
-		proc.stop(0)
+		_ = proc.Kill()
 		return nil, fmt.Errorf("make kube-apiserver client: %w", err)
 	}
 	// /readyz turns 200 once RBAC bootstrap roles and the default
 	// namespaces exist, which is what tests rely on.
-	if err := proc.waitReady(ctx, func(ctx context.Context) error {
+	if err := proc.Poll(ctx, "kube-apiserver not ready", func(ctx context.Context) error {
 		return httpOK(ctx, client, s.url+"/readyz", "ok")
 	}); err != nil {
-		proc.stop(0)
+		_ = proc.Kill()
 		return nil, err
 	}
 	s.kubeconfig = filepath.Join(dir, "kubeconfig")
 	if err := writeKubeconfig(s.kubeconfig, s.url, caPath, adminCert, adminKey); err != nil {
-		proc.stop(0)
+		_ = proc.Kill()
 		return nil, err
 	}
 	return s, nil

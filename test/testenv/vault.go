@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package testenv
 
 import (
@@ -8,6 +11,8 @@ import (
 	"time"
 
 	vault "github.com/hashicorp/vault/api"
+
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 )
 
 // Names of what the environment sets up in Vault.
@@ -22,7 +27,7 @@ const (
 )
 
 type vaultServer struct {
-	proc      *process
+	proc      *supervisor.Process
 	addr      string
 	caPEM     []byte
 	caPath    string
@@ -37,7 +42,7 @@ type vaultServer struct {
 // startVault runs a real Vault server (in-memory storage, TLS signed by its
 // own CA), initialises and unseals it, and mounts the KV engines.
 func startVault(ctx context.Context, bin, dir string) (*vaultServer, error) {
-	ports, err := freePorts(3)
+	ports, err := supervisor.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
@@ -91,14 +96,14 @@ cluster_addr = "https://127.0.0.1:%d"
 		return nil, fmt.Errorf("write %s: %w", configPath, err)
 	}
 
-	proc, err := startProcess("vault", dir, bin, "server", "-config="+configPath)
+	proc, err := startServer("vault", dir, bin, "server", "-config="+configPath)
 	if err != nil {
 		return nil, err
 	}
 	v := &vaultServer{proc: proc, addr: addr, caPEM: ca.certPEM, caPath: caPath,
 		mtlsAddr: fmt.Sprintf("https://127.0.0.1:%d", ports[2]), clientCert: clientCert, clientKey: clientKey}
 	if err := v.initialise(ctx); err != nil {
-		proc.stop(0)
+		_ = proc.Kill()
 		return nil, err
 	}
 	return v, nil
@@ -109,7 +114,7 @@ func (v *vaultServer) initialise(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := v.proc.waitReady(ctx, func(ctx context.Context) error {
+	if err := v.proc.Poll(ctx, "vault not ready", func(ctx context.Context) error {
 		_, err := client.Sys().InitStatusWithContext(ctx)
 		return err
 	}); err != nil {
@@ -124,7 +129,7 @@ func (v *vaultServer) initialise(ctx context.Context) error {
 	}
 	client.SetToken(init.RootToken)
 	// Unsealed is not yet active: wait until the node serves requests.
-	if err := v.proc.waitReady(ctx, func(ctx context.Context) error {
+	if err := v.proc.Poll(ctx, "vault not ready", func(ctx context.Context) error {
 		h, err := client.Sys().HealthWithContext(ctx)
 		if err != nil {
 			return err
@@ -286,6 +291,8 @@ func (e *Env) UnsealVault(ctx context.Context) error {
 type ReadGrant struct {
 	Role, Policy, Path string
 	Namespace          string
+	// Namespaces, when set, are the role's namespaces in place of Namespace.
+	Namespaces []string
 	// ServiceAccounts bound to the role; "*" for all of the namespace.
 	ServiceAccounts []string
 	TTL             time.Duration
@@ -297,8 +304,12 @@ func (e *Env) GrantRead(ctx context.Context, g ReadGrant) error {
 	if err := e.WritePolicy(ctx, g.Policy, fmt.Sprintf(`path %q { capabilities = ["read"] }`, g.Path)); err != nil {
 		return fmt.Errorf("write policy %s: %w", g.Policy, err)
 	}
+	namespaces := g.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{g.Namespace}
+	}
 	if err := e.WriteKubernetesRole(ctx, g.Role, KubernetesRole{
-		ServiceAccounts: g.ServiceAccounts, Namespaces: []string{g.Namespace},
+		ServiceAccounts: g.ServiceAccounts, Namespaces: namespaces,
 		Policies: []string{g.Policy}, Audience: "vault", TTL: g.TTL,
 	}); err != nil {
 		return fmt.Errorf("write kubernetes auth role %s: %w", g.Role, err)

@@ -64,7 +64,7 @@ build_secrets_store_csi_driver() {
 }
 
 # The program that runs Deckhouse modules: it runs the module's hooks binary
-# and installs the chart with Helm (test/components/addonoperator).
+# and installs the chart with Helm (test/addonop).
 build_addon_operator() {
 	build addon-operator github.com/flant/addon-operator/cmd/addon-operator \
 		"-X github.com/flant/addon-operator/pkg/app.Version=$addon_operator_version"

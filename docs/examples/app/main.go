@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build ignore
 
 // Way 1: the application reads the store itself. This program logs in to a

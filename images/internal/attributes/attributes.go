@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package attributes translates a SecretsStoreImport into the contract of
 // images/internal/params: with the volume context kubelet sends, the
 // attributes of a provider MountRequest (the CSI driver); for a
@@ -15,6 +18,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
@@ -62,24 +66,24 @@ func FromImport(ssi *v1alpha1.SecretsStoreImport, volumeContext map[string]strin
 // spec.serviceAccountName in the import's namespace. The token is not set:
 // the controller asks the TokenRequest API for one. Each file name must be
 // a valid Secret key.
-func ForSecretSync(ssi *v1alpha1.SecretsStoreImport) (params.Parameters, error) {
+func ForSecretSync(ssi *v1alpha1.SecretsStoreImport) (secretmodel.Parameters, error) {
 	source := Source(ssi.Namespace, ssi.Name)
 	switch {
 	case ssi.Spec.Type != v1alpha1.TypeKubernetesSecret:
-		return params.Parameters{}, fmt.Errorf("%s: spec.type %q: want %q", source, ssi.Spec.Type, v1alpha1.TypeKubernetesSecret)
+		return secretmodel.Parameters{}, fmt.Errorf("%s: spec.type %q: want %q", source, ssi.Spec.Type, v1alpha1.TypeKubernetesSecret)
 	case ssi.Spec.ServiceAccountName == "":
-		return params.Parameters{}, fmt.Errorf("%s: spec.serviceAccountName is empty", source)
+		return secretmodel.Parameters{}, fmt.Errorf("%s: spec.serviceAccountName is empty", source)
 	case ssi.Spec.Secret == nil || ssi.Spec.Secret.Name == "":
-		return params.Parameters{}, fmt.Errorf("%s: spec.secret.name is empty", source)
+		return secretmodel.Parameters{}, fmt.Errorf("%s: spec.secret.name is empty", source)
 	}
 	for i, f := range ssi.Spec.Files {
 		if msgs := validation.IsConfigMapKey(f.Name); len(msgs) > 0 {
-			return params.Parameters{}, fmt.Errorf("%s: files[%d].name %q is not a Secret key: %s", source, i, f.Name, strings.Join(msgs, "; "))
+			return secretmodel.Parameters{}, fmt.Errorf("%s: files[%d].name %q is not a Secret key: %s", source, i, f.Name, strings.Join(msgs, "; "))
 		}
 	}
 	attrs, err := common(ssi)
 	if err != nil {
-		return params.Parameters{}, err
+		return secretmodel.Parameters{}, err
 	}
 	attrs[params.PodNamespace] = ssi.Namespace
 	attrs[params.ServiceAccountName] = ssi.Spec.ServiceAccountName
@@ -90,7 +94,7 @@ func ForSecretSync(ssi *v1alpha1.SecretsStoreImport) (params.Parameters, error) 
 // role and the objects.
 func common(ssi *v1alpha1.SecretsStoreImport) (map[string]string, error) {
 	source := Source(ssi.Namespace, ssi.Name)
-	objects := make([]params.Object, 0, len(ssi.Spec.Files))
+	objects := make([]secretmodel.Object, 0, len(ssi.Spec.Files))
 	for i, f := range ssi.Spec.Files {
 		o, err := object(f, fmt.Sprintf("files[%d]", i))
 		if err != nil {
@@ -118,8 +122,8 @@ func common(ssi *v1alpha1.SecretsStoreImport) (map[string]string, error) {
 }
 
 // object maps spec.files[i] to a provider object; ref names it in errors.
-func object(f v1alpha1.File, ref string) (params.Object, error) {
-	o := params.Object{
+func object(f v1alpha1.File, ref string) (secretmodel.Object, error) {
+	o := secretmodel.Object{
 		ObjectName: f.Name,
 		SecretPath: f.Source.Path,
 		SecretKey:  f.Source.Key,
@@ -139,10 +143,10 @@ func object(f v1alpha1.File, ref string) (params.Object, error) {
 		return o, fmt.Errorf("%s.source.path: %w", ref, err)
 	}
 	if f.DecodeBase64 {
-		if f.Encoding != params.EncodingNone && f.Encoding != params.EncodingBase64 {
+		if f.Encoding != secretmodel.EncodingNone && f.Encoding != secretmodel.EncodingBase64 {
 			return o, fmt.Errorf("%s: decodeBase64 and encoding %q exclude each other", ref, f.Encoding)
 		}
-		o.Encoding = params.EncodingBase64
+		o.Encoding = secretmodel.EncodingBase64
 	}
 	if f.Mode != nil {
 		if *f.Mode < 0 || *f.Mode > 0o777 {

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package attributes
 
 import (
@@ -8,6 +11,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 )
 
 func mode(m int32) *int32 { return &m }
@@ -66,7 +70,7 @@ func TestFromImport(t *testing.T) {
 		what string
 	}{
 		{0, p.Objects[0].FilePermission == 0o440 && p.Objects[0].Version == 2 && p.Objects[0].Ref == "files[0]", "mode, version, ref"},
-		{1, p.Objects[1].Encoding == params.EncodingBase64, "decodeBase64 → encoding base64"},
+		{1, p.Objects[1].Encoding == secretmodel.EncodingBase64, "decodeBase64 → encoding base64"},
 		{2, p.Objects[2].Method == "PUT" && p.Objects[2].SecretArgs["common_name"] == "web", "method and args"},
 		{3, p.Objects[3].Template == "u={{ .user }}" && p.Objects[3].SecretKey == "", "template"},
 	}

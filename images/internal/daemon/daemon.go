@@ -1,7 +1,11 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package daemon starts the module's long-running binaries (csi-driver,
 // vault-provider, webhook, controller) the same way: JSON logs on stderr at
-// the --log-level, also as slog's default, a context that SIGTERM (kubelet
-// stopping the container) or SIGINT ends, and the exit code kubelet reports.
+// the --log-level, also as slog's default, a first line with the version, a
+// context that SIGTERM (kubelet stopping the container) or SIGINT ends, and
+// the exit code kubelet reports.
 package daemon
 
 import (
@@ -11,7 +15,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
+
+	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
 )
 
 // Exit codes: 2 for a bad command line, 1 when the component stops on an
@@ -44,6 +51,7 @@ func main(name, level string, stderr io.Writer, run func(ctx context.Context, lo
 		return exitUsage
 	}
 	slog.SetDefault(log)
+	log.Info(name+" starting", "version", buildinfo.Version(), "go", runtime.Version())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := run(ctx, log); err != nil {

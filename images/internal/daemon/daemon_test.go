@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package daemon
 
 import (
@@ -16,7 +19,7 @@ func TestMainExitCodes(t *testing.T) {
 		code        int
 		want        string
 	}{
-		{"stops cleanly", "info", nil, 0, ""},
+		{"stops cleanly", "info", nil, 0, `"msg":"webhook starting","version":"dev"`},
 		{"stops on an error", "info", errors.New("listen :8443: address in use"), exitFailed, `"msg":"webhook stopped","error":"listen :8443: address in use"`},
 		{"a bad level", "verbose", nil, exitUsage, `webhook: --log-level "verbose"`},
 	}

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package envref parses and renders references to the store in environment
 // variable values:
 //
@@ -217,7 +220,10 @@ func parseWrite(s string, whole bool) (Ref, error) {
 	if err := store.ValidatePath(path); err != nil {
 		return Ref{}, fmt.Errorf("reference %q: path %w", truncate(ref), err)
 	}
-	r := Ref{Secret: Secret{Path: path, Method: http.MethodPut}}
+	// Without a body the existing module's injector sends an empty JSON
+	// object (vault/api Logical().Write of "{}"); so do we, so that an
+	// engine that rejects an empty request body answers the same.
+	r := Ref{Secret: Secret{Path: path, Method: http.MethodPut, Body: "{}"}}
 	if i := strings.LastIndex(key, "#{"); i >= 0 {
 		var args map[string]any
 		if err := json.Unmarshal([]byte(key[i+1:]), &args); err != nil {

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package envref
 
 import (
@@ -93,7 +96,7 @@ func TestWrite(t *testing.T) {
 	issue := Secret{Path: "pki/issue/web", Method: "PUT", Body: `{"common_name":"a.example.com","ttl":"1h"}`}
 	data := map[Secret]map[string]any{
 		issue: {"certificate": "CERT", "private_key": "KEY"},
-		{Path: "pki/root/generate/internal", Method: "PUT"}: {"certificate": "ROOT"},
+		{Path: "pki/root/generate/internal", Method: "PUT", Body: "{}"}: {"certificate": "ROOT"},
 	}
 	tests := []struct {
 		in, want string
@@ -101,7 +104,7 @@ func TestWrite(t *testing.T) {
 	}{
 		{`>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com","ttl":"1h"}`, "CERT", []Secret{issue}},
 		{`>>secrets-store:pki/issue/web#${ .certificate }${ .private_key }#{"ttl":"1h","common_name":"a.example.com"}`, "CERTKEY", []Secret{issue}},
-		{`>>secrets-store:pki/root/generate/internal#certificate`, "ROOT", []Secret{{Path: "pki/root/generate/internal", Method: "PUT"}}},
+		{`>>secrets-store:pki/root/generate/internal#certificate`, "ROOT", []Secret{{Path: "pki/root/generate/internal", Method: "PUT", Body: "{}"}}},
 		{`pem=${>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com","ttl":"1h"}};key=${>>secrets-store:pki/issue/web#private_key#{"ttl":"1h","common_name":"a.example.com"}}`,
 			"pem=CERT;key=KEY", []Secret{issue}},
 		{`${>>secrets-store:pki/issue/web#certificate#{"common_name":"a.example.com","ttl":"1h"}}/${secrets-store:kv/x#k}`, "CERT/v", []Secret{issue, {Path: "kv/x"}}},

@@ -1,6 +1,10 @@
-// Package healthserver serves a binary's /metrics, /healthz and /readyz on
-// one HTTP listener, apart from whatever else the binary serves, and logs the
-// address it bound so that ":0" can be used by tests.
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package healthserver serves a binary's /metrics (its own metrics and its
+// <namespace>_build_info), /healthz and /readyz on one HTTP listener, apart
+// from whatever else the binary serves, and logs the address it bound so
+// that ":0" can be used by tests. Every long-running binary uses it.
 package healthserver
 
 import (
@@ -10,10 +14,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
 )
 
 // Check reports whether the binary is healthy or ready; nil means yes.
@@ -23,6 +30,9 @@ type Check func(ctx context.Context) error
 type Config struct {
 	Addr     string
 	Gatherer prometheus.Gatherer
+	// Namespace is the prefix of the binary's metrics, such as
+	// "secrets_store_csi": /metrics adds <Namespace>_build_info.
+	Namespace string
 	// Healthy and Ready back /healthz and /readyz; nil always answers ok.
 	Healthy, Ready Check
 	Log            *slog.Logger
@@ -31,7 +41,12 @@ type Config struct {
 // Serve listens on c.Addr and serves until ctx ends.
 func Serve(ctx context.Context, c Config) error {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(c.Gatherer, promhttp.HandlerOpts{}))
+	build := prometheus.NewRegistry()
+	if err := build.Register(buildInfoCollector(c.Namespace)); err != nil {
+		return fmt.Errorf("register the build info metric: %w", err)
+	}
+	metrics := prometheus.Gatherers{c.Gatherer, build}
+	mux.Handle("/metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", handler(c.Healthy))
 	mux.HandleFunc("/readyz", handler(c.Ready))
 	ln, err := net.Listen("tcp", c.Addr)
@@ -64,4 +79,18 @@ func handler(check Check) http.HandlerFunc {
 		}
 		fmt.Fprintln(w, "ok")
 	}
+}
+
+// buildInfoCollector is the gauge <namespace>_build_info, always 1, labelled with
+// the version and the Go release that built the binary: dashboards join it
+// to tell which version a pod runs.
+func buildInfoCollector(namespace string) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace:   namespace,
+		Name:        "build_info",
+		Help:        "Always 1; the labels say which build is running.",
+		ConstLabels: prometheus.Labels{"version": buildinfo.Version(), "goversion": runtime.Version()},
+	})
+	g.Set(1)
+	return g
 }

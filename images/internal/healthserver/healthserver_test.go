@@ -1,11 +1,17 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package healthserver
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,7 +48,7 @@ func TestServe(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Serve(ctx, Config{
-			Addr: "127.0.0.1:0", Gatherer: prometheus.NewRegistry(), Log: slog.New(slog.NewJSONHandler(logs, nil)),
+			Addr: "127.0.0.1:0", Gatherer: prometheus.NewRegistry(), Namespace: "secrets_store_test", Log: slog.New(slog.NewJSONHandler(logs, nil)),
 			Ready: func(context.Context) error { mu.Lock(); defer mu.Unlock(); return ready },
 		})
 	}()
@@ -55,11 +61,12 @@ func TestServe(t *testing.T) {
 		path   string
 		ready  error
 		status int
+		body   string // a line the answer holds
 	}{
-		{"/healthz", nil, http.StatusOK},
-		{"/readyz", errors.New("caches not synced"), http.StatusServiceUnavailable},
-		{"/readyz", nil, http.StatusOK},
-		{"/metrics", nil, http.StatusOK},
+		{"/healthz", nil, http.StatusOK, "ok"},
+		{"/readyz", errors.New("caches not synced"), http.StatusServiceUnavailable, "caches not synced"},
+		{"/readyz", nil, http.StatusOK, "ok"},
+		{"/metrics", nil, http.StatusOK, `secrets_store_test_build_info{goversion="` + runtime.Version() + `",version="dev"} 1`},
 	}
 	for _, c := range cases {
 		mu.Lock()
@@ -69,9 +76,16 @@ func TestServe(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GET %s: %v", c.path, err)
 		}
+		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("GET %s: %v", c.path, err)
+		}
 		if resp.StatusCode != c.status {
 			t.Errorf("GET %s with ready=%v: %d, want %d", c.path, c.ready, resp.StatusCode, c.status)
+		}
+		if !slices.Contains(strings.Split(string(body), "\n"), c.body) {
+			t.Errorf("GET %s with ready=%v: no line %q in\n%s", c.path, c.ready, c.body, body)
 		}
 	}
 	cancel()

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package keyfile reads HMAC keys kept in files as hex, so that what a binary
 // derives from them (object versions, data digests) stays the same over a
 // restart and between replicas.

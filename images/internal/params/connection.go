@@ -1,25 +1,17 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package params
 
 import (
-	"encoding/json"
-	"fmt"
-	"strings"
-
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
-
-// Defaults fill what a request leaves out: the module's own store.
-type Defaults struct {
-	Address    string
-	CACertPath string
-	AuthMount  string // for Kubernetes auth; JWT auth defaults to "jwt"
-	Namespace  string
-}
 
 // Connection returns the store settings and the login of p, with the
 // defaults filled in. The login has no token yet: the caller knows where it
 // comes from (kubelet's volume context, the TokenRequest API).
-func (d Defaults) Connection(p Parameters) (store.Config, store.Login) {
+func (d Defaults) Connection(p secretmodel.Parameters) (store.Config, store.Login) {
 	cfg := store.Config{
 		Address:   firstOf(p.Address, d.Address),
 		Namespace: firstOf(p.Namespace, d.Namespace),
@@ -43,27 +35,4 @@ func (d Defaults) Connection(p Parameters) (store.Config, store.Login) {
 		mount = AuthKubernetes
 	}
 	return cfg, store.Login{AuthMount: mount, Role: p.Role, PodNamespace: p.PodNamespace, ServiceAccount: p.ServiceAccount}
-}
-
-// GroupByRead groups objects that need the same store read, in request
-// order: GETs of one path and version, or PUT/POSTs of one path with equal
-// arguments (a PKI issue's certificate and key must come from one call).
-func GroupByRead(objects []Object) [][]Object {
-	var groups [][]Object
-	index := map[string]int{}
-	for _, o := range objects {
-		k := o.readKey()
-		if i, ok := index[k]; ok {
-			groups[i] = append(groups[i], o)
-			continue
-		}
-		index[k] = len(groups)
-		groups = append(groups, []Object{o})
-	}
-	return groups
-}
-
-func (o Object) readKey() string {
-	args, _ := json.Marshal(o.SecretArgs) // maps marshal with sorted keys
-	return fmt.Sprintf("%s %s %d %s", o.Method, strings.Trim(o.SecretPath, "/"), o.Version, args)
 }

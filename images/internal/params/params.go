@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package params is the contract between a CSI driver and the Vault provider:
 // the attributes of a provider MountRequest. Names follow the upstream
 // secrets-store-csi-driver (pod information, service-account tokens) and
@@ -6,19 +9,20 @@
 // provider; names marked "ours" extend them.
 //
 // Parse validates once, at the edge; everything after it works on a
-// Parameters value that is known to be well-formed.
+// secretmodel.Parameters value that is known to be well-formed. The
+// package holds the wire contract only: names, parsing and validation.
 package params
 
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"sigs.k8s.io/yaml"
 )
@@ -79,83 +83,9 @@ const (
 	AuthJWT        = "jwt"
 )
 
-// Encodings of a value in the store; the file gets the decoded bytes.
-const (
-	EncodingNone   = ""
-	EncodingUTF8   = "utf-8"
-	EncodingBase64 = "base64"
-	EncodingHex    = "hex"
-)
-
-// Object is one file of the volume and where its content comes from.
-type Object struct {
-	// ObjectName is the file's path inside the volume.
-	ObjectName string `json:"objectName"`
-	// SecretPath is the API path of the secret, e.g. "secret/data/app"
-	// (KV v2) or "pki/issue/web" (with Method PUT). vault-csi-provider's
-	// "?version=N" query is taken out of it into Version by validation.
-	SecretPath string `json:"secretPath"`
-	// SecretKey selects one key of the secret's data; empty writes the
-	// whole data as JSON (or the whole response: Parameters.WholeResponse).
-	SecretKey string `json:"secretKey,omitempty"`
-	// Method is GET (default), PUT or POST; PUT and POST send SecretArgs
-	// as the body (dynamic secrets, PKI).
-	Method     string         `json:"method,omitempty"`
-	SecretArgs map[string]any `json:"secretArgs,omitempty"`
-	// Encoding of the value in the store.
-	Encoding string `json:"encoding,omitempty"`
-	// FilePermission is the file's mode; zero means the request's
-	// permission.
-	FilePermission os.FileMode `json:"filePermission,omitempty"`
-	// Template (ours) is a Go text/template with Sprig functions over the
-	// secret's data, rendered in place of SecretKey.
-	Template string `json:"template,omitempty"`
-	// Version pins a KV v2 version; zero is the latest. vault-csi-provider
-	// writes it as "?version=N" in secretPath; both forms are accepted.
-	Version int `json:"version,omitempty"`
-	// Ref (ours) is how errors name the object, e.g. "files[2]"; default
-	// "objects[i]".
-	Ref string `json:"ref,omitempty"`
-}
-
-// Parameters is a validated MountRequest's attributes.
-type Parameters struct {
-	Source string // e.g. "SecretsStoreImport demo/app"; "" if not given
-
-	PodName, PodNamespace, PodUID, ServiceAccount string
-	// Tokens are the service-account tokens by audience.
-	Tokens map[string]string
-
-	Role       string
-	Address    string // "" means the provider's default
-	AuthType   string
-	AuthMount  string // "" means the provider's default
-	Namespace  string
-	Audience   string
-	CACertPEM  string
-	CACertPath string
-	ServerName string
-	ClientCert string // path
-	ClientKey  string // path
-	SkipVerify bool
-
-	// KeepUnchangedFiles: see the attribute of the same name.
-	KeepUnchangedFiles bool
-
-	// WholeResponse: an object without secretKey or template gets the
-	// store's whole answer as JSON (request_id, lease_id, data, ...), as
-	// vault-csi-provider writes it, rather than the secret's data alone.
-	// It is the behaviour of requests in vault-csi-provider's form (a
-	// SecretProviderClass through the upstream driver): those without the
-	// source attribute our driver and controller always set. A
-	// SecretsStoreImport keeps the data alone, which is what its users read.
-	WholeResponse bool
-
-	Objects []Object
-}
-
-// Token returns the pod's service-account token for the parameters' audience.
-func (p Parameters) Token() (string, error) {
+// Token returns the pod's service-account token for p's audience, from
+// kubelet's token map.
+func Token(p secretmodel.Parameters) (string, error) {
 	if t, ok := p.Tokens[p.Audience]; ok && t != "" {
 		return t, nil
 	}
@@ -163,26 +93,18 @@ func (p Parameters) Token() (string, error) {
 		p.Audience, ServiceAccountToken)
 }
 
-// Errorf formats an error that starts with the request's source.
-func (p Parameters) Errorf(format string, args ...any) error {
-	if p.Source == "" {
-		return fmt.Errorf(format, args...)
-	}
-	return fmt.Errorf(p.Source+": "+format, args...)
-}
-
 // Parse reads and validates MountRequest attributes (a JSON object of strings).
-func Parse(attributes string) (Parameters, error) {
+func Parse(attributes string) (secretmodel.Parameters, error) {
 	var attrs map[string]string
 	if err := json.Unmarshal([]byte(attributes), &attrs); err != nil {
-		return Parameters{}, fmt.Errorf("decode mount attributes: %w", err)
+		return secretmodel.Parameters{}, fmt.Errorf("decode mount attributes: %w", err)
 	}
 	return FromMap(attrs)
 }
 
 // FromMap validates attributes already decoded.
-func FromMap(attrs map[string]string) (Parameters, error) {
-	p := Parameters{
+func FromMap(attrs map[string]string) (secretmodel.Parameters, error) {
+	p := secretmodel.Parameters{
 		Source:         attrs[Source],
 		PodName:        attrs[PodName],
 		PodNamespace:   attrs[PodNamespace],
@@ -278,11 +200,11 @@ func parseTokens(s string) (map[string]string, error) {
 }
 
 // ParseObjects reads and validates the objects attribute (YAML or JSON list).
-func ParseObjects(s string) ([]Object, error) {
+func ParseObjects(s string) ([]secretmodel.Object, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, fmt.Errorf("%s is empty: nothing to mount", Objects)
 	}
-	var objects []Object
+	var objects []secretmodel.Object
 	if err := yaml.UnmarshalStrict([]byte(s), &objects); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", Objects, err)
 	}
@@ -295,7 +217,7 @@ func ParseObjects(s string) ([]Object, error) {
 		if o.Ref == "" {
 			o.Ref = fmt.Sprintf("%s[%d]", Objects, i)
 		}
-		if err := o.validate(); err != nil {
+		if err := validateObject(o); err != nil {
 			return nil, err
 		}
 		if prev, ok := seen[o.ObjectName]; ok {
@@ -306,11 +228,11 @@ func ParseObjects(s string) ([]Object, error) {
 	return objects, nil
 }
 
-func (o *Object) validate() error {
+func validateObject(o *secretmodel.Object) error {
 	if err := ValidateFileName(o.ObjectName); err != nil {
 		return fmt.Errorf("%s.objectName: %w", o.Ref, err)
 	}
-	if err := o.takeQuery(); err != nil {
+	if err := takeQuery(o); err != nil {
 		return err
 	}
 	if err := store.ValidatePath(o.SecretPath); err != nil {
@@ -328,7 +250,7 @@ func (o *Object) validate() error {
 		return fmt.Errorf("%s.secretArgs: only for method PUT or POST", o.Ref)
 	}
 	switch strings.ToLower(o.Encoding) {
-	case EncodingNone, EncodingUTF8, EncodingBase64, EncodingHex:
+	case secretmodel.EncodingNone, secretmodel.EncodingUTF8, secretmodel.EncodingBase64, secretmodel.EncodingHex:
 		o.Encoding = strings.ToLower(o.Encoding)
 	default:
 		return fmt.Errorf("%s.encoding %q: want utf-8, base64 or hex", o.Ref, o.Encoding)
@@ -347,35 +269,40 @@ func (o *Object) validate() error {
 
 // takeQuery moves vault-csi-provider's "?version=N" out of SecretPath into
 // Version, so that everything after validation sees a plain path and one
-// version field. Other query parameters are refused: the store would get
-// them on no other path of ours, and a typo must not read the latest
-// version silently.
-func (o *Object) takeQuery() error {
+// version field. Other queries are refused: the store would get them on no
+// other path of ours, and a typo must not read the latest version silently.
+func takeQuery(o *secretmodel.Object) error {
 	p, query, found := strings.Cut(o.SecretPath, "?")
 	if !found {
 		return nil
 	}
-	values, err := url.ParseQuery(query)
+	if err := ValidateVersionQuery(o.SecretPath); err != nil {
+		return fmt.Errorf("%s.secretPath: %w", o.Ref, err)
+	}
+	v, err := strconv.Atoi(strings.TrimPrefix(query, "version="))
 	if err != nil {
-		return fmt.Errorf("%s.secretPath %q: query: %w", o.Ref, o.SecretPath, err)
-	}
-	for k := range values {
-		if k != "version" {
-			return fmt.Errorf("%s.secretPath %q: query parameter %q: only \"version\" is supported", o.Ref, o.SecretPath, k)
-		}
-	}
-	vs := values["version"]
-	if len(vs) != 1 {
-		return fmt.Errorf("%s.secretPath %q: want one version=N", o.Ref, o.SecretPath)
-	}
-	v, err := strconv.Atoi(vs[0])
-	if err != nil || v < 0 {
-		return fmt.Errorf("%s.secretPath %q: version %q: want a whole number, 0 or more", o.Ref, o.SecretPath, vs[0])
+		return fmt.Errorf("%s.secretPath %q: %w", o.Ref, o.SecretPath, err)
 	}
 	if o.Version != 0 && o.Version != v {
 		return fmt.Errorf("%s: secretPath %q asks for version %d, version for %d: give one", o.Ref, o.SecretPath, v, o.Version)
 	}
 	o.SecretPath, o.Version = p, v
+	return nil
+}
+
+// VersionQueryPattern is what a path with a query may be: vault-csi-provider's
+// "?version=N", N without leading zeros and short enough for an int. The
+// CRD's rule on spec.files[].source.path is this same expression.
+const VersionQueryPattern = `^[^?]*[?]version=(0|[1-9][0-9]{0,8})$`
+
+var versionQueryRE = regexp.MustCompile(VersionQueryPattern)
+
+// ValidateVersionQuery refuses a path whose query is not "?version=N"; a
+// path without '?' passes.
+func ValidateVersionQuery(p string) error {
+	if strings.Contains(p, "?") && !versionQueryRE.MatchString(p) {
+		return fmt.Errorf("%q: the only query a path may have is ?version=N (N a whole number, no leading zeros, at most 9 digits)", p)
+	}
 	return nil
 }
 
@@ -438,7 +365,7 @@ func ValidateAudience(aud string) error {
 }
 
 // EncodeObjects renders objects as the objects attribute.
-func EncodeObjects(objects []Object) (string, error) {
+func EncodeObjects(objects []secretmodel.Object) (string, error) {
 	data, err := yaml.Marshal(objects)
 	if err != nil {
 		return "", fmt.Errorf("encode %s: %w", Objects, err)

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package params
 
 import (
@@ -5,6 +8,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
+	"github.com/deckhouse/secrets-store-integration/images/testsupport/validationtable"
 )
 
 func TestFromMapAcceptsVaultCSIProviderNames(t *testing.T) {
@@ -33,8 +41,8 @@ func TestFromMapAcceptsVaultCSIProviderNames(t *testing.T) {
 	if p.AuthMount != "k8s" || !p.SkipVerify || p.Audience != DefaultAudience || p.AuthType != AuthKubernetes {
 		t.Errorf("parsed %+v", p)
 	}
-	if tok, err := p.Token(); err != nil || tok != "jwt-a" {
-		t.Errorf("Token() = %q, %v", tok, err)
+	if tok, err := Token(p); err != nil || tok != "jwt-a" {
+		t.Errorf("Token = %q, %v", tok, err)
 	}
 	if len(p.Objects) != 2 {
 		t.Fatalf("want 2 objects, got %d", len(p.Objects))
@@ -42,7 +50,7 @@ func TestFromMapAcceptsVaultCSIProviderNames(t *testing.T) {
 	if o := p.Objects[0]; o.FilePermission != 0o600 || o.Method != "GET" || o.Ref != "objects[0]" {
 		t.Errorf("objects[0] = %+v", o)
 	}
-	if o := p.Objects[1]; o.Method != "PUT" || o.Encoding != EncodingBase64 || o.SecretArgs["common_name"] != "web.example.com" {
+	if o := p.Objects[1]; o.Method != "PUT" || o.Encoding != secretmodel.EncodingBase64 || o.SecretArgs["common_name"] != "web.example.com" {
 		t.Errorf("objects[1] = %+v", o)
 	}
 }
@@ -82,11 +90,12 @@ func TestFromMapRefusesBadInput(t *testing.T) {
 		{"tokens", map[string]string{ServiceAccountToken: "secret-jwt-not-json"}, "not a JSON map"},
 		{"keep unchanged", map[string]string{KeepUnchangedFiles: "yes"}, `keepUnchangedFiles "yes"`},
 		{"query and version differ", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=1","version":2}]`}, `objects[0]: secretPath "secret/data/a?version=1" asks for version 1, version for 2`},
-		{"query not a number", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=latest"}]`}, `objects[0].secretPath "secret/data/a?version=latest": version "latest"`},
-		{"query negative", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=-1"}]`}, `version "-1": want a whole number`},
-		{"query twice", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=1&version=2"}]`}, "want one version=N"},
-		{"query other key", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?list=true"}]`}, `query parameter "list": only "version"`},
-		{"query bad escape", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=%zz"}]`}, `objects[0].secretPath "secret/data/a?version=%zz": query`},
+		{"query not a number", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=latest"}]`}, `objects[0].secretPath: "secret/data/a?version=latest": the only query a path may have is ?version=N`},
+		{"query negative", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=-1"}]`}, `"secret/data/a?version=-1": the only query a path may have is ?version=N`},
+		{"query twice", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=1&version=2"}]`}, `"secret/data/a?version=1&version=2": the only query a path may have is ?version=N`},
+		{"query other key", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?list=true"}]`}, `"secret/data/a?list=true": the only query a path may have is ?version=N`},
+		{"query bad escape", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=%zz"}]`}, `objects[0].secretPath: "secret/data/a?version=%zz": the only query a path may have is ?version=N`},
+		{"query leading zero", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/data/a?version=01"}]`}, `"secret/data/a?version=01": the only query a path may have is ?version=N`},
 		{"query path dot dot", map[string]string{Objects: `[{"objectName":"a","secretPath":"secret/../sys/x?version=1"}]`}, "objects[0].secretPath: \"secret/../sys/x\": must be relative"},
 	}
 	for _, c := range cases {
@@ -146,14 +155,14 @@ func TestWholeResponse(t *testing.T) {
 }
 
 func TestTokenNamesMissingAudience(t *testing.T) {
-	p := Parameters{Audience: "vault", Tokens: map[string]string{"other": "x"}}
-	if _, err := p.Token(); err == nil || !strings.Contains(err.Error(), `audience "vault"`) {
-		t.Fatalf("Token() error = %v", err)
+	p := secretmodel.Parameters{Audience: "vault", Tokens: map[string]string{"other": "x"}}
+	if _, err := Token(p); err == nil || !strings.Contains(err.Error(), `audience "vault"`) {
+		t.Fatalf("Token error = %v", err)
 	}
 }
 
 func TestEncodeObjectsRoundTrips(t *testing.T) {
-	in := []Object{{ObjectName: "a", SecretPath: "secret/data/a", SecretKey: "k", FilePermission: 0o640, Version: 3, Ref: "files[0]"}}
+	in := []secretmodel.Object{{ObjectName: "a", SecretPath: "secret/data/a", SecretKey: "k", FilePermission: 0o640, Version: 3, Ref: "files[0]"}}
 	s, err := EncodeObjects(in)
 	if err != nil {
 		t.Fatal(err)
@@ -184,42 +193,64 @@ func TestKeepUnchangedFiles(t *testing.T) {
 // TestValidationTable runs the table the CRD's rules are also tested with
 // on the real API server (test/integration/foundation).
 func TestValidationTable(t *testing.T) {
-	raw, err := os.ReadFile("testdata/validation.tsv")
+	cases, err := validationtable.Read("testdata/validation.tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := map[string]func(string) error{"file": ValidateFileName, "authPath": ValidateAuthPath, "audience": ValidateAudience}
-	n := 0
-	for _, line := range strings.Split(string(raw), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		field, rest, _ := strings.Cut(line, "\t")
-		verdict, value, _ := strings.Cut(rest, "\t")
-		err := check[field](value)
-		if (err == nil) != (verdict == "ok") {
-			t.Errorf("%s %q: error %v, want %s", field, value, err, verdict)
-		}
-		n++
+	check := map[string]func(string) error{
+		"file": ValidateFileName, "authPath": ValidateAuthPath, "audience": ValidateAudience, "path": ValidateVersionQuery,
 	}
-	if n < 30 {
-		t.Fatalf("only %d lines read", n)
+	for _, c := range cases {
+		if err := check[c.Field](c.Value); (err == nil) != c.OK {
+			t.Errorf("%s %q: error %v, want accepted %v", c.Field, c.Value, err, c.OK)
+		}
 	}
 }
 
 // The CRD says the same as the code: its rules hold the code's patterns.
+// The CRD is read as YAML, since the generator quotes rules as it likes.
 func TestCRDHoldsThePatterns(t *testing.T) {
-	crd, err := os.ReadFile("../../../crds/secrets-store-import.yaml")
+	raw, err := os.ReadFile("../../../crds/secrets-store-import.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var crd any
+	if err := yaml.Unmarshal(raw, &crd); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	var walk func(any)
+	walk = func(n any) {
+		switch n := n.(type) {
+		case map[string]any:
+			for k, v := range n {
+				switch k {
+				case "rule":
+					found[fmt.Sprint(v)] = true
+				case "maxLength":
+					found[fmt.Sprintf("maxLength: %v", v)] = true
+				}
+				walk(v)
+			}
+		case []any:
+			for _, v := range n {
+				walk(v)
+			}
+		}
+	}
+	walk(crd)
 	for _, want := range []string{
 		"self.matches('" + AuthPathPattern + "')",
 		"self.matches('" + AudiencePattern + "')",
+		"self.matches('" + VersionQueryPattern + "')",
 		fmt.Sprintf("maxLength: %d", MaxAuthPath),
 		fmt.Sprintf("maxLength: %d", MaxAudience),
 	} {
-		if !strings.Contains(string(crd), want) {
+		ok := found[want]
+		for rule := range found {
+			ok = ok || strings.Contains(rule, want)
+		}
+		if !ok {
 			t.Errorf("the CRD lacks %s", want)
 		}
 	}

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package render turns the data of a secret read from the store into the
 // content of one file or Secret key, as a SecretsStoreImport file says: a
 // template's output, one key's value, or the whole data as JSON, then
@@ -15,8 +18,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/secretdata"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 )
 
 // Error is a problem with what the store returned for an object (a missing
@@ -78,7 +81,7 @@ func (b *Budget) take(n int) error {
 // Content turns the data of the secret at path into the content of o: a
 // template's output, one key's value, or the whole data as JSON; then decodes
 // it as o.Encoding says, within b. Errors never quote values.
-func Content(ctx context.Context, o params.Object, path string, data map[string]any, b *Budget) ([]byte, error) {
+func Content(ctx context.Context, o secretmodel.Object, path string, data map[string]any, b *Budget) ([]byte, error) {
 	out, err := content(ctx, o, path, data, b)
 	if err != nil {
 		return nil, err
@@ -89,7 +92,7 @@ func Content(ctx context.Context, o params.Object, path string, data map[string]
 	return out, nil
 }
 
-func content(ctx context.Context, o params.Object, path string, data map[string]any, b *Budget) ([]byte, error) {
+func content(ctx context.Context, o secretmodel.Object, path string, data map[string]any, b *Budget) ([]byte, error) {
 	var raw []byte
 	switch {
 	case o.Template != "":
@@ -120,7 +123,7 @@ func content(ctx context.Context, o params.Object, path string, data map[string]
 // WholeResponse is the content vault-csi-provider gives an object without
 // secretKey: the store's whole answer at path (request_id, lease_id,
 // lease_duration, renewable, data, warnings, ...) as JSON, within b.
-func WholeResponse(o params.Object, path string, response any, b *Budget) ([]byte, error) {
+func WholeResponse(o secretmodel.Object, path string, response any, b *Budget) ([]byte, error) {
 	out, err := wholeJSON(o, path, response)
 	if err != nil {
 		return nil, err
@@ -133,8 +136,8 @@ func WholeResponse(o params.Object, path string, response any, b *Budget) ([]byt
 
 // wholeJSON encodes v, a whole secret or answer, as the file's JSON: there
 // is no single value an encoding could decode.
-func wholeJSON(o params.Object, path string, v any) ([]byte, error) {
-	if o.Encoding != params.EncodingNone && o.Encoding != params.EncodingUTF8 {
+func wholeJSON(o secretmodel.Object, path string, v any) ([]byte, error) {
+	if o.Encoding != secretmodel.EncodingNone && o.Encoding != secretmodel.EncodingUTF8 {
 		return nil, errorf("encoding %q needs secretKey or template: the whole secret is JSON", o.Encoding)
 	}
 	b, err := json.Marshal(v)
@@ -147,9 +150,9 @@ func wholeJSON(o params.Object, path string, v any) ([]byte, error) {
 
 func decode(encoding string, raw []byte, path string) ([]byte, error) {
 	switch encoding {
-	case params.EncodingNone, params.EncodingUTF8:
+	case secretmodel.EncodingNone, secretmodel.EncodingUTF8:
 		return raw, nil
-	case params.EncodingBase64:
+	case secretmodel.EncodingBase64:
 		s := strings.TrimSpace(string(raw))
 		out, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
@@ -164,7 +167,7 @@ func decode(encoding string, raw []byte, path string) ([]byte, error) {
 			return nil, errorf("value at %s is not valid base64", path)
 		}
 		return out, nil
-	case params.EncodingHex:
+	case secretmodel.EncodingHex:
 		out, err := hex.DecodeString(strings.TrimSpace(string(raw)))
 		if err != nil {
 			return nil, errorf("value at %s is not valid hex", path)

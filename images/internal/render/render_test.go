@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package render
 
 import (
@@ -7,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 )
 
 func TestContent(t *testing.T) {
@@ -22,20 +25,20 @@ func TestContent(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		o    params.Object
+		o    secretmodel.Object
 		want string
 	}{
-		{"key", params.Object{SecretKey: "password"}, "s3cr3t"},
-		{"number key", params.Object{SecretKey: "port"}, "5432"},
-		{"bool key", params.Object{SecretKey: "enabled"}, "true"},
-		{"object key as JSON", params.Object{SecretKey: "nested"}, `{"a":"b"}`},
-		{"base64", params.Object{SecretKey: "blob", Encoding: params.EncodingBase64}, "\x00\x01\x02\xff"},
-		{"hex", params.Object{SecretKey: "hexblob", Encoding: params.EncodingHex}, "\x00\xff\x10"},
-		{"utf-8 is as is", params.Object{SecretKey: "password", Encoding: params.EncodingUTF8}, "s3cr3t"},
-		{"whole secret", params.Object{}, `{"blob":"AAEC/w==","enabled":true,"hexblob":"00ff10","nested":{"a":"b"},"password":"s3cr3t","port":5432,"user":"app"}`},
-		{"template", params.Object{Template: `postgres://{{ .user }}:{{ .password }}@db:{{ .port }}`}, "postgres://app:s3cr3t@db:5432"},
-		{"template with sprig", params.Object{Template: `{{ .user | upper }}-{{ .password | b64enc }}`}, "APP-czNjcjN0"},
-		{"template then base64", params.Object{Template: `{{ .blob }}`, Encoding: params.EncodingBase64}, "\x00\x01\x02\xff"},
+		{"key", secretmodel.Object{SecretKey: "password"}, "s3cr3t"},
+		{"number key", secretmodel.Object{SecretKey: "port"}, "5432"},
+		{"bool key", secretmodel.Object{SecretKey: "enabled"}, "true"},
+		{"object key as JSON", secretmodel.Object{SecretKey: "nested"}, `{"a":"b"}`},
+		{"base64", secretmodel.Object{SecretKey: "blob", Encoding: secretmodel.EncodingBase64}, "\x00\x01\x02\xff"},
+		{"hex", secretmodel.Object{SecretKey: "hexblob", Encoding: secretmodel.EncodingHex}, "\x00\xff\x10"},
+		{"utf-8 is as is", secretmodel.Object{SecretKey: "password", Encoding: secretmodel.EncodingUTF8}, "s3cr3t"},
+		{"whole secret", secretmodel.Object{}, `{"blob":"AAEC/w==","enabled":true,"hexblob":"00ff10","nested":{"a":"b"},"password":"s3cr3t","port":5432,"user":"app"}`},
+		{"template", secretmodel.Object{Template: `postgres://{{ .user }}:{{ .password }}@db:{{ .port }}`}, "postgres://app:s3cr3t@db:5432"},
+		{"template with sprig", secretmodel.Object{Template: `{{ .user | upper }}-{{ .password | b64enc }}`}, "APP-czNjcjN0"},
+		{"template then base64", secretmodel.Object{Template: `{{ .blob }}`, Encoding: secretmodel.EncodingBase64}, "\x00\x01\x02\xff"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -55,18 +58,18 @@ func TestRenderErrorsNameTheProblemNotTheValue(t *testing.T) {
 	data := map[string]any{"password": "s3cr3t!value", "num": "s3cr3t!value"}
 	cases := []struct {
 		name       string
-		o          params.Object
+		o          secretmodel.Object
 		want       string
 		keyMissing bool
 	}{
-		{"missing key", params.Object{SecretKey: "pass"}, `key "pass" not found at secret/data/app`, true},
-		{"bad base64", params.Object{SecretKey: "password", Encoding: params.EncodingBase64}, "not valid base64", false},
-		{"bad hex", params.Object{SecretKey: "password", Encoding: params.EncodingHex}, "not valid hex", false},
-		{"encoding of whole secret", params.Object{Encoding: params.EncodingBase64}, "needs secretKey or template", false},
-		{"template missing key", params.Object{Template: `{{ .nope }}`}, `map has no entry for key "nope"`, true},
-		{"template parse", params.Object{Template: `{{ .password `}, "template:", false},
-		{"template function error", params.Object{Template: `{{ .num | atoi | add 1 }}{{ fail .password }}`}, "error calling fail", false},
-		{"no env", params.Object{Template: `{{ env "HOME" }}`}, `function "env" is not allowed: it reads the environment`, false},
+		{"missing key", secretmodel.Object{SecretKey: "pass"}, `key "pass" not found at secret/data/app`, true},
+		{"bad base64", secretmodel.Object{SecretKey: "password", Encoding: secretmodel.EncodingBase64}, "not valid base64", false},
+		{"bad hex", secretmodel.Object{SecretKey: "password", Encoding: secretmodel.EncodingHex}, "not valid hex", false},
+		{"encoding of whole secret", secretmodel.Object{Encoding: secretmodel.EncodingBase64}, "needs secretKey or template", false},
+		{"template missing key", secretmodel.Object{Template: `{{ .nope }}`}, `map has no entry for key "nope"`, true},
+		{"template parse", secretmodel.Object{Template: `{{ .password `}, "template:", false},
+		{"template function error", secretmodel.Object{Template: `{{ .num | atoi | add 1 }}{{ fail .password }}`}, "error calling fail", false},
+		{"no env", secretmodel.Object{Template: `{{ env "HOME" }}`}, `function "env" is not allowed: it reads the environment`, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -95,11 +98,11 @@ func TestBudget(t *testing.T) {
 	data := map[string]any{"k": strings.Repeat("v", 600)}
 	b := NewBudget(1000, 1100)
 	ctx := context.Background()
-	key := params.Object{Ref: "files[0]", SecretKey: "k"}
+	key := secretmodel.Object{Ref: "files[0]", SecretKey: "k"}
 	if _, err := Content(ctx, key, "secret/data/app", data, b); err != nil {
 		t.Fatalf("first file: %v", err)
 	}
-	tmpl := params.Object{Ref: "files[1]", Template: `{{ .k }}{{ .k }}`}
+	tmpl := secretmodel.Object{Ref: "files[1]", Template: `{{ .k }}{{ .k }}`}
 	_, err := Content(ctx, tmpl, "secret/data/app", data, b)
 	if err == nil || err.Error() != "template output exceeds 500 bytes" {
 		t.Fatalf("template past the volume's room: %v", err)

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package secretdata
 
 import (
@@ -271,10 +274,12 @@ var baseFuncs = func() template.FuncMap {
 // here, and what to use instead: a template naming one fails to parse
 // (at admission, for a pod) with that advice rather than "not defined".
 var unsupported = map[string]string{
-	"file": "templates see only the secret's data and read no files of the container; " +
-		"deliver the file with a CSI volume (a SecretsStoreImport) and read it in the application",
-	"accessor": "templates see only the secret's data, not the store token; " +
-		"hand the token to the application with secrets-store:login if it must talk to the store",
+	"file": "there it pastes a file of the application's container with newlines as \\n; " +
+		"templates here see only the secret's data and read no files: " +
+		"put the file's content in the store and reference it, or deliver files with a CSI volume (a SecretsStoreImport)",
+	"accessor": "there it gives only the text __accessor__PATH, never a real mount accessor; " +
+		"write that text literally if the application expects it, " +
+		"or hand the store token to the application with secrets-store:login",
 }
 
 // notDefined matches text/template's parse error for an unknown function.

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package secretdata turns the data of a secret read from the store into
 // text: one key's value, or a Go template (with Sprig) over all of it. The
 // CSI provider renders files with it and the env injector environment

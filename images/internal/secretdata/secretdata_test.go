@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package secretdata
 
 import (
@@ -87,8 +90,8 @@ func TestHostileTemplates(t *testing.T) {
 		{"getHostByName", `{{ getHostByName "example.com" }}`, `function "getHostByName" is not allowed: it sends DNS queries`, ""},
 		{"expandenv", `{{ expandenv "$HOME" }}`, `function "expandenv" is not allowed`, ""},
 		{"randAlphaNum", `{{ randAlphaNum 1000000000 }}`, `function "randAlphaNum" is not allowed`, ""},
-		{"the existing injector's file", `{{ file "/etc/passwd" }}`, `function "file" (of the existing module's injector) is not supported: templates see only the secret's data and read no files of the container; deliver the file with a CSI volume`, ""},
-		{"the existing injector's accessor", `{{ accessor }}`, `function "accessor" (of the existing module's injector) is not supported: templates see only the secret's data, not the store token; hand the token to the application with secrets-store:login`, ""},
+		{"the existing injector's file", `{{ file "/etc/passwd" }}`, `function "file" (of the existing module's injector) is not supported: there it pastes a file of the application's container with newlines as \n; templates here see only the secret's data and read no files: put the file's content in the store`, ""},
+		{"the existing injector's accessor", `{{ accessor }}`, `function "accessor" (of the existing module's injector) is not supported: there it gives only the text __accessor__PATH, never a real mount accessor; write that text literally`, ""},
 		{"output", `{{ range 100000 }}0123456789{{ end }}`, "", "template output exceeds 65536 bytes"},
 		{"silent loop", `{{ range 100000000 }}{{ end }}`, "", limitHit},
 		{"nested loops", `{{ range $.list }}{{ range $.list }}{{ range $.list }}{{ range $.list }}{{ end }}{{ end }}{{ end }}{{ end }}`, "", limitHit},

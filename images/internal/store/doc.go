@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package store is the client of the Vault-compatible secret store shared by
 // the module's binaries: TLS and namespaces, login with a pod's
 // service-account token (Kubernetes or JWT auth), a token cache per identity,

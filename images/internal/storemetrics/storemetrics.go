@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package storemetrics counts what a binary asks of the store: HTTP requests
 // by operation and result, their latency, and token cache lookups. It is the
 // store.Observer of the Vault provider and of the controller, each under its

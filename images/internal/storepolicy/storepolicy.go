@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package storepolicy holds what the module's settings allow a
 // SecretsStoreImport (or a SecretProviderClass reaching the provider) to ask
 // for beyond the module's own store connection: other store addresses,
@@ -20,6 +23,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 )
 
 // Policy is what the module settings allow.
@@ -126,7 +130,7 @@ func (p Policy) Check(source string, f Fields, address string, skip bool, audien
 // CheckParameters checks a provider request or an import's parameters.
 // Requests made from a SecretsStoreImport (our driver, the controller) name
 // its fields; others the SecretProviderClass attributes.
-func (p Policy) CheckParameters(pp params.Parameters) error {
+func (p Policy) CheckParameters(pp secretmodel.Parameters) error {
 	f := AttributeFields
 	if strings.HasPrefix(pp.Source, v1alpha1.Kind+" ") {
 		f = ImportFields

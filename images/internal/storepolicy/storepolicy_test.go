@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package storepolicy
 
 import (
@@ -6,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 )
 
 func TestCheck(t *testing.T) {
@@ -64,7 +68,7 @@ func TestCheck(t *testing.T) {
 
 func TestCheckParametersFieldNames(t *testing.T) {
 	pol := Policy{DefaultAddress: "https://vault.example"}
-	p := params.Parameters{Address: "https://evil.example", Audience: params.DefaultAudience}
+	p := secretmodel.Parameters{Address: "https://evil.example", Audience: params.DefaultAudience}
 	if err := pol.CheckParameters(p); err == nil || !strings.HasPrefix(err.Error(), `vaultAddress "https://evil.example"`) {
 		t.Errorf("SecretProviderClass request: %v, want the attribute named", err)
 	}

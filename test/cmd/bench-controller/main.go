@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-controller measures the SecretsStoreImport controller's
 // Secret sync (way 4): the controller built from this repository runs as a
 // process, with leader election, on the real kube-apiserver and Vault of
@@ -11,6 +14,9 @@
 // Run it from the test module:
 //
 //	go run ./cmd/bench-controller -imports 200 -refresh 30s -intervals 3 -out bench.md
+//
+// -namespaces spreads the imports over namespaces (a large cluster); -json
+// writes the phases for the charts.
 package main
 
 import (
@@ -18,13 +24,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"os"
-	"os/signal"
-	"runtime"
-	"syscall"
 	"time"
 
+	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
 )
 
@@ -37,73 +39,54 @@ const (
 
 type options struct {
 	imports, serviceAccounts, intervals, workers, namespaces int
-	refresh, timeout                                         time.Duration
-	out, jsonOut                                             string
+	refresh                                                  time.Duration
 }
 
 func main() {
 	var o options
+	cmd := bench.NewCommand("bench-controller", 15*time.Minute)
+	cmd.JSON()
 	flag.IntVar(&o.imports, "imports", 200, "KubernetesSecret imports, one Secret and one store secret each")
 	flag.IntVar(&o.serviceAccounts, "service-accounts", 4, "ServiceAccounts the imports log in as (round robin), in each namespace")
 	flag.IntVar(&o.namespaces, "namespaces", 1, "namespaces the imports are spread over (round robin)")
 	flag.DurationVar(&o.refresh, "refresh", 30*time.Second, "refreshInterval of every import")
 	flag.IntVar(&o.intervals, "intervals", 3, "refresh intervals measured with nothing changed in the store")
 	flag.IntVar(&o.workers, "workers", 4, "the controller's --workers")
-	flag.StringVar(&o.out, "out", "", "also write the results as markdown to this file")
-	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
-	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "bound of the whole benchmark")
 	flag.Parse()
 	if o.imports < 1 || o.serviceAccounts < 1 || o.intervals < 1 || o.workers < 1 || o.namespaces < 1 || o.refresh < 30*time.Second {
-		fmt.Fprintln(os.Stderr, "-imports, -service-accounts, -intervals, -workers and -namespaces must be at least 1, -refresh at least 30s (the CRD's minimum)")
-		os.Exit(2)
+		bench.Usage("-imports, -service-accounts, -intervals, -workers and -namespaces must be at least 1, -refresh at least 30s (the CRD's minimum)")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		slog.Error("bench-controller failed", "error", err.Error())
-		os.Exit(1)
-	}
+	cmd.Run(func(ctx context.Context) (string, error) { return run(ctx, cmd, o) })
 }
 
-func run(ctx context.Context, o options) (err error) {
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	loadBefore := components.LoadAverage()
-	b, err := components.StartBench(ctx, "controller", step)
+func run(ctx context.Context, cmd *bench.Command, o options) (report string, err error) {
+	h, err := bench.Start(ctx, "controller")
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer func() { err = errors.Join(err, b.Close()) }()
-	env := b.Env
+	defer func() { err = errors.Join(err, h.Close()) }()
+	env := h.Env
 	// The controller's namespace, for its Lease and HMAC key Secret.
 	if _, err := env.CreateServiceAccount(ctx, controllerNamespace, "controller"); err != nil {
-		return err
+		return "", err
 	}
-	step(fmt.Sprintf("writing %d store secrets, %d service accounts, a policy and a role", o.imports, o.serviceAccounts))
+	bench.Step(fmt.Sprintf("writing %d store secrets, %d service accounts, a policy and a role", o.imports, o.serviceAccounts))
 	if err := prepare(ctx, env, o); err != nil {
-		return err
+		return "", err
 	}
-	step("starting the controller")
+	bench.Step("starting the controller")
 	ctl, err := components.StartController(ctx, components.ControllerConfig{
-		Binary: b.Bins.Controller, Kubeconfig: env.Kubeconfig, Namespace: controllerNamespace,
+		Binary: h.Bins.Controller, Kubeconfig: env.Kubeconfig, Namespace: controllerNamespace,
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath, Workers: o.workers,
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer func() { err = errors.Join(err, ctl.Stop()) }()
 
-	res, err := (&bench{o: o, env: env, ctl: ctl}).measure(ctx)
+	res, err := (&setup{o: o, env: env, ctl: ctl}).measure(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
-	loadAfter := components.LoadAverage()
-	return components.WriteReport(markdown(o, res, loadBefore, loadAfter), o.out, resultsJSON(o, res, loadBefore, loadAfter), o.jsonOut)
-}
-
-func step(msg string) { fmt.Fprintf(os.Stderr, "==> %s\n", msg) }
-
-func hostInfo() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s (%d CPUs, %s)", host, runtime.NumCPU(), runtime.Version())
+	return markdown(cmd, o, res), cmd.WriteJSON(newResultsJSON(cmd.Info(), o, res))
 }

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 import (
@@ -17,13 +20,18 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/scrape"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
 var ssiResource = schema.GroupVersionResource{Group: "deckhouse.io", Version: "v1alpha1", Resource: "secretsstoreimports"}
 
-func importName(i int) string { return fmt.Sprintf("s%03d", i) }
+func importName(i int) string     { return fmt.Sprintf("s%03d", i) }
+func secretPath(i int) string     { return fmt.Sprintf("bench/s%03d", i) }
+func serviceAccount(i int) string { return fmt.Sprintf("sa-%d", i) }
 
 // namespaceOf spreads the imports over n namespaces, round robin.
 func namespaceOf(i, n int) string {
@@ -32,9 +40,6 @@ func namespaceOf(i, n int) string {
 	}
 	return fmt.Sprintf("%s-%03d", namespace, i%n)
 }
-func secretPath(i int) string     { return fmt.Sprintf("bench/s%03d", i) }
-func serviceAccount(i int) string { return fmt.Sprintf("sa-%d", i) }
-func mib(bytes float64) string    { return fmt.Sprintf("%.1f", bytes/(1<<20)) }
 
 // prepare writes one KV v2 secret per import and a role every ServiceAccount
 // of the namespaces may log in as.
@@ -49,11 +54,9 @@ func prepare(ctx context.Context, env *testenv.Env, o options) error {
 			}
 		}
 	}
-	if err := env.WritePolicy(ctx, policy, `path "secret/data/bench/*" { capabilities = ["read"] }`); err != nil {
-		return err
-	}
-	if err := env.WriteKubernetesRole(ctx, role, testenv.KubernetesRole{
-		ServiceAccounts: []string{"*"}, Namespaces: namespaces, Policies: []string{policy}, Audience: "vault", TTL: 30 * time.Minute,
+	if err := env.GrantRead(ctx, testenv.ReadGrant{
+		Role: role, Policy: policy, Path: "secret/data/bench/*",
+		Namespaces: namespaces, ServiceAccounts: []string{"*"}, TTL: 30 * time.Minute,
 	}); err != nil {
 		return err
 	}
@@ -74,10 +77,10 @@ func writeValues(ctx context.Context, env *testenv.Env, n int, round string) err
 	return nil
 }
 
-type bench struct {
+type setup struct {
 	o   options
 	env *testenv.Env
-	ctl *components.Process
+	ctl *supervisor.Process
 }
 
 // phase is what the controller did between two scrapes.
@@ -96,7 +99,7 @@ type results struct {
 	phases []phase
 }
 
-func (b *bench) measure(ctx context.Context) (results, error) {
+func (b *setup) measure(ctx context.Context) (results, error) {
 	var res results
 	dyn, err := dynamic.NewForConfig(b.env.Config)
 	if err != nil {
@@ -107,7 +110,7 @@ func (b *bench) measure(ctx context.Context) (results, error) {
 		return res, err
 	}
 
-	step(fmt.Sprintf("creating %d imports (refreshInterval %s) and waiting for every Secret", b.o.imports, b.o.refresh))
+	bench.Step(fmt.Sprintf("creating %d imports (refreshInterval %s) and waiting for every Secret", b.o.imports, b.o.refresh))
 	began := time.Now()
 	for i := range b.o.imports {
 		if err := components.ApplyImport(ctx, b.env, namespaceOf(i, b.o.namespaces), importName(i), map[string]any{
@@ -131,9 +134,9 @@ func (b *bench) measure(ctx context.Context) (results, error) {
 	res.phases = append(res.phases, p)
 
 	for i := range b.o.intervals {
-		step(fmt.Sprintf("refresh interval %d/%d, nothing changed in the store", i+1, b.o.intervals))
+		bench.Step(fmt.Sprintf("refresh interval %d/%d, nothing changed in the store", i+1, b.o.intervals))
 		began := time.Now()
-		if err := components.Sleep(ctx, b.o.refresh); err != nil {
+		if err := testenv.Sleep(ctx, b.o.refresh); err != nil {
 			return res, err
 		}
 		p, after, err = b.phase(ctx, fmt.Sprintf("refresh interval %d, no change", i+1), time.Since(began), after)
@@ -143,7 +146,7 @@ func (b *bench) measure(ctx context.Context) (results, error) {
 		res.phases = append(res.phases, p)
 	}
 
-	step("changing every secret in the store and waiting for every Secret")
+	bench.Step("changing every secret in the store and waiting for every Secret")
 	began = time.Now()
 	if err := writeValues(ctx, b.env, b.o.imports, "v2"); err != nil {
 		return res, err
@@ -160,7 +163,7 @@ func (b *bench) measure(ctx context.Context) (results, error) {
 }
 
 // waitValues polls the Secrets until each value starts with round.
-func (b *bench) waitValues(ctx context.Context, round string) error {
+func (b *setup) waitValues(ctx context.Context, round string) error {
 	for {
 		list, err := b.env.Kube.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: "secrets-store.deckhouse.io/managed=true"})
 		if err != nil {
@@ -175,14 +178,14 @@ func (b *bench) waitValues(ctx context.Context, round string) error {
 		if done == b.o.imports {
 			return nil
 		}
-		if err := components.Sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := testenv.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return fmt.Errorf("%d of %d Secrets have the %s values: %w", done, b.o.imports, round, err)
 		}
 	}
 }
 
 // waitReady polls the imports until each is Ready.
-func (b *bench) waitReady(ctx context.Context, dyn dynamic.Interface) error {
+func (b *setup) waitReady(ctx context.Context, dyn dynamic.Interface) error {
 	for {
 		list, err := dyn.Resource(ssiResource).Namespace(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -200,14 +203,14 @@ func (b *bench) waitReady(ctx context.Context, dyn dynamic.Interface) error {
 		if ready == b.o.imports {
 			return nil
 		}
-		if err := components.Sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := testenv.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return fmt.Errorf("%d of %d imports Ready: %w", ready, b.o.imports, err)
 		}
 	}
 }
 
 // phase scrapes the controller and returns what changed since before.
-func (b *bench) phase(ctx context.Context, name string, wall time.Duration, before components.Metrics) (phase, components.Metrics, error) {
+func (b *setup) phase(ctx context.Context, name string, wall time.Duration, before scrape.Metrics) (phase, scrape.Metrics, error) {
 	after, err := b.ctl.Scrape(ctx)
 	if err != nil {
 		return phase{}, nil, err
@@ -248,7 +251,7 @@ type bucket struct {
 	count float64
 }
 
-func bucketDeltas(before, after components.Metrics, name string) []bucket {
+func bucketDeltas(before, after scrape.Metrics, name string) []bucket {
 	var out []bucket
 	for _, s := range after {
 		if s.Name != name {
@@ -284,10 +287,9 @@ func quantile(buckets []bucket, q float64) time.Duration {
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-func markdown(o options, r results, loadBefore, loadAfter string) string {
+func markdown(cmd *bench.Command, o options, r results) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Benchmark of the controller's Secret sync, %s on %s; load average %s before, %s after.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), hostInfo(), loadBefore, loadAfter)
+	b.WriteString(cmd.Header("the controller's Secret sync"))
 	fmt.Fprintf(&b, "%d KubernetesSecret imports (one key of its own KV v2 secret each) in %d namespace(s), %d ServiceAccounts each, refreshInterval %s, --workers %d.\n\n",
 		o.imports, o.namespaces, o.serviceAccounts, o.refresh, o.workers)
 	b.WriteString("| phase | wall s | reconciles (errors) | store reads | store logins | other store requests | TokenRequests | Secret writes | syncs | sync mean ms | sync p50 / p99 ms (bucket bound) | RSS MiB | heap in use MiB |\n")
@@ -295,7 +297,7 @@ func markdown(o options, r results, loadBefore, loadAfter string) string {
 	for _, p := range r.phases {
 		fmt.Fprintf(&b, "| %s | %.1f | %.0f (%.0f) | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s / %s | %s | %s |\n",
 			p.name, p.wall.Seconds(), p.reconciles, p.reconcileErrors, p.reads, p.logins, p.otherStore, p.tokens,
-			p.writes, p.syncs, components.Ms(p.syncMean), components.Ms(p.syncP50), components.Ms(p.syncP99), mib(p.rss), mib(p.heap))
+			p.writes, p.syncs, bench.Ms(p.syncMean), bench.Ms(p.syncP50), bench.Ms(p.syncP99), bench.MiB(p.rss), bench.MiB(p.heap))
 	}
 	return b.String()
 }
@@ -319,18 +321,26 @@ type phaseJSON struct {
 	HeapMiB         float64 `json:"heap_in_use_mib"`
 }
 
-func resultsJSON(o options, r results, loadBefore, loadAfter string) any {
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+// resultsJSON is what -json writes.
+type resultsJSON struct {
+	bench.RunInfo
+	Imports         int         `json:"imports"`
+	Namespaces      int         `json:"namespaces"`
+	ServiceAccounts int         `json:"service_accounts_per_namespace"`
+	RefreshSeconds  float64     `json:"refresh_seconds"`
+	Workers         int         `json:"workers"`
+	Phases          []phaseJSON `json:"phases"`
+}
+
+func newResultsJSON(info bench.RunInfo, o options, r results) resultsJSON {
+	ms := bench.Millis
 	var phases []phaseJSON
 	for _, p := range r.phases {
 		phases = append(phases, phaseJSON{Phase: p.name, WallSeconds: p.wall.Seconds(), Reconciles: p.reconciles,
 			ReconcileErrors: p.reconcileErrors, StoreReads: p.reads, StoreLogins: p.logins, StoreOther: p.otherStore,
 			TokenRequests: p.tokens, SecretWrites: p.writes, Syncs: p.syncs, SyncMeanMs: ms(p.syncMean),
-			SyncP50Ms: ms(p.syncP50), SyncP99Ms: ms(p.syncP99), RSSMiB: p.rss / (1 << 20), HeapMiB: p.heap / (1 << 20)})
+			SyncP50Ms: ms(p.syncP50), SyncP99Ms: ms(p.syncP99), RSSMiB: bench.Mebibytes(p.rss), HeapMiB: bench.Mebibytes(p.heap)})
 	}
-	return map[string]any{
-		"imports": o.imports, "namespaces": o.namespaces, "service_accounts_per_namespace": o.serviceAccounts,
-		"refresh_seconds": o.refresh.Seconds(), "workers": o.workers, "load_average_before": loadBefore,
-		"load_average_after": loadAfter, "phases": phases,
-	}
+	return resultsJSON{RunInfo: info, Imports: o.imports, Namespaces: o.namespaces, ServiceAccounts: o.serviceAccounts,
+		RefreshSeconds: o.refresh.Seconds(), Workers: o.workers, Phases: phases}
 }

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-csi measures the file delivery path: the CSI node driver and
 // the Vault provider, built from this repository and run as processes, on
 // the real kube-apiserver and Vault of testenv. For each number of files per
@@ -15,15 +18,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"runtime"
-	"syscall"
 	"time"
 
+	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -39,152 +40,95 @@ type options struct {
 	concurrency []int
 	sharedSAs   int
 	ownSAFiles  int
-	out         string
-	timeout     time.Duration
 }
 
 func main() {
 	var o options
-	files, concurrency := "1,10,100", "1,50"
+	cmd := bench.NewCommand("bench-csi", 20*time.Minute)
+	files := bench.Counts("files", "1,10,100", "comma-separated numbers of files per volume, one run each")
+	concurrency := bench.Counts("concurrency", "1,50", "comma-separated numbers of concurrent publishes, one run each")
 	flag.IntVar(&o.volumes, "volumes", 100, "volumes published in each run")
-	flag.StringVar(&files, "files", files, "comma-separated numbers of files per volume, one run each")
-	flag.StringVar(&concurrency, "concurrency", concurrency, "comma-separated numbers of concurrent publishes, one run each")
 	flag.IntVar(&o.sharedSAs, "service-accounts", 4, "service accounts the pods of a run share (round robin)")
 	flag.IntVar(&o.ownSAFiles, "own-sa-files", 10, "files per volume of the extra run where every pod has its own service account; 0 skips it")
-	flag.StringVar(&o.out, "out", "", "also write the results as markdown to this file")
-	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound of the whole benchmark")
 	flag.Parse()
-	var err error
-	if o.files, err = components.ParseCounts(files); err != nil {
-		fmt.Fprintf(os.Stderr, "-files: %v\n", err)
-		os.Exit(2)
-	}
-	if o.concurrency, err = components.ParseCounts(concurrency); err != nil {
-		fmt.Fprintf(os.Stderr, "-concurrency: %v\n", err)
-		os.Exit(2)
-	}
+	o.files, o.concurrency = *files, *concurrency
 	if o.volumes < 1 || o.sharedSAs < 1 || o.ownSAFiles < 0 {
-		fmt.Fprintln(os.Stderr, "-volumes and -service-accounts must be at least 1, -own-sa-files at least 0")
-		os.Exit(2)
+		bench.Usage("-volumes and -service-accounts must be at least 1, -own-sa-files at least 0")
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		slog.Error("bench-csi failed", "error", err.Error())
-		os.Exit(1)
-	}
+	cmd.Run(func(ctx context.Context) (string, error) { return run(ctx, cmd, o) })
 }
 
-// bench is the running environment the runs share.
-type bench struct {
+// setup is the running environment the runs share.
+type setup struct {
 	o        options
 	env      *testenv.Env
-	driver   *components.Process
-	provider *components.Process
+	driver   *supervisor.Process
+	provider *supervisor.Process
 	kubelet  *components.Kubelet
 	work     string
 }
 
-func run(ctx context.Context, o options) (err error) {
+func run(ctx context.Context, cmd *bench.Command, o options) (report string, err error) {
 	if os.Geteuid() != 0 {
-		return errors.New("the driver mounts tmpfs: run as root")
+		return "", errors.New("the driver mounts tmpfs: run as root")
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	loadBefore := components.LoadAverage()
-
-	work, err := os.MkdirTemp("", "ssi-bench-*")
+	h, err := bench.Start(ctx, "csi")
 	if err != nil {
-		return fmt.Errorf("make work folder: %w", err)
+		return "", err
 	}
-	defer func() {
-		// Whatever a failed run left mounted goes before the folder does.
-		err = errors.Join(err, components.UnmountAll(work), os.RemoveAll(work))
-	}()
-
-	step("building csi-driver and vault-provider")
-	bins, err := components.Build(ctx, filepath.Join(work, "bin"))
-	if err != nil {
-		return err
-	}
-	step("starting etcd, kube-apiserver and Vault")
-	env, err := testenv.Start(ctx, testenv.Options{Log: os.Stderr})
-	if err != nil {
-		return err
-	}
-	defer env.Stop()
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		return err
-	}
-	if _, err := env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml")); err != nil {
-		return err
-	}
+	defer func() { err = errors.Join(err, h.Close()) }()
+	env, work := h.Env, h.Work
 
 	runs := plan(o)
-	step("writing secrets, service accounts and SecretsStoreImports")
+	bench.Step("writing secrets, service accounts and SecretsStoreImports")
 	if err := prepare(ctx, env, o, runs); err != nil {
-		return err
+		return "", err
 	}
 
-	b := &bench{o: o, env: env, work: work}
+	b := &setup{o: o, env: env, work: work}
 	b.provider, err = components.StartProvider(ctx, components.ProviderConfig{
-		Binary: bins.Provider, Socket: filepath.Join(work, "providers", "vault.sock"),
+		Binary: h.Bins.Provider, Socket: filepath.Join(work, "providers", "vault.sock"),
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath,
 		// The production default: pods of one identity share reads.
 		ReadCacheTTL: 2 * time.Minute,
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer func() { err = errors.Join(err, b.provider.Stop()) }()
 	b.driver, err = components.StartDriver(ctx, components.DriverConfig{
-		Binary: bins.Driver, Socket: filepath.Join(work, "csi.sock"), Kubeconfig: env.Kubeconfig,
+		Binary: h.Bins.Driver, Socket: filepath.Join(work, "csi.sock"), Kubeconfig: env.Kubeconfig,
 		ProviderDir: filepath.Join(work, "providers"), Provider: "vault",
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer func() { err = errors.Join(err, b.driver.Stop()) }()
 	b.kubelet, err = components.NewKubelet(env, b.driver.Socket, work)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer b.kubelet.Close()
 
 	var results []result
 	for i, r := range runs {
-		step(fmt.Sprintf("run %d/%d: %d volumes, %d files each, %d concurrent, %d service accounts",
+		bench.Step(fmt.Sprintf("run %d/%d: %d volumes, %d files each, %d concurrent, %d service accounts",
 			i+1, len(runs), o.volumes, r.files, r.concurrency, len(r.serviceAccounts)))
 		res, err := b.run(ctx, i, r)
 		if err != nil {
-			return fmt.Errorf("run %d (%d files, %d concurrent): %w", i+1, r.files, r.concurrency, err)
+			return "", fmt.Errorf("run %d (%d files, %d concurrent): %w", i+1, r.files, r.concurrency, err)
 		}
 		fmt.Fprintf(os.Stderr, "   %s\n", res.summary())
 		results = append(results, res)
 	}
 
-	report := markdown(o, results, loadBefore, components.LoadAverage())
-	fmt.Print(report)
-	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", o.out, err)
-		}
-	}
+	report = markdown(cmd, o, results)
 	var failed int
 	for _, r := range results {
 		failed += r.publishErrors + r.unpublishErrors
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d calls failed; first: %s", failed, firstError(results))
+		return report, fmt.Errorf("%d calls failed; first: %s", failed, firstError(results))
 	}
-	return nil
+	return report, nil
 }
-
-func step(msg string) { fmt.Fprintf(os.Stderr, "==> %s\n", msg) }
-
-func nprocs() int { return runtime.NumCPU() }
-
-// goVersion is the toolchain that built the bench, and so the binaries.
-func goVersion() string { return runtime.Version() }

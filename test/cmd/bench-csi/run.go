@@ -1,6 +1,10 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,7 +18,9 @@ import (
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 
+	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -52,7 +58,6 @@ func plan(o options) []spec {
 func importName(files int) string { return fmt.Sprintf("files-%d", files) }
 func secretPath(i int) string     { return fmt.Sprintf("bench/s%03d", i) }
 func fileName(i int) string       { return fmt.Sprintf("f%03d", i) }
-func mib(bytes int64) string      { return fmt.Sprintf("%.1f", float64(bytes)/(1<<20)) }
 func uid(run, pod int) string     { return fmt.Sprintf("00000000-0000-4000-8000-%06d%06d", run, pod) }
 func podName(run, pod int) string { return fmt.Sprintf("r%d-p%03d", run, pod) }
 
@@ -123,14 +128,14 @@ func (r result) perSecond() float64 { return float64(r.volumes) / r.publishWall.
 
 func (r result) summary() string {
 	return fmt.Sprintf("p50 %s ms, p99 %s ms, max %s ms, %.1f volumes/s; store: %.0f logins, %.0f reads; RSS driver %s MiB (peak %s), provider %s MiB (peak %s); %d errors",
-		components.Ms(components.Percentile(r.latencies, .5)), components.Ms(components.Percentile(r.latencies, .99)), components.Ms(r.latencies[len(r.latencies)-1]),
-		r.perSecond(), r.logins, r.reads, mib(r.driverRSS), mib(r.driverPeak), mib(r.providerRSS), mib(r.providerPeak),
+		bench.Ms(bench.Percentile(r.latencies, .5)), bench.Ms(bench.Percentile(r.latencies, .99)), bench.Ms(r.latencies[len(r.latencies)-1]),
+		r.perSecond(), r.logins, r.reads, bench.MiB(r.driverRSS), bench.MiB(r.driverPeak), bench.MiB(r.providerRSS), bench.MiB(r.providerPeak),
 		r.publishErrors+r.unpublishErrors)
 }
 
 // run measures one spec. Both processes start afresh, so the token cache,
 // the shared reads and the counters of one run do not help the next.
-func (b *bench) run(ctx context.Context, n int, s spec) (res result, err error) {
+func (b *setup) run(ctx context.Context, n int, s spec) (res result, err error) {
 	res = result{spec: s, volumes: b.o.volumes}
 	if err := b.provider.Restart(ctx); err != nil {
 		return res, err
@@ -173,7 +178,7 @@ func (b *bench) run(ctx context.Context, n int, s spec) (res result, err error) 
 
 	publishErrs := make([]error, len(reqs))
 	latencies := make([]time.Duration, len(reqs))
-	res.publishWall = components.Parallel(ctx, len(reqs), s.concurrency, func(i int) {
+	res.publishWall = bench.Parallel(ctx, len(reqs), s.concurrency, func(i int) {
 		start := time.Now()
 		publishErrs[i] = b.kubelet.Send(ctx, reqs[i])
 		latencies[i] = time.Since(start)
@@ -205,7 +210,7 @@ func (b *bench) run(ctx context.Context, n int, s spec) (res result, err error) 
 	}
 
 	unpublishErrs := make([]error, len(vols))
-	res.unpublishWall = components.Parallel(ctx, len(vols), s.concurrency, func(i int) {
+	res.unpublishWall = bench.Parallel(ctx, len(vols), s.concurrency, func(i int) {
 		unpublishErrs[i] = b.kubelet.Unpublish(ctx, vols[i])
 	})
 	res.driverPeak, res.providerPeak = sampler.stop()
@@ -217,13 +222,13 @@ func (b *bench) run(ctx context.Context, n int, s spec) (res result, err error) 
 	for _, e := range publishErrs {
 		if e != nil {
 			res.publishErrors++
-			res.firstError = cmpOr(res.firstError, e)
+			res.firstError = cmp.Or(res.firstError, e)
 		}
 	}
 	for _, e := range unpublishErrs {
 		if e != nil {
 			res.unpublishErrors++
-			res.firstError = cmpOr(res.firstError, e)
+			res.firstError = cmp.Or(res.firstError, e)
 		}
 	}
 	if res.unpublishErrors > 0 {
@@ -231,13 +236,6 @@ func (b *bench) run(ctx context.Context, n int, s spec) (res result, err error) 
 		return res, fmt.Errorf("%d unpublishes failed, first: %w", res.unpublishErrors, res.firstError)
 	}
 	return res, ctx.Err()
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // countFiles counts the names a reader of the volume sees (the ..data
@@ -270,10 +268,10 @@ func startRSSSampler(pidA, pidB int) *rssSampler {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if rss, err := components.RSS(pidA); err == nil {
+			if rss, err := supervisor.RSS(pidA); err == nil {
 				s.a = max(s.a, rss)
 			}
-			if rss, err := components.RSS(pidB); err == nil {
+			if rss, err := supervisor.RSS(pidB); err == nil {
 				s.b = max(s.b, rss)
 			}
 			select {
@@ -307,11 +305,9 @@ func firstError(results []result) error {
 }
 
 // markdown renders the results with what is needed to compare them.
-func markdown(o options, results []result, loadBefore, loadAfter string) string {
+func markdown(cmd *bench.Command, o options, results []result) string {
 	var b strings.Builder
-	host, _ := os.Hostname()
-	fmt.Fprintf(&b, "Benchmark of csi-driver + vault-provider, %s on %s (%d CPUs, %s); load average %s before, %s after.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, nprocs(), goVersion(), loadBefore, loadAfter)
+	b.WriteString(cmd.Header("csi-driver + vault-provider"))
 	fmt.Fprintf(&b, "%d volumes per run; latency is one NodePublishVolume call; store requests are the provider's requests to Vault during the publishes.\n\n", o.volumes)
 	b.WriteString("| files/volume | concurrent | service accounts | publish p50 ms | p99 ms | max ms | volumes/s | unpublish all s | store logins | store reads | other store requests | shared-read hits | driver RSS MiB after / peak | provider RSS MiB after / peak | errors |\n")
 	b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
@@ -322,9 +318,9 @@ func markdown(o options, results []result, loadBefore, loadAfter string) string 
 		}
 		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %.1f | %.2f | %.0f | %.0f | %.0f | %.0f | %s / %s | %s / %s | %d |\n",
 			r.files, r.concurrency, sas,
-			components.Ms(components.Percentile(r.latencies, .5)), components.Ms(components.Percentile(r.latencies, .99)), components.Ms(r.latencies[len(r.latencies)-1]),
+			bench.Ms(bench.Percentile(r.latencies, .5)), bench.Ms(bench.Percentile(r.latencies, .99)), bench.Ms(r.latencies[len(r.latencies)-1]),
 			r.perSecond(), r.unpublishWall.Seconds(), r.logins, r.reads, r.other, r.hits,
-			mib(r.driverRSS), mib(r.driverPeak), mib(r.providerRSS), mib(r.providerPeak),
+			bench.MiB(r.driverRSS), bench.MiB(r.driverPeak), bench.MiB(r.providerRSS), bench.MiB(r.providerPeak),
 			r.publishErrors+r.unpublishErrors)
 	}
 	return b.String()

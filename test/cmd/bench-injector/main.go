@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-injector measures the env injector as a container start
 // runs it: the static binary's size, and the time from its start to the end
 // of a trivial application (/bin/true) that it execs, with 1 and 10
@@ -14,19 +17,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -41,92 +42,65 @@ type options struct {
 	starts      int
 	refs        []int
 	concurrency []int
-	out         string
 }
 
 func main() {
 	var o options
-	refs, concurrency := "1,10", "1,10"
+	cmd := bench.NewCommand("bench-injector", 15*time.Minute)
+	refs := bench.Counts("refs", "1,10", "comma-separated numbers of references per container, one run each")
+	concurrency := bench.Counts("concurrency", "1,10", "comma-separated numbers of concurrent starts, one run each")
 	flag.IntVar(&o.starts, "starts", 100, "injector starts per run")
-	flag.StringVar(&refs, "refs", refs, "comma-separated numbers of references per container, one run each")
-	flag.StringVar(&concurrency, "concurrency", concurrency, "comma-separated numbers of concurrent starts, one run each")
-	flag.StringVar(&o.out, "out", "", "also write the results as markdown to this file")
 	flag.Parse()
-	var err error
-	if o.refs, err = components.ParseCounts(refs); err != nil {
-		fmt.Fprintf(os.Stderr, "-refs: %v\n", err)
-		os.Exit(2)
-	}
-	if o.concurrency, err = components.ParseCounts(concurrency); err != nil {
-		fmt.Fprintf(os.Stderr, "-concurrency: %v\n", err)
-		os.Exit(2)
-	}
+	o.refs, o.concurrency = *refs, *concurrency
 	if o.starts < 1 {
-		fmt.Fprintln(os.Stderr, "-starts must be at least 1")
-		os.Exit(2)
+		bench.Usage("-starts must be at least 1")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		slog.Error("bench-injector failed", "error", err.Error())
-		os.Exit(1)
-	}
+	cmd.Run(func(ctx context.Context) (string, error) { return run(ctx, cmd, o) })
 }
 
-func run(ctx context.Context, o options) error {
-	env, err := testenv.Start(ctx, testenv.Options{Log: os.Stderr})
+func run(ctx context.Context, cmd *bench.Command, o options) (report string, err error) {
+	h, err := bench.Start(ctx, "injector")
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer env.Stop()
-	dir, err := os.MkdirTemp("", "bench-injector-*")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	bins, err := components.Build(ctx, dir)
-	if err != nil {
-		return err
-	}
+	defer func() { err = errors.Join(err, h.Close()) }()
+	env, dir := h.Env, h.Work
 	size, err := strippedSize(ctx, dir)
 	if err != nil {
-		return err
+		return "", err
 	}
 	tokenFile, err := prepare(ctx, env, dir, slices.Max(o.refs))
 	if err != nil {
-		return err
+		return "", err
 	}
 	trueBin, err := exec.LookPath("true")
 	if err != nil {
-		return err
+		return "", err
 	}
 
 	var b strings.Builder
+	b.WriteString(cmd.Header("the env injector"))
 	fmt.Fprintf(&b, "env-injector: %d bytes (%.1f MiB) static and stripped as in its image; %d CPUs; %s\n\n", size, float64(size)/(1<<20), runtime.NumCPU(), env.Startup)
 	fmt.Fprintln(&b, "| references | concurrent starts | starts | p50 ms | p99 ms | max ms | starts/s |")
 	fmt.Fprintln(&b, "| --- | --- | --- | --- | --- | --- | --- |")
 	for _, c := range o.concurrency {
 		// The floor: exec of the application without the injector.
 		if err := measure(ctx, &b, "none (/bin/true alone)", c, o.starts, func() *exec.Cmd { return exec.Command(trueBin) }); err != nil {
-			return err
+			return "", err
 		}
 		for _, n := range o.refs {
 			environ := containerEnv(env, tokenFile, n)
 			start := func() *exec.Cmd {
-				cmd := exec.Command(bins.Injector, "--", trueBin)
-				cmd.Env = environ
-				return cmd
+				start := exec.Command(h.Bins.Injector, "--", trueBin)
+				start.Env = environ
+				return start
 			}
 			if err := measure(ctx, &b, strconv.Itoa(n), c, o.starts, start); err != nil {
-				return err
+				return "", err
 			}
 		}
 	}
-	fmt.Print(b.String())
-	if o.out != "" {
-		return os.WriteFile(o.out, []byte(b.String()), 0o644)
-	}
-	return nil
+	return b.String(), nil
 }
 
 // strippedSize builds the injector as its image does and returns the
@@ -184,7 +158,7 @@ func measure(ctx context.Context, b *strings.Builder, label string, concurrency,
 	lat := make([]time.Duration, starts)
 	var mu sync.Mutex
 	var errs []error
-	wall := components.Parallel(ctx, starts, concurrency, func(i int) {
+	wall := bench.Parallel(ctx, starts, concurrency, func(i int) {
 		cmd := newCmd()
 		began := time.Now()
 		out, err := cmd.CombinedOutput()
@@ -203,7 +177,7 @@ func measure(ctx context.Context, b *strings.Builder, label string, concurrency,
 	}
 	slices.Sort(lat)
 	fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %.0f |\n", label, concurrency, starts,
-		components.Ms(components.Percentile(lat, .5)), components.Ms(components.Percentile(lat, .99)),
-		components.Ms(lat[len(lat)-1]), float64(starts)/wall.Seconds())
+		bench.Ms(bench.Percentile(lat, .5)), bench.Ms(bench.Percentile(lat, .99)),
+		bench.Ms(lat[len(lat)-1]), float64(starts)/wall.Seconds())
 	return nil
 }

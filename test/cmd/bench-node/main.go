@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-node keeps many volumes published on one node with rotation
 // on, as a full node does, and measures several rotation sweeps: the driver's
 // and the provider's RSS, their CPU seconds per sweep, the provider's store
@@ -17,19 +20,19 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 
+	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/scrape"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -41,12 +44,13 @@ const (
 
 type options struct {
 	volumes, serviceAccounts, sweeps, newPods, concurrency, pkiEvery int
-	rotation, timeout                                                time.Duration
-	out, jsonOut                                                     string
+	rotation                                                         time.Duration
 }
 
 func main() {
 	var o options
+	cmd := bench.NewCommand("bench-node", 40*time.Minute)
+	cmd.JSON()
 	flag.IntVar(&o.volumes, "volumes", 1000, "volumes kept published")
 	flag.IntVar(&o.serviceAccounts, "service-accounts", 50, "identities of the pods (round robin)")
 	flag.IntVar(&o.sweeps, "sweeps", 3, "rotation sweeps measured")
@@ -54,20 +58,11 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 10, "NodePublishVolume calls at once, as kubelet's workers")
 	flag.IntVar(&o.pkiEvery, "pki-every", 50, "every n-th volume holds a certificate and its key issued by the PKI engine (0: none)")
 	flag.DurationVar(&o.rotation, "rotation", time.Minute, "the driver's --rotation-interval and the provider's --read-cache-ttl (equal, as their defaults)")
-	flag.DurationVar(&o.timeout, "timeout", 40*time.Minute, "bound on the whole run")
-	flag.StringVar(&o.out, "out", "", "also write the table as markdown to this file")
-	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.Parse()
 	if o.volumes < 1 || o.serviceAccounts < 1 || o.sweeps < 1 || o.newPods < 0 || o.concurrency < 1 || o.pkiEvery < 0 {
-		fmt.Fprintln(os.Stderr, "-volumes, -service-accounts, -sweeps and -concurrency must be at least 1; -new-pods and -pki-every at least 0")
-		os.Exit(2)
+		bench.Usage("-volumes, -service-accounts, -sweeps and -concurrency must be at least 1; -new-pods and -pki-every at least 0")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		slog.Error("bench-node failed", "error", err.Error())
-		os.Exit(1)
-	}
+	cmd.Run(func(ctx context.Context) (string, error) { return run(ctx, cmd, o) })
 }
 
 // Files per volume: three in four volumes hold one file, one in five ten,
@@ -116,15 +111,11 @@ type Sweep struct {
 
 // Result is what -json writes.
 type Result struct {
-	Command         string    `json:"command"`
-	Began           time.Time `json:"began"`
-	CPUs            int       `json:"cpus"`
-	LoadBefore      string    `json:"load_average_before"`
-	LoadAfter       string    `json:"load_average_after"`
-	Volumes         int       `json:"volumes"`
-	Files           int       `json:"files"`
-	ServiceAccounts int       `json:"service_accounts"`
-	RotationSeconds float64   `json:"rotation_interval_seconds"`
+	bench.RunInfo
+	Volumes         int     `json:"volumes"`
+	Files           int     `json:"files"`
+	ServiceAccounts int     `json:"service_accounts"`
+	RotationSeconds float64 `json:"rotation_interval_seconds"`
 	// First is the publish of every volume, as a node coming up.
 	FirstSeconds  float64 `json:"first_publish_seconds"`
 	FirstP99Ms    float64 `json:"first_publish_p99_ms"`
@@ -133,65 +124,62 @@ type Result struct {
 	Sweeps        []Sweep `json:"sweeps"`
 }
 
-type bench struct {
+type node struct {
 	o        options
 	env      *testenv.Env
-	driver   *components.Process
-	provider *components.Process
+	driver   *supervisor.Process
+	provider *supervisor.Process
 	kubelet  *components.Kubelet
 }
 
-func run(ctx context.Context, o options) (err error) {
+func run(ctx context.Context, cmd *bench.Command, o options) (report string, err error) {
 	if os.Geteuid() != 0 {
-		return errors.New("the driver mounts tmpfs: run as root")
+		return "", errors.New("the driver mounts tmpfs: run as root")
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	res := Result{Command: "go run ./cmd/bench-node " + flagLine(), Began: time.Now().UTC(), CPUs: runtime.NumCPU(),
-		LoadBefore: components.LoadAverage(), Volumes: o.volumes, ServiceAccounts: o.serviceAccounts, RotationSeconds: o.rotation.Seconds()}
-	bb, err := components.StartBench(ctx, "node", step)
+	res := Result{Volumes: o.volumes, ServiceAccounts: o.serviceAccounts, RotationSeconds: o.rotation.Seconds()}
+	bb, err := bench.Start(ctx, "node")
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer func() { err = errors.Join(err, components.UnmountAll(bb.Work), bb.Close()) }()
-	b := &bench{o: o, env: bb.Env}
-	step("writing secrets, the PKI engine, service accounts and SecretsStoreImports")
+	defer func() { err = errors.Join(err, bb.Close()) }()
+	b := &node{o: o, env: bb.Env}
+	bench.Step("writing secrets, the PKI engine, service accounts and SecretsStoreImports")
 	if err := b.prepare(ctx); err != nil {
-		return err
+		return "", err
 	}
 	if b.provider, err = components.StartProvider(ctx, components.ProviderConfig{
 		Binary: bb.Bins.Provider, Socket: filepath.Join(bb.Work, "providers", "vault.sock"),
 		VaultAddr: bb.Env.VaultAddr, VaultCAPath: bb.Env.VaultCAPath, ReadCacheTTL: o.rotation,
 	}); err != nil {
-		return err
+		return "", err
 	}
 	defer func() { err = errors.Join(err, b.provider.Stop()) }()
 	if b.driver, err = components.StartDriver(ctx, components.DriverConfig{
 		Binary: bb.Bins.Driver, Socket: filepath.Join(bb.Work, "csi.sock"), Kubeconfig: bb.Env.Kubeconfig,
 		ProviderDir: filepath.Join(bb.Work, "providers"), Provider: "vault", RotationInterval: o.rotation,
 	}); err != nil {
-		return err
+		return "", err
 	}
 	defer func() { err = errors.Join(err, b.driver.Stop()) }()
 	if b.kubelet, err = components.NewKubelet(bb.Env, b.driver.Socket, bb.Work); err != nil {
-		return err
+		return "", err
 	}
 	defer b.kubelet.Close()
 
-	step(fmt.Sprintf("requesting tokens for %d volumes", o.volumes+o.newPods*o.sweeps))
+	bench.Step(fmt.Sprintf("requesting tokens for %d volumes", o.volumes+o.newPods*o.sweeps))
 	vols, reqs, err := b.volumes(ctx, "v", o.volumes)
 	if err != nil {
-		return err
+		return "", err
 	}
 	newVols, newReqs, err := b.volumes(ctx, "n", o.newPods*o.sweeps)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer func() {
 		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 		defer cancel()
-		components.Parallel(cleanup, len(vols), o.concurrency, func(i int) { _ = b.kubelet.Unpublish(cleanup, vols[i]) })
-		components.Parallel(cleanup, len(newVols), o.concurrency, func(i int) { _ = b.kubelet.Unpublish(cleanup, newVols[i]) })
+		bench.Parallel(cleanup, len(vols), o.concurrency, func(i int) { _ = b.kubelet.Unpublish(cleanup, vols[i]) })
+		bench.Parallel(cleanup, len(newVols), o.concurrency, func(i int) { _ = b.kubelet.Unpublish(cleanup, newVols[i]) })
 	}()
 	for i := range o.volumes {
 		if _, n := filesOf(i, o.pkiEvery); n > 0 {
@@ -201,32 +189,32 @@ func run(ctx context.Context, o options) (err error) {
 		}
 	}
 
-	step(fmt.Sprintf("publishing %d volumes (%d files)", o.volumes, res.Files))
+	bench.Step(fmt.Sprintf("publishing %d volumes (%d files)", o.volumes, res.Files))
 	lat, wall, errs := b.send(ctx, reqs)
 	if errs > 0 {
-		return fmt.Errorf("%d of %d first publishes failed", errs, len(reqs))
+		return "", fmt.Errorf("%d of %d first publishes failed", errs, len(reqs))
 	}
-	res.FirstSeconds, res.FirstP99Ms = wall.Seconds(), ms(components.Percentile(lat, .99))
+	res.FirstSeconds, res.FirstP99Ms = wall.Seconds(), bench.Millis(bench.Percentile(lat, .99))
 	rss, _ := b.driver.RSS()
-	res.FirstDriverMB = mib(rss)
+	res.FirstDriverMB = bench.Mebibytes(rss)
 	rss, _ = b.provider.RSS()
-	res.FirstProvMB = mib(rss)
+	res.FirstProvMB = bench.Mebibytes(rss)
 	lastSweep := time.Now()
 
 	bound := readBound(o)
 	for s := range o.sweeps {
 		// A volume rotates once its last fetch is older than the interval.
 		if wait := time.Until(lastSweep.Add(o.rotation + time.Second)); wait > 0 {
-			step(fmt.Sprintf("sweep %d/%d in %s", s+1, o.sweeps, wait.Round(time.Second)))
+			bench.Step(fmt.Sprintf("sweep %d/%d in %s", s+1, o.sweeps, wait.Round(time.Second)))
 			select {
 			case <-time.After(wait):
 			case <-ctx.Done():
-				return ctx.Err()
+				return "", ctx.Err()
 			}
 		}
 		sw, err := b.sweep(ctx, s+1, reqs, newVols[s*o.newPods:(s+1)*o.newPods], newReqs[s*o.newPods:(s+1)*o.newPods])
 		if err != nil {
-			return err
+			return "", err
 		}
 		// Volumes republished late in this sweep are due an interval
 		// after it ended.
@@ -236,13 +224,8 @@ func run(ctx context.Context, o options) (err error) {
 			sw.WallSeconds, sw.StoreReads, sw.ReadBound, sw.StoreWrites, sw.DriverCPUSeconds, sw.ProvCPUSeconds, sw.DriverPeakMiB, sw.ProvPeakMiB, sw.NewP99Ms, sw.Errors)
 		res.Sweeps = append(res.Sweeps, sw)
 	}
-	res.LoadAfter = components.LoadAverage()
-
-	text := markdown(res)
-	if err := components.WriteReport(text, o.out, res, o.jsonOut); err != nil {
-		return err
-	}
-	return nil
+	res.RunInfo = cmd.Info()
+	return markdown(cmd, res), cmd.WriteJSON(res)
 }
 
 // readBound is the most reads a sweep needs: one per identity and KV object
@@ -261,7 +244,7 @@ func readBound(o options) int {
 // sweep republishes every volume, as kubelet does once the interval has
 // passed, while new pods' volumes are published; the new ones are
 // unpublished afterwards so every sweep sees the same node.
-func (b *bench) sweep(ctx context.Context, n int, reqs []*csi.NodePublishVolumeRequest, newVols []components.Volume, newReqs []*csi.NodePublishVolumeRequest) (Sweep, error) {
+func (b *node) sweep(ctx context.Context, n int, reqs []*csi.NodePublishVolumeRequest, newVols []components.Volume, newReqs []*csi.NodePublishVolumeRequest) (Sweep, error) {
 	sw := Sweep{Sweep: n, Volumes: len(reqs)}
 	pBefore, err := b.provider.Scrape(ctx)
 	if err != nil {
@@ -271,7 +254,7 @@ func (b *bench) sweep(ctx context.Context, n int, reqs []*csi.NodePublishVolumeR
 	if err != nil {
 		return sw, err
 	}
-	sampler := components.StartPeakRSS(50*time.Millisecond, b.driver.PID(), b.provider.PID())
+	sampler := supervisor.StartPeakRSS(50*time.Millisecond, b.driver.PID(), b.provider.PID())
 	// New pods arrive one after another while the sweep runs; those that
 	// start after it ended are not sent.
 	var newLat []time.Duration
@@ -308,7 +291,7 @@ func (b *bench) sweep(ctx context.Context, n int, reqs []*csi.NodePublishVolumeR
 		return sw, err
 	}
 	const requests = "secrets_store_vault_provider_store_requests_total"
-	delta := func(after, before components.Metrics, name string, l map[string]string) float64 {
+	delta := func(after, before scrape.Metrics, name string, l map[string]string) float64 {
 		return after.Sum(name, l) - before.Sum(name, l)
 	}
 	sw.StoreReads = delta(pAfter, pBefore, requests, map[string]string{"operation": "read"})
@@ -322,23 +305,23 @@ func (b *bench) sweep(ctx context.Context, n int, reqs []*csi.NodePublishVolumeR
 	sw.ProvCPUSeconds = delta(pAfter, pBefore, "process_cpu_seconds_total", nil)
 	drss, _ := b.driver.RSS()
 	prss, _ := b.provider.RSS()
-	sw.DriverRSSMiB, sw.ProvRSSMiB = mib(drss), mib(prss)
-	sw.DriverPeakMiB, sw.ProvPeakMiB = mib(max(dPeak, drss)), mib(max(pPeak, prss))
+	sw.DriverRSSMiB, sw.ProvRSSMiB = bench.Mebibytes(drss), bench.Mebibytes(prss)
+	sw.DriverPeakMiB, sw.ProvPeakMiB = bench.Mebibytes(max(dPeak, drss)), bench.Mebibytes(max(pPeak, prss))
 	slices.Sort(newLat)
 	if len(newLat) > 0 {
-		sw.NewP50Ms, sw.NewP99Ms = ms(components.Percentile(newLat, .5)), ms(components.Percentile(newLat, .99))
+		sw.NewP50Ms, sw.NewP99Ms = bench.Millis(bench.Percentile(newLat, .5)), bench.Millis(bench.Percentile(newLat, .99))
 	}
 	sw.Errors = errs + newErrs
-	components.Parallel(ctx, len(newVols), b.o.concurrency, func(i int) { _ = b.kubelet.Unpublish(ctx, newVols[i]) })
+	bench.Parallel(ctx, len(newVols), b.o.concurrency, func(i int) { _ = b.kubelet.Unpublish(ctx, newVols[i]) })
 	return sw, ctx.Err()
 }
 
 // send publishes reqs, o.concurrency at a time, and returns the sorted
 // latencies, the wall time and the number of failures.
-func (b *bench) send(ctx context.Context, reqs []*csi.NodePublishVolumeRequest) ([]time.Duration, time.Duration, int) {
+func (b *node) send(ctx context.Context, reqs []*csi.NodePublishVolumeRequest) ([]time.Duration, time.Duration, int) {
 	lat := make([]time.Duration, len(reqs))
 	errs := make([]error, len(reqs))
-	wall := components.Parallel(ctx, len(reqs), b.o.concurrency, func(i int) {
+	wall := bench.Parallel(ctx, len(reqs), b.o.concurrency, func(i int) {
 		began := time.Now()
 		errs[i] = b.kubelet.Send(ctx, reqs[i])
 		lat[i] = time.Since(began)
@@ -358,7 +341,7 @@ func (b *bench) send(ctx context.Context, reqs []*csi.NodePublishVolumeRequest) 
 
 // volumes makes n volumes of pods named prefix-i with their requests (the
 // TokenRequests kubelet makes first).
-func (b *bench) volumes(ctx context.Context, prefix string, n int) ([]components.Volume, []*csi.NodePublishVolumeRequest, error) {
+func (b *node) volumes(ctx context.Context, prefix string, n int) ([]components.Volume, []*csi.NodePublishVolumeRequest, error) {
 	vols := make([]components.Volume, n)
 	reqs := make([]*csi.NodePublishVolumeRequest, n)
 	for i := range n {
@@ -379,7 +362,7 @@ func (b *bench) volumes(ctx context.Context, prefix string, n int) ([]components
 
 // prepare writes 100 KV v2 secrets, a PKI engine with a role, the service
 // accounts, one role for all of them, and the imports.
-func (b *bench) prepare(ctx context.Context) error {
+func (b *node) prepare(ctx context.Context) error {
 	env := b.env
 	for i := range b.o.serviceAccounts {
 		if _, err := env.CreateServiceAccount(ctx, namespace, account(i, b.o.serviceAccounts)); err != nil {
@@ -444,21 +427,10 @@ func mergeKey(src map[string]any, key string) map[string]any {
 	return out
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-func mib(b int64) float64        { return float64(b) / (1 << 20) }
-
-func step(msg string) { fmt.Fprintf(os.Stderr, "==> %s\n", msg) }
-
-func flagLine() string {
-	var s string
-	flag.Visit(func(f *flag.Flag) { s += fmt.Sprintf(" -%s %s", f.Name, f.Value) })
-	return s
-}
-
-func markdown(r Result) string {
-	var b []byte
-	b = fmt.Appendf(b, "%s, %d CPUs, load average %s before, %s after. %d volumes (%d files), %d service accounts, rotation interval and read cache %s.\n\n",
-		r.Began.Format("2006-01-02 15:04 UTC"), r.CPUs, r.LoadBefore, r.LoadAfter, r.Volumes, r.Files, r.ServiceAccounts, time.Duration(r.RotationSeconds*float64(time.Second)))
+func markdown(cmd *bench.Command, r Result) string {
+	b := []byte(cmd.Header("a full node with rotation on"))
+	b = fmt.Appendf(b, "%d volumes (%d files), %d service accounts, rotation interval and read cache %s.\n\n",
+		r.Volumes, r.Files, r.ServiceAccounts, time.Duration(r.RotationSeconds*float64(time.Second)))
 	b = fmt.Appendf(b, "First publish of every volume: %.1f s, p99 %.1f ms; RSS driver %.1f MiB, provider %.1f MiB.\n\n",
 		r.FirstSeconds, r.FirstP99Ms, r.FirstDriverMB, r.FirstProvMB)
 	b = append(b, "| sweep | sweep s | store reads (bound) | store writes | logins | other | rotated changed / unchanged | errors | CPU s driver / provider | RSS MiB driver after / peak | RSS MiB provider after / peak | new pods | new pod publish p50 / p99 ms |\n"...)

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-startup measures what one container start costs with
 // entrypoint injection: the store requests of one start (counted through a
 // proxy in front of the real Vault: exact, whatever the machine's load), the
@@ -17,19 +20,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/storeproxy"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -40,43 +41,26 @@ const (
 )
 
 type options struct {
-	starts  int
-	refs    []int
-	other   string
-	out     string
-	jsonOut string
-	hold    bool
-	timeout time.Duration
+	starts int
+	refs   []int
+	other  string
+	hold   bool
 }
 
 func main() {
 	var o options
-	refs := "1,10"
+	cmd := bench.NewCommand("bench-startup", 20*time.Minute)
+	cmd.JSON()
+	refs := bench.Counts("refs", "1,10", "comma-separated numbers of references per container, one row each")
 	flag.IntVar(&o.starts, "starts", 100, "timed starts of each injector per row")
-	flag.StringVar(&refs, "refs", refs, "comma-separated numbers of references per container, one row each")
 	flag.StringVar(&o.other, "other", "", "the existing module's env-injector binary, to run start for start with ours")
-	flag.StringVar(&o.out, "out", "", "also write the table as markdown to this file")
-	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
-	flag.BoolVar(&o.hold, "hold", false, "after the rows, keep Vault up and print each injector's environment file, for timing with other tools, until interrupted")
-	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound on the whole run")
+	flag.BoolVar(&o.hold, "hold", false, "after the rows, keep Vault up and print each injector's environment file, for timing with other tools, until interrupted (the report follows)")
 	flag.Parse()
-	var err error
-	if o.refs, err = components.ParseCounts(refs); err != nil {
-		fmt.Fprintf(os.Stderr, "-refs: %v\n", err)
-		os.Exit(2)
-	}
+	o.refs = *refs
 	if o.starts < 1 {
-		fmt.Fprintln(os.Stderr, "-starts must be at least 1")
-		os.Exit(2)
+		bench.Usage("-starts must be at least 1")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	if err := run(ctx, o); err != nil {
-		slog.Error("bench-startup failed", "error", err.Error())
-		os.Exit(1)
-	}
+	cmd.Run(func(ctx context.Context) (string, error) { return run(ctx, cmd, o) })
 }
 
 // injector is one binary under test and how a container starts it.
@@ -109,11 +93,7 @@ type Row struct {
 
 // Result is what -json writes.
 type Result struct {
-	Command     string           `json:"command"`
-	Began       time.Time        `json:"began"`
-	CPUs        int              `json:"cpus"`
-	LoadBefore  string           `json:"load_average_before"`
-	LoadAfter   string           `json:"load_average_after"`
+	bench.RunInfo
 	BinaryBytes map[string]int64 `json:"binary_bytes"`
 	FloorP50Ms  float64          `json:"true_alone_p50_ms"`
 	// FloorRSSMiB is the peak RSS of /bin/true alone under GNU time.
@@ -121,43 +101,39 @@ type Result struct {
 	Rows        []Row   `json:"rows"`
 }
 
-func run(ctx context.Context, o options) error {
-	res := Result{Command: "go run ./cmd/bench-startup " + strings.Join(os.Args[1:], " "), Began: time.Now().UTC(),
-		CPUs: runtime.NumCPU(), LoadBefore: components.LoadAverage(), BinaryBytes: map[string]int64{}}
-	env, err := testenv.Start(ctx, testenv.Options{Log: os.Stderr})
+func run(ctx context.Context, cmd *bench.Command, o options) (report string, err error) {
+	res := Result{BinaryBytes: map[string]int64{}}
+	h, err := bench.Start(ctx, "startup")
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer env.Stop()
-	dir, err := os.MkdirTemp("", "bench-startup-*")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	ours := filepath.Join(dir, "env-injector")
+	defer func() { err = errors.Join(err, h.Close()) }()
+	env, dir := h.Env, h.Work
+	// Stripped, as its image builds it: what every mutated pod copies.
+	ours := filepath.Join(dir, "env-injector-stripped")
 	if err := components.BuildStrippedInjector(ctx, ours); err != nil {
-		return err
+		return "", err
 	}
 	if res.BinaryBytes["ours"], err = fileSize(ours); err != nil {
-		return err
+		return "", err
 	}
 	maxRefs := slices.Max(o.refs)
 	tokenFile, caFile, err := prepare(ctx, env, dir, maxRefs)
 	if err != nil {
-		return err
+		return "", err
 	}
 	trueBin, err := exec.LookPath("true")
 	if err != nil {
-		return err
+		return "", err
 	}
-	proxy, err := components.StartStoreProxy(env.VaultAddr, env.VaultCAPEM)
+	proxy, err := storeproxy.Start(env.VaultAddr, env.VaultCAPEM)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer proxy.Close()
 	proxyCA := filepath.Join(dir, "proxy-ca.pem")
 	if err := os.WriteFile(proxyCA, proxy.CAPEM(), 0o600); err != nil {
-		return err
+		return "", err
 	}
 
 	injectors := []injector{{
@@ -166,7 +142,7 @@ func run(ctx context.Context, o options) error {
 	}}
 	if o.other != "" {
 		if res.BinaryBytes["existing"], err = fileSize(o.other); err != nil {
-			return fmt.Errorf("-other: %w", err)
+			return "", fmt.Errorf("-other: %w", err)
 		}
 		injectors = append(injectors, injector{
 			name: "existing", bin: o.other, args: []string{trueBin},
@@ -176,13 +152,13 @@ func run(ctx context.Context, o options) error {
 
 	floor, err := timeStarts(ctx, o.starts, []injector{{name: "true", bin: trueBin, env: func(int) []string { return nil }}}, 0)
 	if err != nil {
-		return err
+		return "", err
 	}
 	res.FloorP50Ms, res.FloorRSSMiB = floor[0].P50Ms, floor[0].PeakRSSMiBMedian
 	for _, n := range o.refs {
 		rows, err := timeStarts(ctx, o.starts, injectors, n)
 		if err != nil {
-			return err
+			return "", err
 		}
 		for i := range rows {
 			in := injectors[i]
@@ -191,14 +167,14 @@ func run(ctx context.Context, o options) error {
 			proxy.Take()
 			before, err := env.LiveTokens(ctx, role)
 			if err != nil {
-				return err
+				return "", err
 			}
 			if out, err := command(in, environ).CombinedOutput(); err != nil {
-				return fmt.Errorf("%s through the proxy: %w: %s", in.name, err, out)
+				return "", fmt.Errorf("%s through the proxy: %w: %s", in.name, err, out)
 			}
 			after, err := env.LiveTokens(ctx, role)
 			if err != nil {
-				return err
+				return "", err
 			}
 			rows[i].Requests, rows[i].ConnectionsPerStart = proxy.Take()
 			rows[i].RequestsPerStart = len(rows[i].Requests)
@@ -206,16 +182,15 @@ func run(ctx context.Context, o options) error {
 		}
 		res.Rows = append(res.Rows, rows...)
 	}
-	res.LoadAfter = components.LoadAverage()
-
-	text := markdown(res)
-	if err := components.WriteReport(text, o.out, res, o.jsonOut); err != nil {
-		return err
+	res.RunInfo = cmd.Info()
+	if err := cmd.WriteJSON(res); err != nil {
+		return "", err
 	}
+	report = markdown(cmd, res)
 	if o.hold {
-		return hold(ctx, dir, injectors, o.refs[0])
+		err = hold(ctx, dir, injectors, o.refs[0])
 	}
-	return nil
+	return report, err
 }
 
 // timeStarts starts each injector in turn, starts times over, and returns a
@@ -242,7 +217,7 @@ func timeStarts(ctx context.Context, starts int, injectors []injector, refs int)
 	for i, in := range injectors {
 		slices.Sort(lat[i])
 		rows[i] = Row{Injector: in.name, References: refs, Starts: starts,
-			P50Ms: ms(components.Percentile(lat[i], .5)), P99Ms: ms(components.Percentile(lat[i], .99)), MaxMs: ms(lat[i][len(lat[i])-1])}
+			P50Ms: bench.Millis(bench.Percentile(lat[i], .5)), P99Ms: bench.Millis(bench.Percentile(lat[i], .99)), MaxMs: bench.Millis(lat[i][len(lat[i])-1])}
 		var err error
 		if rows[i].PeakRSSMiBMedian, rows[i].PeakRSSMiBMax, err = peakRSS(ctx, in, in.env(refs)); err != nil {
 			return nil, err
@@ -291,8 +266,6 @@ func command(in injector, environ []string) *exec.Cmd {
 	cmd.Env = environ
 	return cmd
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // ourEnv is what our webhook gives a container with n references.
 func ourEnv(addr, caFile, tokenFile string, n int) []string {
@@ -365,10 +338,10 @@ func fileSize(path string) (int64, error) {
 	return info.Size(), nil
 }
 
-func markdown(r Result) string {
+func markdown(cmd *bench.Command, r Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s, %d CPUs, load average %s before, %s after; `/bin/true` alone: p50 %.1f ms, peak RSS %.1f MiB (the floor of GNU time)\n\n",
-		r.Began.Format("2006-01-02 15:04 UTC"), r.CPUs, r.LoadBefore, r.LoadAfter, r.FloorP50Ms, r.FloorRSSMiB)
+	b.WriteString(cmd.Header("the injector's start-up next to the existing module's"))
+	fmt.Fprintf(&b, "`/bin/true` alone: p50 %.1f ms, peak RSS %.1f MiB (the floor of GNU time)\n\n", r.FloorP50Ms, r.FloorRSSMiB)
 	names := slices.Collect(func(yield func(string) bool) {
 		for k := range r.BinaryBytes {
 			if !yield(k) {
@@ -398,16 +371,17 @@ func markdown(r Result) string {
 }
 
 // hold writes each injector's environment and command line to dir and waits
-// until interrupted, so that the starts can be timed from outside.
+// until interrupted (or -timeout), so that the starts can be timed from
+// outside.
 func hold(ctx context.Context, dir string, injectors []injector, refs int) error {
 	for _, in := range injectors {
 		envFile := filepath.Join(dir, in.name+".env")
 		if err := os.WriteFile(envFile, []byte(strings.Join(in.env(refs), "\n")+"\n"), 0o600); err != nil {
 			return err
 		}
-		fmt.Printf("%s: env -i $(cat %s) %s %s\n", in.name, envFile, in.bin, strings.Join(in.args, " "))
+		fmt.Fprintf(os.Stderr, "%s: env -i $(cat %s) %s %s\n", in.name, envFile, in.bin, strings.Join(in.args, " "))
 	}
-	fmt.Println("holding Vault up; interrupt to stop")
+	bench.Step("holding Vault up; interrupt to stop and print the report")
 	<-ctx.Done()
 	return nil
 }

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-webhook measures the admission latency the env-injection
 // webhook adds to pod creates: the webhook built from this repository runs
 // as a process, registered with testenv's real kube-apiserver, with images
@@ -19,25 +22,24 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/ociregistry"
+	"github.com/deckhouse/secrets-store-integration/test/scrape"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -53,78 +55,54 @@ var kinds = []string{"plain", "command", "image-cached", "image-uncached"}
 type options struct {
 	pods        int
 	concurrency []int
-	out         string
-	timeout     time.Duration
 }
 
 func main() {
 	var o options
-	concurrency := "1,50"
+	cmd := bench.NewCommand("bench-webhook", 15*time.Minute)
+	concurrency := bench.Counts("concurrency", "1,50", "comma-separated numbers of concurrent creates, one run each")
 	flag.IntVar(&o.pods, "pods", 200, "pods created in each run")
-	flag.StringVar(&concurrency, "concurrency", concurrency, "comma-separated numbers of concurrent creates, one run each")
-	flag.StringVar(&o.out, "out", "", "also write the results as markdown to this file")
-	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "bound of the whole benchmark")
 	flag.Parse()
-	var err error
-	if o.concurrency, err = components.ParseCounts(concurrency); err != nil || o.pods < 1 {
-		fmt.Fprintf(os.Stderr, "-concurrency: %v; -pods must be at least 1\n", err)
-		os.Exit(2)
+	o.concurrency = *concurrency
+	if o.pods < 1 {
+		bench.Usage("-pods must be at least 1")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		slog.Error("bench-webhook failed", "error", err.Error())
-		os.Exit(1)
-	}
+	cmd.Run(func(ctx context.Context) (string, error) { return run(ctx, cmd, o) })
 }
 
-// bench is what the runs share.
-type bench struct {
+// setup is what the runs share.
+type setup struct {
 	o     options
 	env   *testenv.Env
 	hook  *components.Webhook
-	reg   *components.Registry
+	reg   *ociregistry.Registry
 	image string // the cached image
 	// uncached are tags of one image, one per pod of every uncached run.
 	uncached []string
 }
 
-func run(ctx context.Context, o options) (err error) {
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	loadBefore := components.LoadAverage()
-	work, err := os.MkdirTemp("", "ssi-bench-webhook-*")
+func run(ctx context.Context, cmd *bench.Command, o options) (report string, err error) {
+	h, err := bench.Start(ctx, "webhook")
 	if err != nil {
-		return fmt.Errorf("make work folder: %w", err)
+		return "", err
 	}
-	defer func() { err = errors.Join(err, os.RemoveAll(work)) }()
-
-	step("building the webhook")
-	bins, err := components.Build(ctx, filepath.Join(work, "bin"))
-	if err != nil {
-		return err
-	}
-	step("starting etcd, kube-apiserver and Vault")
-	env, err := testenv.Start(ctx, testenv.Options{Log: os.Stderr})
-	if err != nil {
-		return err
-	}
-	defer env.Stop()
-	b := &bench{o: o, env: env}
-	if b.reg, err = components.StartRegistry(work); err != nil {
-		return err
+	defer func() { err = errors.Join(err, h.Close()) }()
+	env, work := h.Env, h.Work
+	b := &setup{o: o, env: env}
+	if b.reg, err = ociregistry.Start(work); err != nil {
+		return "", err
 	}
 	defer b.reg.Close()
-	step("pushing images, creating the service account and pull secret")
+	bench.Step("pushing images, creating the service account and pull secret")
 	if err := b.prepare(ctx); err != nil {
-		return err
+		return "", err
 	}
 	caBundle, certFile, keyFile, err := testenv.ServingCertificate(work, "webhook")
 	if err != nil {
-		return err
+		return "", err
 	}
 	b.hook, err = components.StartWebhook(ctx, components.WebhookConfig{
-		Binary: bins.Webhook, Kubeconfig: env.Kubeconfig, CertFile: certFile, KeyFile: keyFile,
+		Binary: h.Bins.Webhook, Kubeconfig: env.Kubeconfig, CertFile: certFile, KeyFile: keyFile,
 		InjectorImage: "registry.example/env-injector:bench", StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath,
 		RegistryCAFile: b.reg.CAFile,
 		// Info, not the harness's debug: a line per review is the
@@ -132,25 +110,25 @@ func run(ctx context.Context, o options) (err error) {
 		Args: []string{"--log-level", "info"},
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer func() { err = errors.Join(err, b.hook.Stop()) }()
 	if err := b.hook.Register(ctx, env.Kube, registration, caBundle, namespace, serviceAccount); err != nil {
-		return err
+		return "", err
 	}
 	// The cache holds the image before the cached runs.
 	if _, err := b.create(ctx, "image-cached", 0, 0); err != nil {
-		return fmt.Errorf("warm the image cache: %w", err)
+		return "", fmt.Errorf("warm the image cache: %w", err)
 	}
 
 	var results []result
 	uncachedRun := 0
 	for _, c := range o.concurrency {
 		for _, kind := range kinds {
-			step(fmt.Sprintf("%d %s pods, %d concurrent", o.pods, kind, c))
+			bench.Step(fmt.Sprintf("%d %s pods, %d concurrent", o.pods, kind, c))
 			res, err := b.measure(ctx, kind, c, uncachedRun)
 			if err != nil {
-				return fmt.Errorf("run %s at %d: %w", kind, c, err)
+				return "", fmt.Errorf("run %s at %d: %w", kind, c, err)
 			}
 			if kind == "image-uncached" {
 				uncachedRun++
@@ -159,22 +137,16 @@ func run(ctx context.Context, o options) (err error) {
 			results = append(results, res)
 		}
 	}
-	report := markdown(o, results, loadBefore, components.LoadAverage())
-	fmt.Print(report)
-	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", o.out, err)
-		}
-	}
+	report = markdown(cmd, o, results)
 	for _, r := range results {
 		if r.errors > 0 {
-			return fmt.Errorf("%d creates failed in a %s run; first: %w", r.errors, r.kind, r.firstError)
+			return report, fmt.Errorf("%d creates failed in a %s run; first: %w", r.errors, r.kind, r.firstError)
 		}
 	}
-	return nil
+	return report, nil
 }
 
-func (b *bench) prepare(ctx context.Context) error {
+func (b *setup) prepare(ctx context.Context) error {
 	if _, err := b.env.CreateServiceAccount(ctx, namespace, serviceAccount); err != nil {
 		return err
 	}
@@ -197,7 +169,7 @@ func (b *bench) prepare(ctx context.Context) error {
 }
 
 // pod is pod i of a run of kind.
-func (b *bench) pod(kind string, i, uncachedRun int) *corev1.Pod {
+func (b *setup) pod(kind string, i, uncachedRun int) *corev1.Pod {
 	c := corev1.Container{Name: "app", Image: b.image,
 		Env: []corev1.EnvVar{{Name: "DB_PASSWORD", Value: "secrets-store:secret/data/db#password"}}}
 	p := &corev1.Pod{
@@ -218,7 +190,7 @@ func (b *bench) pod(kind string, i, uncachedRun int) *corev1.Pod {
 }
 
 // create makes one pod and checks the webhook did (or did not) mutate it.
-func (b *bench) create(ctx context.Context, kind string, i, uncachedRun int) (time.Duration, error) {
+func (b *setup) create(ctx context.Context, kind string, i, uncachedRun int) (time.Duration, error) {
 	start := time.Now()
 	got, err := b.env.Kube.CoreV1().Pods(namespace).Create(ctx, b.pod(kind, i, uncachedRun), metav1.CreateOptions{})
 	took := time.Since(start)
@@ -248,8 +220,8 @@ type result struct {
 
 func (r result) summary() string {
 	return fmt.Sprintf("create p50 %s ms, p99 %s ms, max %s ms, %.0f pods/s; API server's webhook calls mean %s ms; webhook: %.0f reviews, mean %s ms; %.0f registry lookups, mean %s ms; %.0f cache hits; %d errors",
-		components.Ms(components.Percentile(r.latencies, .5)), components.Ms(components.Percentile(r.latencies, .99)),
-		components.Ms(r.latencies[len(r.latencies)-1]), float64(len(r.latencies))/r.wall.Seconds(), meanMs(r.callSeconds, r.calls),
+		bench.Ms(bench.Percentile(r.latencies, .5)), bench.Ms(bench.Percentile(r.latencies, .99)),
+		bench.Ms(r.latencies[len(r.latencies)-1]), float64(len(r.latencies))/r.wall.Seconds(), meanMs(r.callSeconds, r.calls),
 		r.reviews, meanMs(r.reviewSeconds, r.reviews), r.lookups, meanMs(r.lookupSeconds, r.lookups), r.cacheHits, r.errors)
 }
 
@@ -257,10 +229,10 @@ func meanMs(seconds, n float64) string {
 	if n == 0 {
 		return "-"
 	}
-	return components.Ms(time.Duration(seconds / n * float64(time.Second)))
+	return bench.Ms(time.Duration(seconds / n * float64(time.Second)))
 }
 
-func (b *bench) measure(ctx context.Context, kind string, concurrency, uncachedRun int) (result, error) {
+func (b *setup) measure(ctx context.Context, kind string, concurrency, uncachedRun int) (result, error) {
 	res := result{kind: kind, concurrency: concurrency}
 	before, err := b.snapshot(ctx)
 	if err != nil {
@@ -268,7 +240,7 @@ func (b *bench) measure(ctx context.Context, kind string, concurrency, uncachedR
 	}
 	latencies := make([]time.Duration, b.o.pods)
 	errs := make([]error, b.o.pods)
-	res.wall = components.Parallel(ctx, b.o.pods, concurrency, func(i int) {
+	res.wall = bench.Parallel(ctx, b.o.pods, concurrency, func(i int) {
 		latencies[i], errs[i] = b.create(ctx, kind, i, uncachedRun)
 	})
 	after, err := b.snapshot(ctx)
@@ -291,7 +263,7 @@ func (b *bench) measure(ctx context.Context, kind string, concurrency, uncachedR
 	for _, e := range errs {
 		if e != nil {
 			res.errors++
-			res.firstError = cmpOr(res.firstError, e)
+			res.firstError = cmp.Or(res.firstError, e)
 		}
 	}
 	res.latencies = latencies
@@ -300,9 +272,9 @@ func (b *bench) measure(ctx context.Context, kind string, concurrency, uncachedR
 }
 
 // snapshot is the webhook's and kube-apiserver's metrics at one time.
-type snapshot struct{ hook, api components.Metrics }
+type snapshot struct{ hook, api scrape.Metrics }
 
-func (b *bench) snapshot(ctx context.Context) (snapshot, error) {
+func (b *setup) snapshot(ctx context.Context) (snapshot, error) {
 	hook, err := b.hook.Scrape(ctx)
 	if err != nil {
 		return snapshot{}, err
@@ -311,22 +283,13 @@ func (b *bench) snapshot(ctx context.Context) (snapshot, error) {
 	if err != nil {
 		return snapshot{}, fmt.Errorf("scrape kube-apiserver: %w", err)
 	}
-	api, err := components.ParseMetrics(string(body))
+	api, err := scrape.Parse(string(body))
 	return snapshot{hook: hook, api: api}, err
 }
 
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
-func markdown(o options, results []result, loadBefore, loadAfter string) string {
+func markdown(cmd *bench.Command, o options, results []result) string {
 	var b strings.Builder
-	host, _ := os.Hostname()
-	fmt.Fprintf(&b, "Benchmark of the env-injection webhook, %s on %s (%d CPUs, %s); load average %s before, %s after.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), runtime.Version(), loadBefore, loadAfter)
+	b.WriteString(cmd.Header("the env-injection webhook"))
 	fmt.Fprintf(&b, "%d pods per run, created through kube-apiserver; latency is one create as the client sees it. "+
 		"The API server's call time is its own measure of calling the webhook (apiserver_admission_webhook_admission_duration_seconds); "+
 		"webhook review and registry lookup times are means from the webhook's histograms.\n\n", o.pods)
@@ -335,11 +298,9 @@ func markdown(o options, results []result, loadBefore, loadAfter string) string 
 	for _, r := range results {
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %.0f | %s | %.0f | %s | %.0f | %s | %.0f | %d |\n",
 			r.kind, r.concurrency,
-			components.Ms(components.Percentile(r.latencies, .5)), components.Ms(components.Percentile(r.latencies, .99)),
-			components.Ms(r.latencies[len(r.latencies)-1]), float64(len(r.latencies))/r.wall.Seconds(), meanMs(r.callSeconds, r.calls),
+			bench.Ms(bench.Percentile(r.latencies, .5)), bench.Ms(bench.Percentile(r.latencies, .99)),
+			bench.Ms(r.latencies[len(r.latencies)-1]), float64(len(r.latencies))/r.wall.Seconds(), meanMs(r.callSeconds, r.calls),
 			r.reviews, meanMs(r.reviewSeconds, r.reviews), r.lookups, meanMs(r.lookupSeconds, r.lookups), r.cacheHits, r.errors)
 	}
 	return b.String()
 }
-
-func step(msg string) { fmt.Fprintf(os.Stderr, "==> %s\n", msg) }

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 import (
@@ -15,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -55,8 +59,8 @@ var appImport = map[string]any{
 type node struct {
 	work     string
 	bins     components.Binaries
-	provider *components.Process
-	driver   *components.Process
+	provider *supervisor.Process
+	driver   *supervisor.Process
 	kubelet  *components.Kubelet
 }
 
@@ -166,7 +170,7 @@ func (n *node) rotate(ctx context.Context, env *testenv.Env, v components.Volume
 	password := filepath.Join(v.Target, "password")
 	deadline := time.Now().Add(rotationInterval + 20*time.Second)
 	for attempt := 1; ; attempt++ {
-		if err := components.Sleep(ctx, rotationInterval+500*time.Millisecond); err != nil {
+		if err := testenv.Sleep(ctx, rotationInterval+500*time.Millisecond); err != nil {
 			return fmt.Errorf("wait for the rotation interval: %w", err)
 		}
 		if err := n.kubelet.Publish(ctx, v, pod, importName); err != nil {
@@ -199,7 +203,7 @@ func (n *node) unpublish(v components.Volume) error {
 		if err == nil {
 			break
 		}
-		if status.Code(err) != codes.Aborted || components.Sleep(ctx, 200*time.Millisecond) != nil {
+		if status.Code(err) != codes.Aborted || testenv.Sleep(ctx, 200*time.Millisecond) != nil {
 			return fmt.Errorf("unpublish the volume of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
 	}

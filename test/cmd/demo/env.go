@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 import (
@@ -86,22 +89,17 @@ func injectEnv(ctx context.Context, env *testenv.Env, bins components.Binaries) 
 		return err
 	}
 	defer func() { err = errors.Join(err, c.Close()) }()
-	out, err := c.Cmd.StdoutPipe()
+	began := time.Now()
+	out, err := c.Start()
 	if err != nil {
 		return err
-	}
-	var stderr strings.Builder
-	c.Cmd.Stderr = &stderr
-	began := time.Now()
-	if err := c.Cmd.Start(); err != nil {
-		return fmt.Errorf("start the container: %w", err)
 	}
 	scanner := bufio.NewScanner(out)
 	for scanner.Scan() {
 		fmt.Printf("   app: %s\n", scanner.Text())
 	}
 	if err := c.Cmd.Wait(); err != nil {
-		return fmt.Errorf("the container failed: %w: %s", err, stderr.String())
+		return fmt.Errorf("the container failed: %w: %s", err, c.Stderr.String())
 	}
 	fmt.Printf("   the injector logged in, read, revoked its token and exec'd the app in %s\n", time.Since(began).Round(time.Millisecond))
 	return nil

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command demo starts the real test environment (etcd, kube-apiserver,
 // Vault), writes a secret and logs in to Vault as a Kubernetes
 // ServiceAccount with a TokenRequest token. It installs the module through

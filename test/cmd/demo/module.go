@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 import (
@@ -14,7 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/addonop"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -37,20 +41,20 @@ func installModule(ctx context.Context, env *testenv.Env) (err error) {
 	}
 	defer os.RemoveAll(dir)
 	modules := filepath.Join(dir, "modules")
-	if _, err := components.PrepareModule(ctx, modules); err != nil {
+	if _, err := addonop.PrepareModule(ctx, modules); err != nil {
 		return err
 	}
 	settings := map[string]any{
 		"connectionConfiguration": "Manual",
 		"connection":              map[string]any{"url": env.VaultAddr, "caCert": string(env.VaultCAPEM)},
 	}
-	if err := components.SetModuleConfig(ctx, env, true, settings); err != nil {
+	if err := addonop.SetModuleConfig(ctx, env, true, settings); err != nil {
 		return err
 	}
 	fmt.Printf("   ConfigMap %s/%s: secretsStoreIntegrationEnabled: true, settings connectionConfiguration: Manual, connection.url: %s\n",
-		components.AddonOperatorNamespace, components.AddonOperatorConfigMap, env.VaultAddr)
+		addonop.Namespace, addonop.ConfigMap, env.VaultAddr)
 	began := time.Now()
-	op, err := components.StartAddonOperator(ctx, components.AddonOperatorConfig{
+	op, err := addonop.Start(ctx, addonop.Config{
 		Env: env, ModulesDir: modules, Dir: filepath.Join(dir, "addon-operator"),
 	})
 	if err != nil {
@@ -61,13 +65,13 @@ func installModule(ctx context.Context, env *testenv.Env) (err error) {
 			err = errors.Join(err, stopErr)
 		}
 	}()
-	rel, err := components.WaitModuleRelease(ctx, env, 0)
+	rel, err := addonop.WaitModuleRelease(ctx, env, 0)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("   addon-operator ran the hooks and installed release %s revision %d in %s\n",
-		components.ModuleName, rel.Revision, time.Since(began).Round(100*time.Millisecond))
-	objs, err := components.ReleaseManifest(ctx, env, rel.Revision)
+		addonop.ModuleName, rel.Revision, time.Since(began).Round(100*time.Millisecond))
+	objs, err := addonop.ReleaseManifest(ctx, env, rel.Revision)
 	if err != nil {
 		return err
 	}
@@ -101,7 +105,7 @@ func installModule(ctx context.Context, env *testenv.Env) (err error) {
 // the webhook's certificate (internal.webhookCert) and the store connection
 // (internal.connection).
 func showHookValues(ctx context.Context, env *testenv.Env) error {
-	ns := components.ModuleNamespace
+	ns := helmchart.ModuleNamespace
 	s, err := env.Kube.CoreV1().Secrets(ns).Get(ctx, "secrets-store-integration-webhook-tls", metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("the webhook's TLS Secret: %w", err)

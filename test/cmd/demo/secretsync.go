@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 import (
@@ -16,6 +19,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -29,7 +33,7 @@ const (
 	syncRefresh = 30 * time.Second
 	// controllerNamespace holds the controller's Lease and HMAC key;
 	// installModule created it.
-	controllerNamespace = components.ModuleNamespace
+	controllerNamespace = helmchart.ModuleNamespace
 )
 
 // syncSecret is way 4, the least safe: the controller copies the secret into
@@ -102,7 +106,7 @@ func waitSecret(ctx context.Context, env *testenv.Env, ok func(*corev1.Secret) b
 		if err != nil && !apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("get Secret %s/%s: %w", namespace, syncedSecret, err)
 		}
-		if err := components.Sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := testenv.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return nil, fmt.Errorf("wait for Secret %s/%s: %w", namespace, syncedSecret, err)
 		}
 	}
@@ -131,7 +135,7 @@ func showImportStatus(ctx context.Context, env *testenv.Env) error {
 			}
 			return nil
 		}
-		if err := components.Sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := testenv.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return fmt.Errorf("wait for SecretsStoreImport %s/%s to be Ready: %w", namespace, syncImport, err)
 		}
 	}

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package addonoperator
 
 import (
@@ -17,7 +20,10 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
 
-	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/addonop"
+	"github.com/deckhouse/secrets-store-integration/test/bench"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
+	"github.com/deckhouse/secrets-store-integration/test/scrape"
 )
 
 func mustRead(path string) []byte {
@@ -29,11 +35,11 @@ func mustRead(path string) []byte {
 // waitRelease waits until the module's release has a deployed revision
 // newer than after and returns it. Each converge that changes the values or
 // the chart makes one revision; a failed one would show as status failed.
-func waitRelease(ctx context.Context, after int) components.Release {
+func waitRelease(ctx context.Context, after int) addonop.Release {
 	GinkgoHelper()
-	var rel components.Release
+	var rel addonop.Release
 	Eventually(ctx, func(g Gomega) {
-		r, ok, err := components.ModuleRelease(ctx, env)
+		r, ok, err := addonop.ModuleRelease(ctx, env)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(ok).To(BeTrue(), "no Helm release of the module yet")
 		g.Expect(r.Status).NotTo(Equal("failed"), "release revision %d failed", r.Revision)
@@ -45,9 +51,9 @@ func waitRelease(ctx context.Context, after int) components.Release {
 }
 
 // currentRelease is the newest revision now.
-func currentRelease(ctx context.Context) components.Release {
+func currentRelease(ctx context.Context) addonop.Release {
 	GinkgoHelper()
-	r, ok, err := components.ModuleRelease(ctx, env)
+	r, ok, err := addonop.ModuleRelease(ctx, env)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(ok).To(BeTrue(), "the module has no release")
 	return r
@@ -55,21 +61,21 @@ func currentRelease(ctx context.Context) components.Release {
 
 // converge writes settings as a ModuleConfig change would and waits for the
 // release revision it makes; it prints how long the converge took.
-func converge(ctx context.Context, what string, settings map[string]any) components.Release {
+func converge(ctx context.Context, what string, settings map[string]any) addonop.Release {
 	GinkgoHelper()
 	before := currentRelease(ctx)
 	began := time.Now()
-	Expect(components.SetModuleConfig(ctx, env, true, settings)).To(Succeed())
+	Expect(addonop.SetModuleConfig(ctx, env, true, settings)).To(Succeed())
 	rel := waitRelease(ctx, before.Revision)
 	fmt.Fprintf(GinkgoWriter, "converge (%s): revision %d deployed in %s (load %s)\n",
-		what, rel.Revision, time.Since(began).Round(time.Millisecond), components.LoadAverage())
+		what, rel.Revision, time.Since(began).Round(time.Millisecond), bench.LoadAverage())
 	return rel
 }
 
 // releaseManifest is the objects addon-operator installed in revision rev.
 func releaseManifest(ctx context.Context, rev int) []*unstructured.Unstructured {
 	GinkgoHelper()
-	objs, err := components.ReleaseManifest(ctx, env, rev)
+	objs, err := addonop.ReleaseManifest(ctx, env, rev)
 	Expect(err).NotTo(HaveOccurred())
 	return objs
 }
@@ -106,7 +112,7 @@ type webhookTLS struct{ CA, Crt, Key []byte }
 
 func readWebhookTLS(ctx context.Context) webhookTLS {
 	GinkgoHelper()
-	s, err := env.Kube.CoreV1().Secrets(components.ModuleNamespace).Get(ctx, "secrets-store-integration-webhook-tls", metav1.GetOptions{})
+	s, err := env.Kube.CoreV1().Secrets(helmchart.ModuleNamespace).Get(ctx, "secrets-store-integration-webhook-tls", metav1.GetOptions{})
 	Expect(err).NotTo(HaveOccurred())
 	return webhookTLS{CA: s.Data["ca.crt"], Crt: s.Data["tls.crt"], Key: s.Data["tls.key"]}
 }
@@ -124,11 +130,11 @@ func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
 
 // hookMetrics are the metrics the module's hooks set, as addon-operator
 // serves them for Prometheus (/metrics/hooks, labelled with hook and module).
-func hookMetrics(ctx context.Context) components.Metrics {
+func hookMetrics(ctx context.Context) scrape.Metrics {
 	GinkgoHelper()
 	body, err := operator.Get(ctx, "/metrics/hooks")
 	Expect(err).NotTo(HaveOccurred())
-	m, err := components.ParseMetrics(body)
+	m, err := scrape.Parse(body)
 	Expect(err).NotTo(HaveOccurred())
 	return m
 }

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package addonoperator
 
 import (
@@ -19,7 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/deckhouse/secrets-store-integration/hooks/webhookcert"
-	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/addonop"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -78,7 +82,7 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 		// inside the 30-day margin.
 		old, err := webhookcert.Generate(names, time.Now().Add(-webhookcert.Lifetime+10*24*time.Hour))
 		Expect(err).NotTo(HaveOccurred())
-		secrets := env.Kube.CoreV1().Secrets(components.ModuleNamespace)
+		secrets := env.Kube.CoreV1().Secrets(helmchart.ModuleNamespace)
 		s, err := secrets.Get(ctx, webhookcert.SecretName, metav1.GetOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		s.Data = map[string][]byte{"ca.crt": []byte(old.CA), "tls.crt": []byte(old.Crt), "tls.key": []byte(old.Key)}
@@ -104,7 +108,7 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 
 		By("exporting the hooks' metrics through addon-operator")
 		m := hookMetrics(ctx)
-		Expect(m.Sum("d8_secrets_store_integration_local_stronghold_discovered", map[string]string{"module": components.ModuleName})).To(Equal(1.0))
+		Expect(m.Sum("d8_secrets_store_integration_local_stronghold_discovered", map[string]string{"module": addonop.ModuleName})).To(Equal(1.0))
 		notAfter := parseCert(readWebhookTLS(ctx).Crt).NotAfter
 		Expect(m.Sum("d8_secrets_store_integration_webhook_cert_expiry_timestamp_seconds", nil)).To(Equal(float64(notAfter.Unix())))
 	})
@@ -115,7 +119,7 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 		Expect(env.Kube.CoreV1().Secrets("d8-stronghold").Delete(ctx, "stronghold-tls", metav1.DeleteOptions{})).To(Succeed())
 		// The hook's binding fires on the deletion: no settings change.
 		waitRelease(ctx, before.Revision)
-		_, err := env.Kube.CoreV1().ConfigMaps(components.ModuleNamespace).Get(ctx, "secrets-store-integration-store-ca", metav1.GetOptions{})
+		_, err := env.Kube.CoreV1().ConfigMaps(helmchart.ModuleNamespace).Get(ctx, "secrets-store-integration-store-ca", metav1.GetOptions{})
 		Expect(isNotFound(err)).To(BeTrue(), "the store CA ConfigMap outlived the Stronghold Secret: %v", err)
 		Expect(operator.Logs()[from:]).To(ContainElement(ContainSubstring("local Stronghold not found: Secret d8-stronghold/stronghold-tls does not exist")))
 		m := hookMetrics(ctx)
@@ -139,7 +143,7 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 	It("refuses invalid settings with the schema's message and leaves the release alone", func(ctx SpecContext) {
 		before := currentRelease(ctx)
 		from := len(operator.Logs())
-		Expect(components.SetModuleConfig(ctx, env, true, map[string]any{
+		Expect(addonop.SetModuleConfig(ctx, env, true, map[string]any{
 			"connectionConfiguration": "Manual",
 			"connection":              map[string]any{"url": "http://vault.example.com:8200"},
 		})).To(Succeed())
@@ -161,7 +165,7 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 	// ModuleEnsureCRDs task); this converge is a settings change without a
 	// restart, so only the ensure_crds hook can bring the change.
 	It("applies a changed CRD from crds/ on the next converge", func(ctx SpecContext) {
-		path := filepath.Join(moduleDir, "crds", "secrets-store-import.yaml")
+		path := filepath.Join(moduleDir, testenv.ImportCRD)
 		const was = "The store's Kubernetes auth role the pod logs in with."
 		const now = "The store's Kubernetes auth role the pod logs in with (changed by the test)."
 		crd := mustRead(path)
@@ -220,13 +224,13 @@ var _ = Describe("the module under addon-operator", Ordered, func() {
 		_, err := env.Apply(ctx, ssi)
 		Expect(err).NotTo(HaveOccurred())
 
-		Expect(components.SetModuleConfig(ctx, env, false, nil)).To(Succeed())
+		Expect(addonop.SetModuleConfig(ctx, env, false, nil)).To(Succeed())
 		Eventually(ctx, func(g Gomega) {
-			_, ok, err := components.ModuleRelease(ctx, env)
+			_, ok, err := addonop.ModuleRelease(ctx, env)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(ok).To(BeFalse(), "the release is still there")
 		}).WithPolling(200 * time.Millisecond).Should(Succeed())
-		_, err = env.Kube.AppsV1().Deployments(components.ModuleNamespace).Get(ctx, "secrets-store-integration-webhook", metav1.GetOptions{})
+		_, err = env.Kube.AppsV1().Deployments(helmchart.ModuleNamespace).Get(ctx, "secrets-store-integration-webhook", metav1.GetOptions{})
 		Expect(isNotFound(err)).To(BeTrue(), "the webhook Deployment is left: %v", err)
 		_, err = env.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, "d8-secrets-store-integration-env-injection", metav1.GetOptions{})
 		Expect(isNotFound(err)).To(BeTrue(), "the webhook registration is left: %v", err)
@@ -257,7 +261,7 @@ func webhookConfiguration(ctx SpecContext, objs []*unstructured.Unstructured) *a
 // storeCA is the store CA ConfigMap's ca.crt, trimmed.
 func storeCA(ctx SpecContext) string {
 	GinkgoHelper()
-	cm, err := env.Kube.CoreV1().ConfigMaps(components.ModuleNamespace).Get(ctx, "secrets-store-integration-store-ca", metav1.GetOptions{})
+	cm, err := env.Kube.CoreV1().ConfigMaps(helmchart.ModuleNamespace).Get(ctx, "secrets-store-integration-store-ca", metav1.GetOptions{})
 	Expect(err).NotTo(HaveOccurred())
 	return strings.TrimSpace(cm.Data["ca.crt"])
 }
@@ -265,7 +269,7 @@ func storeCA(ctx SpecContext) string {
 // webhookArgs are the live webhook Deployment's container arguments.
 func webhookArgs(ctx SpecContext) []string {
 	GinkgoHelper()
-	d, err := env.Kube.AppsV1().Deployments(components.ModuleNamespace).Get(ctx, "secrets-store-integration-webhook", metav1.GetOptions{})
+	d, err := env.Kube.AppsV1().Deployments(helmchart.ModuleNamespace).Get(ctx, "secrets-store-integration-webhook", metav1.GetOptions{})
 	Expect(err).NotTo(HaveOccurred())
 	var args []string
 	for _, c := range d.Spec.Template.Spec.Containers {

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package addonoperator runs the module under its real host: addon-operator
 // v1.9.1 (built from the module proxy by test/tools/build.sh) against the
 // real kube-apiserver of testenv, with MODULES_DIR holding the module as its
@@ -19,13 +22,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/addonop"
+	"github.com/deckhouse/secrets-store-integration/test/bench"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
 var (
 	env       *testenv.Env
-	operator  *components.Process
+	operator  *supervisor.Process
 	moduleDir string
 	// strongholdCA is the CA in the stand-in of the local Stronghold's
 	// Secret d8-stronghold/stronghold-tls.
@@ -45,7 +50,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 
 	dir := GinkgoT().TempDir()
 	began := time.Now()
-	moduleDir, err = components.PrepareModule(ctx, filepath.Join(dir, "modules"))
+	moduleDir, err = addonop.PrepareModule(ctx, filepath.Join(dir, "modules"))
 	Expect(err).NotTo(HaveOccurred())
 	fmt.Fprintf(GinkgoWriter, "module laid out with its hooks program in %s\n", time.Since(began).Round(time.Millisecond))
 
@@ -61,18 +66,18 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("enabling the module with default settings, as a ModuleConfig with spec.enabled: true does")
-	Expect(components.SetModuleConfig(ctx, env, true, map[string]any{})).To(Succeed())
+	Expect(addonop.SetModuleConfig(ctx, env, true, map[string]any{})).To(Succeed())
 
 	By("starting addon-operator")
 	began = time.Now()
-	operator, err = components.StartAddonOperator(ctx, components.AddonOperatorConfig{
+	operator, err = addonop.Start(ctx, addonop.Config{
 		Env: env, ModulesDir: filepath.Dir(moduleDir), Dir: filepath.Join(dir, "addon-operator"), Log: GinkgoWriter,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { Expect(operator.Stop()).To(Succeed()) })
 	rel := waitRelease(ctx, 0)
 	fmt.Fprintf(GinkgoWriter, "first converge: addon-operator start to release revision %d deployed in %s (load %s)\n",
-		rel.Revision, time.Since(began).Round(time.Millisecond), components.LoadAverage())
+		rel.Revision, time.Since(began).Round(time.Millisecond), bench.LoadAverage())
 }, NodeTimeout(15*time.Minute))
 
 func createNamespace(ctx context.Context, name string) error {

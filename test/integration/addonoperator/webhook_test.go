@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package addonoperator
 
 import (
@@ -16,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -60,7 +64,7 @@ func serveWebhookThroughRelease(ctx SpecContext) {
 	port, err := strconv.Atoi(u.Port())
 	Expect(err).NotTo(HaveOccurred())
 	ready := true
-	slices := env.Kube.DiscoveryV1().EndpointSlices(components.ModuleNamespace)
+	slices := env.Kube.DiscoveryV1().EndpointSlices(helmchart.ModuleNamespace)
 	slice, err := slices.Create(ctx, &discoveryv1.EndpointSlice{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:   "secrets-store-integration-webhook-test",

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package chart
 
 import (
@@ -17,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 )
 
 const (
@@ -100,7 +104,7 @@ var _ = Describe("the module's chart", func() {
 	})
 
 	It("refuses Manual without a store address under plain Helm", func() {
-		_, err := components.RenderChart(map[string]any{
+		_, err := helmchart.Render(map[string]any{
 			"secretsStoreIntegration": map[string]any{"connectionConfiguration": "Manual"},
 		}, nil)
 		Expect(err).To(MatchError(ContainSubstring("connectionConfiguration: Manual requires connection.url")))
@@ -109,7 +113,7 @@ var _ = Describe("the module's chart", func() {
 	DescribeTable("renders valid objects",
 		func(ctx SpecContext, c chartCase) {
 			values := c.values()
-			out, err := components.RenderChartSources(values, capabilities(c.monitoring))
+			out, err := helmchart.RenderSources(values, capabilities(c.monitoring))
 			Expect(err).NotTo(HaveOccurred())
 			var objs []*unstructured.Unstructured
 			for _, r := range out {

@@ -1,9 +1,13 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package chart
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -12,8 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-
-	"github.com/deckhouse/secrets-store-integration/test/components"
 )
 
 // The controller's RBAC lets it patch every Deployment, StatefulSet and
@@ -28,7 +30,7 @@ var _ = Describe("the controller's rollout-restart rights", Ordered, func() {
 	var asController kubernetes.Interface
 
 	BeforeAll(func(ctx SpecContext) {
-		objs, err := components.RenderChart(map[string]any{}, nil)
+		objs, err := helmchart.Render(map[string]any{}, nil)
 		Expect(err).NotTo(HaveOccurred())
 		for _, kn := range [][2]string{
 			{"ServiceAccount", "secrets-store-integration-controller"},

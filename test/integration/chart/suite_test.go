@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package chart tests the module's Helm chart: it renders the templates with
 // the Helm v3 library for a matrix of values (Deckhouse's and plain Helm's),
 // checks what each case renders, lints the chart, and sends every rendered
@@ -14,11 +17,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
-const moduleNamespace = components.ModuleNamespace
+const moduleNamespace = helmchart.ModuleNamespace
 
 var (
 	env  *testenv.Env
@@ -54,11 +57,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	// The module's CRD for real (Helm installs crds/ before the templates),
 	// the stand-ins of the optional CRDs, and the namespace: a dry-run
 	// create in a namespace that does not exist is refused.
-	_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
+	err = env.ApplyImportCRD(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	_, err = env.ApplyFile(ctx, filepath.Join("testdata", "optional-crds.yaml"))
 	Expect(err).NotTo(HaveOccurred())
-	objs, err := components.RenderChart(map[string]any{}, nil)
+	objs, err := helmchart.Render(map[string]any{}, nil)
 	Expect(err).NotTo(HaveOccurred())
 	ns := find(objs, "Namespace", moduleNamespace)
 	Expect(ns).NotTo(BeNil())

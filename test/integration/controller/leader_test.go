@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package controller
 
 import (
@@ -7,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 )
 
 var _ = Describe("two replicas", Serial, func() {
@@ -14,7 +18,7 @@ var _ = Describe("two replicas", Serial, func() {
 		second, err := components.StartController(ctx, controllerConfig)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(second.Stop)
-		reconciles := func(p *components.Process) float64 {
+		reconciles := func(p *supervisor.Process) float64 {
 			m, err := p.Scrape(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			return m.Sum("secrets_store_controller_reconciles_total", nil)

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package controller tests the SecretsStoreImport controller as it runs in
 // the cluster: the binary built from images/controller, with leader
 // election, against the real kube-apiserver and Vault of testenv. No
@@ -24,7 +27,10 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/deckhouse/secrets-store-integration/test/badstore"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -35,9 +41,9 @@ var (
 	env  *testenv.Env
 	root string
 	dyn  dynamic.Interface
-	ctl  *components.Process
+	ctl  *supervisor.Process
 	// silent is an allowed store address that never answers.
-	silent *components.SilentStore
+	silent *badstore.Silent
 	// controllerConfig is how ctl runs; a second replica runs the same way.
 	controllerConfig components.ControllerConfig
 )
@@ -64,13 +70,13 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	DeferCleanup(env.Stop)
 	dyn, err = dynamic.NewForConfig(env.Config)
 	Expect(err).NotTo(HaveOccurred())
-	_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
+	err = env.ApplyImportCRD(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	createNamespace(ctx, controllerNamespace)
 	kubeconfig := asChartServiceAccount(ctx, work)
 	// A store that accepts connections and never answers, which the
 	// settings allow (bounds_test.go): an allowed store can still hang.
-	silent, err = components.StartSilentStore()
+	silent, err = badstore.StartSilent()
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(silent.Close)
 
@@ -163,7 +169,7 @@ func createNamespace(ctx context.Context, name string) {
 // cluster.
 func asChartServiceAccount(ctx context.Context, dir string) string {
 	GinkgoHelper()
-	objs, err := components.RenderChart(map[string]any{}, nil)
+	objs, err := helmchart.Render(map[string]any{}, nil)
 	Expect(err).NotTo(HaveOccurred())
 	const sa = "secrets-store-integration-controller"
 	for _, kn := range [][2]string{

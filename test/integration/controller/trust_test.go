@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package controller
 
 import (
@@ -8,7 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
-	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/badstore"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -26,9 +29,9 @@ func localhostVault() string {
 // when the import was written, the controller itself must not send a
 // token, or probe, where the module settings do not allow.
 var _ = Describe("An import asking for more than the module settings allow", func() {
-	var trap *components.Trap
+	var trap *badstore.Trap
 	BeforeEach(func() {
-		trap = components.NewTrap()
+		trap = badstore.NewTrap()
 		DeferCleanup(trap.Close)
 	})
 

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package csidriver
 
 import (
@@ -259,6 +262,8 @@ var _ = Describe("CSI node driver", Ordered, func() {
 		Expect(body).To(ContainSubstring(`secrets_store_csi_node_publish_errors_total{reason="import_not_found"} 1`))
 		Expect(body).To(MatchRegexp(`secrets_store_csi_node_unpublish_total [1-9]`))
 		Expect(body).To(ContainSubstring("secrets_store_csi_node_publish_duration_seconds_bucket"))
+		// components.Build stamps no version.
+		Expect(body).To(MatchRegexp(`secrets_store_csi_build_info\{goversion="go[^"]+",version="dev"\} 1`))
 		Expect(body).NotTo(ContainSubstring(password))
 	})
 })

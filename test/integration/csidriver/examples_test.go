@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package csidriver
 
 import (
@@ -156,7 +159,7 @@ func pemCert(data string) *x509.Certificate {
 // keyMatches reports whether a PEM private key is the key of cert.
 func keyMatches(data string, cert *x509.Certificate) bool {
 	GinkgoHelper()
-	key, err := components.ParsePrivateKey([]byte(data))
+	key, err := testenv.ParsePrivateKey([]byte(data))
 	Expect(err).NotTo(HaveOccurred())
-	return components.KeyMatches(key, cert)
+	return testenv.KeyMatches(key, cert)
 }

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package csidriver
 
 import (
@@ -5,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/deckhouse/secrets-store-integration/images/testsupport/fssnapshot"
 	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -46,56 +49,17 @@ func putHostile(ctx context.Context, path string, data map[string]any) {
 // owner, contents or link target), leaving out the subtree skip.
 func tree(dir, skip string) map[string]string {
 	GinkgoHelper()
-	got := map[string]string{}
-	Expect(filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == skip {
-			return filepath.SkipDir
-		}
-		info, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		st := info.Sys().(*syscall.Stat_t)
-		e := info.Mode().String() + " " + itoa(st.Uid) + ":" + itoa(st.Gid)
-		switch {
-		case info.Mode().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			e += " " + string(data)
-		case info.Mode().Type() == fs.ModeSymlink:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			e += " -> " + target
-		}
-		got[p] = e
-		return nil
-	})).To(Succeed())
+	got, err := fssnapshot.Tree(dir, skip)
+	Expect(err).NotTo(HaveOccurred())
 	return got
 }
-
-func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 
 // etcTree is /etc's top level and /etc/passwd: what a RemoveAll, chmod,
 // chown or write through a link to /etc would change first.
 func etcTree() map[string]string {
 	GinkgoHelper()
-	got := map[string]string{}
-	entries, err := os.ReadDir("/etc")
+	got, err := fssnapshot.Etc()
 	Expect(err).NotTo(HaveOccurred())
-	for _, e := range entries {
-		info, err := os.Lstat(filepath.Join("/etc", e.Name()))
-		Expect(err).NotTo(HaveOccurred())
-		st := info.Sys().(*syscall.Stat_t)
-		got[e.Name()] = info.Mode().String() + " " + itoa(st.Uid) + ":" + itoa(st.Gid)
-	}
-	got["passwd contents"] = read("/etc/passwd")
 	return got
 }
 

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package csidriver
 
 import (
@@ -40,7 +43,7 @@ var _ = Describe("CSI node driver, remaining sources", func() {
 		srcGID    = 3000
 	)
 
-	It("delivers a KV v1 key, a pinned KV v2 version, base64 and hex binaries with their modes, and unpublishes", func(ctx SpecContext) {
+	It("delivers a KV v1 key, a pinned KV v2 version (version and path's ?version=N), base64 and hex binaries with their modes, and unpublishes", func(ctx SpecContext) {
 		_, err := env.CreateServiceAccount(ctx, srcNS, srcSA)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(env.WritePolicy(ctx, srcPolicy, `
@@ -82,6 +85,8 @@ path "secret/data/sources-bin" { capabilities = ["read"] }
 			"files": []any{
 				map[string]any{"name": "v1/token", "source": map[string]any{"path": testenv.KVv1Mount + "/sources", "key": "token"}},
 				map[string]any{"name": "pinned", "source": map[string]any{"path": "secret/data/sources", "key": "password", "version": 1}},
+				// vault-csi-provider's form of the same pin.
+				map[string]any{"name": "pinned-query", "source": map[string]any{"path": "secret/data/sources?version=1", "key": "password"}},
 				// The latest beside the pinned one: pinning is per file.
 				map[string]any{"name": "latest", "source": map[string]any{"path": "secret/data/sources", "key": "password"}},
 				map[string]any{"name": "keys/blob.bin", "decodeBase64": true, "mode": 0o400,
@@ -99,9 +104,10 @@ path "secret/data/sources-bin" { capabilities = ["read"] }
 		Expect(kubelet.Publish(ctx, vol, pod, "sources")).To(Succeed())
 
 		Expect(mountType(vol.Target)).To(HavePrefix("tmpfs "))
-		Expect(files(vol.Target)).To(Equal([]string{"keys/blob-hex.bin", "keys/blob.bin", "latest", "pinned", "v1/token"}))
+		Expect(files(vol.Target)).To(Equal([]string{"keys/blob-hex.bin", "keys/blob.bin", "latest", "pinned", "pinned-query", "v1/token"}))
 		Expect(read(filepath.Join(vol.Target, "v1/token"))).To(Equal(kv1Value))
 		Expect(read(filepath.Join(vol.Target, "pinned"))).To(Equal(first))
+		Expect(read(filepath.Join(vol.Target, "pinned-query"))).To(Equal(first))
 		Expect(read(filepath.Join(vol.Target, "latest"))).To(Equal(second))
 		for name, want := range map[string][]byte{"keys/blob.bin": blob, "keys/blob-hex.bin": hexBlob} {
 			got, err := os.ReadFile(filepath.Join(vol.Target, name))

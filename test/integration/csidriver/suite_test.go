@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package csidriver tests the CSI node driver as kubelet uses it: the
 // driver and the Vault provider run as the processes they are in
 // production, on the real kube-apiserver and Vault of testenv, and the
@@ -15,6 +18,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -23,8 +27,8 @@ var (
 	root string
 	// work holds the binaries, sockets and volume targets.
 	work    string
-	driver  *components.Process
-	prov    *components.Process
+	driver  *supervisor.Process
+	prov    *supervisor.Process
 	kubelet *components.Kubelet
 )
 
@@ -61,7 +65,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(env.Stop)
-	_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
+	err = env.ApplyImportCRD(ctx)
 	Expect(err).NotTo(HaveOccurred())
 
 	key := filepath.Join(work, "version.key")

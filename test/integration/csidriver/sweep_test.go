@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package csidriver
 
 import (
@@ -11,6 +14,7 @@ import (
 	"github.com/container-storage-interface/spec/lib/go/csi"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -29,7 +33,7 @@ var _ = Describe("A rotation sweep of a node", Ordered, func() {
 		sweepRole  = "sweep"
 	)
 	var (
-		sweepProv *components.Process
+		sweepProv *supervisor.Process
 		sweepKube *components.Kubelet
 		vols      []components.Volume
 		reqs      []*csi.NodePublishVolumeRequest

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package csidriver
 
 import (
@@ -9,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/deckhouse/secrets-store-integration/test/badstore"
 	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -35,7 +39,7 @@ var _ = Describe("What an import may ask for on the CSI path", Ordered, func() {
 	})
 
 	It("refuses a store address the settings do not allow, and no token reaches it", func(ctx SpecContext) {
-		trap := components.NewTrap()
+		trap := badstore.NewTrap()
 		DeferCleanup(trap.Close)
 		// The trap's certificate is trusted: only the refusal keeps the
 		// pod's token away from it.

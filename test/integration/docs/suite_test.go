@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package docs checks the module's documentation: every page has its Russian
 // twin and front matter, every YAML example parses, and the examples that are
 // whole Kubernetes objects (ours and core ones) pass server-side dry-run on a
@@ -6,7 +9,6 @@
 package docs
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -35,7 +37,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(env.Stop)
 
-	_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
+	err = env.ApplyImportCRD(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	// The identity of every example: namespace myapp and ServiceAccount
 	// myapp (a pod's ServiceAccount must exist for its dry-run, and the way 1

@@ -1,16 +1,18 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package foundation
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/images/testsupport/validationtable"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -23,11 +25,11 @@ var _ = Describe("The module's API objects", Ordered, func() {
 		var err error
 		root, err = testenv.RepoRoot()
 		Expect(err).NotTo(HaveOccurred())
-		_, err = env.ApplyFile(ctx, filepath.Join(root, "crds/secrets-store-import.yaml"))
+		err = env.ApplyImportCRD(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		// The CSIDriver is a template (its tokenRequests follow the
 		// allowedAudiences setting): rendered with the defaults.
-		objs, err := components.RenderChart(map[string]any{}, nil)
+		objs, err := helmchart.Render(map[string]any{}, nil)
 		Expect(err).NotTo(HaveOccurred())
 		var applied bool
 		for _, o := range objs {
@@ -74,34 +76,32 @@ var _ = Describe("The module's API objects", Ordered, func() {
 
 	// The same table as the code's validators (images/internal/params
 	// TestValidationTable): the API server must reach the same verdict.
-	It("reaches the code's verdict on every file name, authPath and audience of the shared table", func(ctx SpecContext) {
-		raw, err := os.ReadFile(filepath.Join(root, "images/internal/params/testdata/validation.tsv"))
+	It("reaches the code's verdict on every file name, authPath, audience and path query of the shared table", func(ctx SpecContext) {
+		cases, err := validationtable.Read(filepath.Join(root, validationtable.Path))
 		Expect(err).NotTo(HaveOccurred())
-		fields := map[string]string{"file": "spec.files[0].name", "authPath": "spec.authPath", "audience": "spec.audience"}
-		n := 0
-		for _, line := range strings.Split(string(raw), "\n") {
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			field, rest, _ := strings.Cut(line, "\t")
-			verdict, value, _ := strings.Cut(rest, "\t")
-			obj := ssi(fmt.Sprintf("table-%d", n), "ok")
-			switch field {
-			case "file":
-				obj = ssi(fmt.Sprintf("table-%d", n), value)
-			default:
-				Expect(unstructured.SetNestedField(obj.Object, value, "spec", field)).To(Succeed())
-			}
-			n++
-			_, err := env.Apply(ctx, obj)
-			if verdict == "ok" {
-				Expect(err).NotTo(HaveOccurred(), "%s %q", field, value)
-				continue
-			}
-			Expect(err).To(HaveOccurred(), "%s %q was admitted; the code refuses it", field, value)
-			Expect(err.Error()).To(ContainSubstring(fields[field]), "%s %q", field, value)
+		fields := map[string]string{
+			"file": "spec.files[0].name", "authPath": "spec.authPath", "audience": "spec.audience", "path": "spec.files[0].source.path",
 		}
-		Expect(n).To(BeNumerically(">=", 30))
+		for n, c := range cases {
+			obj := ssi(fmt.Sprintf("table-%d", n), "ok")
+			switch c.Field {
+			case "file":
+				obj = ssi(fmt.Sprintf("table-%d", n), c.Value)
+			case "path":
+				files, _, _ := unstructured.NestedSlice(obj.Object, "spec", "files")
+				Expect(unstructured.SetNestedField(files[0].(map[string]any), c.Value, "source", "path")).To(Succeed())
+				Expect(unstructured.SetNestedSlice(obj.Object, files, "spec", "files")).To(Succeed())
+			default:
+				Expect(unstructured.SetNestedField(obj.Object, c.Value, "spec", c.Field)).To(Succeed())
+			}
+			_, err := env.Apply(ctx, obj)
+			if c.OK {
+				Expect(err).NotTo(HaveOccurred(), "%s %q", c.Field, c.Value)
+				continue
+			}
+			Expect(err).To(HaveOccurred(), "%s %q was admitted; the code refuses it", c.Field, c.Value)
+			Expect(err.Error()).To(ContainSubstring(fields[c.Field]), "%s %q", c.Field, c.Value)
+		}
 	})
 })
 

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package foundation proves the test environment end to end: a ServiceAccount
 // token from the TokenRequest API logs in to Vault through a real TokenReview
 // and reads a KV v2 secret, and Vault refuses the wrong identities.

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package injector
 
 import (
@@ -101,12 +104,12 @@ var _ = Describe("env-injector", Ordered, func() {
 		}))
 	})
 
-	It("takes every key of env-from-path: later paths win, the container's own variables win over all", func(ctx SpecContext) {
+	It("takes every key of env-from-path: later paths win, and win over the container's own variables, as in the existing module", func(ctx SpecContext) {
 		got := printenv(ctx, pod{
 			settings: map[string]string{"VAULT_ENV_FROM_PATH": "secret/data/inj/common,secret/data/inj/team"},
-			vars:     []string{"LOG_LEVEL=info", "SHARED=secrets-store:secret/data/inj/db#user"},
+			vars:     []string{"LOG_LEVEL=info", "SHARED=secrets-store:secret/data/inj/db#user", "KEPT=yes"},
 		})
-		Expect(got).To(Equal([]string{"LOG_LEVEL=info", "PATH=/usr/bin:/bin", "REGION=us", "SHARED=app"}))
+		Expect(got).To(Equal([]string{"KEPT=yes", "LOG_LEVEL=debug", "PATH=/usr/bin:/bin", "REGION=us", "SHARED=common"}))
 	})
 
 	It("leaves out what is missing with ignore-missing-secrets, and fails without it", func(ctx SpecContext) {

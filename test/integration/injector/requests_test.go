@@ -1,24 +1,27 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package injector
 
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/storeproxy"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
 // Each start's round trips to the store, counted by a proxy in front of the
 // real Vault: a count, unlike a time, does not depend on the machine's load.
 var _ = Describe("env-injector store requests per start", Ordered, func() {
-	var proxy *components.StoreProxy
+	var proxy *storeproxy.Proxy
 
 	BeforeAll(func(ctx SpecContext) {
 		putKV(ctx, "inj/db", map[string]any{"user": "app", "password": "first-pass"})
 		putKV(ctx, "inj/db", map[string]any{"user": "app", "password": "s3cr3t-pass", "port": 5432})
 		Expect(env.Vault.KVv1(testenv.KVv1Mount).Put(ctx, "inj/api", map[string]any{"token": "kv1-token"})).To(Succeed())
 		var err error
-		proxy, err = components.StartStoreProxy(env.VaultAddr, env.VaultCAPEM)
+		proxy, err = storeproxy.Start(env.VaultAddr, env.VaultCAPEM)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(proxy.Close)
 	})

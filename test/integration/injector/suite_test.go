@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package injector tests the env-injector binary as a mutated container
 // runs it: copied by the init container, then started in place of the
 // application with the VAULT_* settings the webhook derives from the pod's

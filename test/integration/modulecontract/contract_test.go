@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package modulecontract checks that what module.yaml, Chart.yaml, openapi/,
 // the templates and the hooks each promise about the module agree: its
 // name, its namespace, its values key and the values paths the templates
@@ -16,7 +19,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/deckhouse/secrets-store-integration/hooks/module"
-	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/addonop"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -49,7 +53,7 @@ func TestNameAndNamespaceAgree(t *testing.T) {
 	for what, got := range map[string]any{
 		"Chart.yaml name":                  chart["name"],
 		"hooks/module.Name":                module.Name,
-		"test/components.ModuleName":       components.ModuleName,
+		"test/addonop.ModuleName":          addonop.ModuleName,
 		"module.yaml name (the reference)": mod["name"],
 	} {
 		if got != mod["name"] {
@@ -57,15 +61,15 @@ func TestNameAndNamespaceAgree(t *testing.T) {
 		}
 	}
 	for what, got := range map[string]any{
-		"hooks/module.Namespace":          module.Namespace,
-		"test/components.ModuleNamespace": components.ModuleNamespace,
+		"hooks/module.Namespace":         module.Namespace,
+		"test/helmchart.ModuleNamespace": helmchart.ModuleNamespace,
 	} {
 		if got != mod["namespace"] {
 			t.Errorf("%s is %v, module.yaml namespace is %v", what, got, mod["namespace"])
 		}
 	}
 	key := sdkutils.ModuleNameToValuesKey(mod["name"].(string))
-	for what, got := range map[string]string{"hooks/module.ValuesKey": module.ValuesKey, "test/components.ModuleValuesKey": components.ModuleValuesKey} {
+	for what, got := range map[string]string{"hooks/module.ValuesKey": module.ValuesKey, "test/addonop.ModuleValuesKey": addonop.ModuleValuesKey} {
 		if got != key {
 			t.Errorf("%s is %q, addon-operator keys module %v as %q", what, got, mod["name"], key)
 		}
@@ -80,7 +84,7 @@ func TestNameAndNamespaceAgree(t *testing.T) {
 
 	// Every object the chart renders lives in the module's namespace (or is
 	// cluster-scoped), with Deckhouse's labels.
-	objs, err := components.RenderChart(map[string]any{}, []string{
+	objs, err := helmchart.Render(map[string]any{}, []string{
 		"monitoring.coreos.com/v1/PrometheusRule", "monitoring.coreos.com/v1/PodMonitor",
 		"autoscaling.k8s.io/v1/VerticalPodAutoscaler", "deckhouse.io/v1/GrafanaDashboardDefinition",
 	})

@@ -1,9 +1,13 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package monitoring tests the module's Grafana dashboards and Prometheus
 // rules with promtool (Debian's prometheus package): the rules are valid and
 // their unit tests in monitoring/tests pass, every dashboard query is valid
 // PromQL, and the dashboards are well-formed. That the metrics they use are
-// exported is checked in the images module (internal/monitoringcheck), where
-// the components' metrics can be constructed.
+// exported is checked in the images module (internal/metricstest), where
+// the components' metrics can be constructed, and in the hooks module
+// (hooks/monitoring_test.go).
 package monitoring
 
 import (

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package monitoring
 
 import (
@@ -7,16 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 	"sigs.k8s.io/yaml"
-
-	"github.com/deckhouse/secrets-store-integration/test/components"
 )
 
 // renderMonitoring renders the chart with apis added to the cluster's
 // capabilities and returns what templates/monitoring.yaml made.
 func renderMonitoring(t *testing.T, apis ...string) []map[string]any {
 	t.Helper()
-	out, err := components.RenderChartSources(map[string]any{}, apis)
+	out, err := helmchart.RenderSources(map[string]any{}, apis)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,16 +1,13 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package provider
 
 import (
 	"context"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"time"
 
-	vault "github.com/hashicorp/vault/api"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -23,14 +20,9 @@ var _ = Describe("vault-provider with JWT auth", Ordered, func() {
 	BeforeAll(func(ctx SpecContext) {
 		_, err := env.CreateServiceAccount(ctx, "prov-jwt", "app")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(env.Vault.Sys().EnableAuthWithOptionsWithContext(ctx, jwtMount, &vault.EnableAuthOptions{Type: "jwt"})).To(Succeed())
 		// Vault checks the tokens' signatures with the API server's own
-		// service-account keys, published at /openid/v1/jwks.
-		_, err = env.Vault.Logical().WriteWithContext(ctx, "auth/"+jwtMount+"/config", map[string]any{
-			"jwt_validation_pubkeys": apiServerKeys(ctx),
-			"bound_issuer":           testenv.ServiceAccountIssuer,
-		})
-		Expect(err).NotTo(HaveOccurred())
+		// service-account keys.
+		Expect(env.EnableJWTAuth(ctx, jwtMount)).To(Succeed())
 		Expect(env.WritePolicy(ctx, "prov-jwt", `path "secret/data/jwt-app" { capabilities = ["read"] }`)).To(Succeed())
 		_, err = env.Vault.Logical().WriteWithContext(ctx, "auth/"+jwtMount+"/role/"+jwtRole, map[string]any{
 			"role_type":       "jwt",
@@ -88,27 +80,4 @@ func jwtPodAttributes(ctx context.Context, sa string, extra map[string]string) m
 		attrs[k] = v
 	}
 	return attrs
-}
-
-// apiServerKeys returns the API server's service-account signing keys as PEM.
-func apiServerKeys(ctx context.Context) []string {
-	raw, err := env.Kube.Discovery().RESTClient().Get().AbsPath("/openid/v1/jwks").DoRaw(ctx)
-	Expect(err).NotTo(HaveOccurred())
-	var jwks struct {
-		Keys []struct{ Kty, N, E string } `json:"keys"`
-	}
-	Expect(json.Unmarshal(raw, &jwks)).To(Succeed())
-	var pems []string
-	for _, k := range jwks.Keys {
-		Expect(k.Kty).To(Equal("RSA"))
-		n, err := base64.RawURLEncoding.DecodeString(k.N)
-		Expect(err).NotTo(HaveOccurred())
-		e, err := base64.RawURLEncoding.DecodeString(k.E)
-		Expect(err).NotTo(HaveOccurred())
-		der, err := x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())})
-		Expect(err).NotTo(HaveOccurred())
-		pems = append(pems, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})))
-	}
-	Expect(pems).NotTo(BeEmpty())
-	return pems
 }

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package provider
 
 import (
@@ -198,7 +201,7 @@ path "pki/issue/web"      { capabilities = ["create", "update"] }
 		cert := parseCert(files["tls.crt"].Contents)
 		Expect(cert.DNSNames).To(ContainElement("www.example.com"))
 		key := parseKey(files["tls.key"].Contents)
-		Expect(components.KeyMatches(key, cert)).To(BeTrue(), "certificate and key of one issue")
+		Expect(testenv.KeyMatches(key, cert)).To(BeTrue(), "certificate and key of one issue")
 		Expect(files["tls.key"].Mode).To(Equal(int32(0o600)))
 
 		versions := byID(resp.ObjectVersion)
@@ -226,7 +229,7 @@ path "pki/issue/web"      { capabilities = ["create", "update"] }
 		Expect(fresh.Files).To(HaveLen(2))
 		newCert := parseCert(byPath(fresh.Files)["tls.crt"].Contents)
 		Expect(newCert.SerialNumber).NotTo(Equal(cert.SerialNumber))
-		Expect(components.KeyMatches(parseKey(byPath(fresh.Files)["tls.key"].Contents), newCert)).To(BeTrue())
+		Expect(testenv.KeyMatches(parseKey(byPath(fresh.Files)["tls.key"].Contents), newCert)).To(BeTrue())
 	})
 
 	It("lets pods of one identity share a read, but not pods of another", func(ctx SpecContext) {
@@ -402,7 +405,7 @@ func parseCert(data []byte) *x509.Certificate {
 
 func parseKey(data []byte) crypto.Signer {
 	GinkgoHelper()
-	key, err := components.ParsePrivateKey(data)
+	key, err := testenv.ParsePrivateKey(data)
 	Expect(err).NotTo(HaveOccurred())
 	return key
 }

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package provider tests the vault-provider binary as the upstream
 // secrets-store CSI driver uses it: over the provider gRPC protocol on a unix
 // socket, with the attributes the driver sends, against a real Vault whose
@@ -17,16 +20,18 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	pb "sigs.k8s.io/secrets-store-csi-driver/provider/v1alpha1"
 
+	"github.com/deckhouse/secrets-store-integration/test/badstore"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
 var (
 	env    *testenv.Env
 	client pb.CSIDriverProviderClient
-	prov   *components.Process
+	prov   *supervisor.Process
 	// silent is an allowed store address that never answers.
-	silent *components.SilentStore
+	silent *badstore.Silent
 )
 
 func TestVaultProvider(t *testing.T) {
@@ -53,7 +58,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 
 	// A store that accepts connections and never answers, which the
 	// settings allow (bounds_test.go): an allowed store can still hang.
-	silent, err = components.StartSilentStore()
+	silent, err = badstore.StartSilent()
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(silent.Close)
 	prov, err = components.StartProvider(ctx, components.ProviderConfig{
@@ -77,4 +82,6 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	v, err := client.Version(ctx, &pb.VersionRequest{Version: "v1alpha1"})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(v.RuntimeName).To(Equal("secrets-store-integration-vault-provider"))
+	// components.Build stamps no version: the provider reports buildinfo's.
+	Expect(v.RuntimeVersion).To(Equal("dev"))
 }, NodeTimeout(6*time.Minute))

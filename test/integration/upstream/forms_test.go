@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package upstream
 
 import (
@@ -52,8 +55,8 @@ var _ = Describe("vault-csi-provider's object forms under the upstream driver", 
 		Expect(err).NotTo(HaveOccurred())
 		req, err := publishRequest(ctx, pod, vol, spc, true)
 		Expect(err).NotTo(HaveOccurred())
-		err = kubelet.Send(ctx, req)
-		Expect(err).NotTo(HaveOccurred(), "upstream driver log:\n%s", driverLog.tail(30))
+		err = sendAsKubelet(ctx, req)
+		Expect(err).NotTo(HaveOccurred(), "upstream driver log:\n%s", upstreamDriver.Tail(30))
 		DeferCleanup(func(ctx SpecContext) { Expect(kubelet.Unpublish(ctx, vol)).To(Succeed()) })
 		return vol.Target
 	}

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package upstream runs our Vault provider under the upstream
 // secrets-store-csi-driver (sigs.k8s.io/secrets-store-csi-driver, built by
 // test/tools/build.sh secrets-store-csi-driver), on the real kube-apiserver
@@ -16,17 +19,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/container-storage-interface/spec/lib/go/csi"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -40,10 +40,10 @@ const (
 var (
 	env     *testenv.Env
 	work    string
-	prov    *components.Process
+	prov    *supervisor.Process
 	kubelet *components.Kubelet
-	// driverLog keeps the upstream driver's output, for failures.
-	driverLog *syncBuffer
+	// upstreamDriver is the running upstream driver; its log explains failures.
+	upstreamDriver *supervisor.Process
 )
 
 func TestUpstreamDriver(t *testing.T) {
@@ -89,15 +89,17 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	prov, err = components.StartProvider(ctx, components.ProviderConfig{
 		Binary: bins.Provider, Socket: filepath.Join(providers, "vault.sock"),
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath, Log: GinkgoWriter,
+		// vault-csi-provider's custom-audience example (vcpexamples_test.go).
+		Args: []string{"--allowed-audiences", "vault," + customAudience},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(prov.Stop)
 
 	By("starting the upstream driver " + driverBin)
 	socket := filepath.Join(work, "csi.sock")
-	stop, err := startUpstream(ctx, driverBin, socket, providers)
+	upstreamDriver, err = startUpstream(ctx, driverBin, socket, providers)
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(stop)
+	DeferCleanup(upstreamDriver.Stop)
 
 	kubelet, err = components.NewKubelet(env, socket, work)
 	Expect(err).NotTo(HaveOccurred())
@@ -143,73 +145,30 @@ func upstreamCRDs(ctx context.Context) (string, error) {
 
 // startUpstream runs the upstream driver as its DaemonSet container would
 // (the API through $KUBECONFIG, controller-runtime's fallback) and returns
-// once it answers GetPluginInfo. stop sends SIGTERM and waits.
-func startUpstream(ctx context.Context, bin, socket, providers string) (stop func() error, err error) {
-	driverLog = &syncBuffer{out: GinkgoWriter, prefix: "upstream-driver: "}
-	cmd := exec.Command(bin,
-		"--endpoint", "unix://"+socket,
-		"--nodeid", nodeID,
-		"--provider-volume", providers,
-		// The default, /etc/kubernetes/secrets-store-csi-providers, is the host's.
-		"--additional-provider-volume-paths", providers,
-		// "0" turns controller-runtime's metrics server off: no port to collide.
-		"--metrics-addr", "0",
-		"-v", "2",
-	)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig)
-	cmd.Stdout, cmd.Stderr = driverLog, driverLog
-	// Own process group; Pdeathsig: a killed test run leaves no driver.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start upstream driver: %w", err)
+// once it answers GetPluginInfo with its name.
+func startUpstream(ctx context.Context, bin, socket, providers string) (*supervisor.Process, error) {
+	p := &supervisor.Process{
+		Name: "upstream-driver", Socket: socket, Bin: bin, Out: GinkgoWriter,
+		Args: []string{
+			"--endpoint", "unix://" + socket,
+			"--nodeid", nodeID,
+			"--provider-volume", providers,
+			// The default, /etc/kubernetes/secrets-store-csi-providers, is the host's.
+			"--additional-provider-volume-paths", providers,
+			// "0" turns controller-runtime's metrics server off: no port to collide.
+			"--metrics-addr", "0",
+			"-v", "2",
+		},
+		Env: append(os.Environ(), "KUBECONFIG="+env.Kubeconfig),
+		// The driver exits non-zero on SIGTERM in some versions; it is gone
+		// either way, which is what matters here.
+		AnyExit: true,
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	stop = func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-			// The driver exits non-zero on SIGTERM in some versions; it is
-			// gone either way, which is what matters here.
-			return nil
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-			return errors.New("upstream driver did not stop within 30s of SIGTERM")
-		}
+	p.Ready = func(ctx context.Context, r *supervisor.Run) error {
+		return components.WaitPluginInfo(ctx, r, socket, upstreamDriverName)
 	}
-
-	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		_ = stop()
-		return nil, fmt.Errorf("dial %s: %w", socket, err)
+	if err := p.Start(ctx); err != nil {
+		return nil, err
 	}
-	defer conn.Close()
-	identity := csi.NewIdentityClient(conn)
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	var last error
-	for {
-		callCtx, callCancel := context.WithTimeout(ctx, 2*time.Second)
-		info, err := identity.GetPluginInfo(callCtx, &csi.GetPluginInfoRequest{})
-		callCancel()
-		switch {
-		case err != nil:
-			last = err
-		case info.GetName() != upstreamDriverName:
-			_ = stop()
-			return nil, fmt.Errorf("upstream driver name %q, want %q", info.GetName(), upstreamDriverName)
-		default:
-			return stop, nil
-		}
-		select {
-		case err := <-done:
-			done <- err
-			return nil, fmt.Errorf("upstream driver exited (%v); log:\n%s", err, driverLog.tail(20))
-		case <-ctx.Done():
-			_ = stop()
-			return nil, fmt.Errorf("upstream driver GetPluginInfo: %w (last error: %v)", ctx.Err(), last)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return p, nil
 }

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package upstream
 
 import (
@@ -90,7 +93,7 @@ var _ = Describe("the Vault provider under the upstream driver", Ordered, func()
 
 	It("mounts a tmpfs with the Vault values", func(ctx SpecContext) {
 		err := kubelet.Send(ctx, publish(ctx, true))
-		Expect(err).NotTo(HaveOccurred(), "upstream driver log:\n%s", driverLog.tail(30))
+		Expect(err).NotTo(HaveOccurred(), "upstream driver log:\n%s", upstreamDriver.Tail(30))
 
 		m, mounted, err := components.MountAt(vol.Target)
 		Expect(err).NotTo(HaveOccurred())

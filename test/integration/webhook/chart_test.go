@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package webhook
 
 import (
@@ -12,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/helmchart"
 )
 
 // The module's rendered registration, not only components'
@@ -30,7 +34,7 @@ var _ = Describe("the chart's rendered webhook registration", Serial, func() {
 		Expect(err).NotTo(HaveOccurred())
 		key, err := os.ReadFile(keyFile)
 		Expect(err).NotTo(HaveOccurred())
-		objs, err := components.RenderChart(map[string]any{
+		objs, err := helmchart.Render(map[string]any{
 			"secretsStoreIntegration": map[string]any{
 				"connectionConfiguration": "Manual",
 				"connection":              map[string]any{"url": env.VaultAddr},

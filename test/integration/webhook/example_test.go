@@ -1,9 +1,11 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package webhook
 
 import (
 	"bufio"
 	"path/filepath"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -47,14 +49,11 @@ var _ = Describe("docs/examples/env", func() {
 		c, err := components.PrepareContainer(ctx, env, stored, "app", binaries.Injector)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(c.Close)
-		out, err := c.Cmd.StdoutPipe()
+		out, err := c.Start()
 		Expect(err).NotTo(HaveOccurred())
-		var stderr strings.Builder
-		c.Cmd.Stderr = &stderr
-		Expect(c.Cmd.Start()).To(Succeed())
-		DeferCleanup(func() { _ = c.Cmd.Process.Kill(); _ = c.Cmd.Wait() })
+		DeferCleanup(c.Kill)
 		line, err := bufio.NewReader(out).ReadString('\n')
-		Expect(err).NotTo(HaveOccurred(), "stderr: %s", stderr.String())
+		Expect(err).NotTo(HaveOccurred(), "stderr: %s", c.Stderr.String())
 		// The values of docs/examples/csi/vault-setup.sh, as docs/USAGE.md
 		// describes them: a key, a template with urlquery, an inline reference.
 		Expect(line).To(Equal("user=myapp dsn=postgres://myapp:s3cr3t%3Ap%40ss%2Fword@db:5432/app greeting=hello myapp\n"))

@@ -1,9 +1,11 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package webhook
 
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -16,7 +18,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
-	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
 const (
@@ -44,9 +45,7 @@ var _ = Describe("SecretsStoreImport admission", Ordered, func() {
 	var asAlice, asAdmin dynamic.Interface
 
 	BeforeAll(func(ctx SpecContext) {
-		root, err := testenv.RepoRoot()
-		Expect(err).NotTo(HaveOccurred())
-		_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
+		err := env.ApplyImportCRD(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		for _, name := range []string{"app", "admin"} {
 			_, err = env.CreateServiceAccount(ctx, importsNS, name)

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package webhook tests the mutating webhook binary as the API server calls
 // it: registered with a real kube-apiserver through a
 // MutatingWebhookConfiguration, Pods created through the API, entrypoints
@@ -21,6 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/ociregistry"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -45,7 +49,7 @@ var (
 	// certificate.
 	caBundle          []byte
 	certFile, keyFile string
-	reg               *components.Registry
+	reg               *ociregistry.Registry
 	// Image references in reg.
 	appImage, cmdOnlyImage, multiImage string
 	// warned is a client whose warnings land in warnings.
@@ -68,7 +72,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	binaries, err = components.Build(ctx, dir)
 	Expect(err).NotTo(HaveOccurred())
 
-	reg, err = components.StartRegistry(dir)
+	reg, err = ociregistry.Start(dir)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(reg.Close)
 	appImage, err = reg.Push("team/app:v1", v1.Config{Entrypoint: []string{"/app"}, Cmd: []string{"serve"}})

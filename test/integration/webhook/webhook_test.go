@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package webhook
 
 import (
@@ -7,13 +10,12 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/deckhouse/secrets-store-integration/test/scrape"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/deckhouse/secrets-store-integration/test/components"
 )
 
 // What the webhook puts into pods (images/internal/injection).
@@ -86,7 +88,7 @@ func runs(pod *corev1.Pod, argv ...string) {
 	Expect(c.Args).To(Equal(argv), "container %s args", c.Name)
 }
 
-func scrape(ctx context.Context) components.Metrics {
+func scrapeWebhook(ctx context.Context) scrape.Metrics {
 	GinkgoHelper()
 	m, err := hook.Scrape(ctx)
 	Expect(err).NotTo(HaveOccurred())
@@ -94,7 +96,7 @@ func scrape(ctx context.Context) components.Metrics {
 }
 
 func admissions(ctx context.Context) float64 {
-	return scrape(ctx).Sum("secrets_store_webhook_admissions_total", nil)
+	return scrapeWebhook(ctx).Sum("secrets_store_webhook_admissions_total", nil)
 }
 
 var _ = Describe("an opted-in pod", func() {
@@ -181,12 +183,12 @@ var _ = Describe("an opted-in pod", func() {
 			return p
 		}
 		reads := reg.ManifestReads()
-		hits := scrape(ctx).Sum("secrets_store_webhook_image_cache_requests_total", map[string]string{"result": "hit"})
+		hits := scrapeWebhook(ctx).Sum("secrets_store_webhook_image_cache_requests_total", map[string]string{"result": "hit"})
 		runs(mustCreate(ctx, team, pod("cached-1")), "/cached")
 		Expect(reg.ManifestReads()).To(Equal(reads + 1))
 		runs(mustCreate(ctx, team, pod("cached-2")), "/cached")
 		Expect(reg.ManifestReads()).To(Equal(reads+1), "the second pod of the same scope is served from the cache")
-		Expect(scrape(ctx).Sum("secrets_store_webhook_image_cache_requests_total", map[string]string{"result": "hit"})).To(Equal(hits + 1))
+		Expect(scrapeWebhook(ctx).Sum("secrets_store_webhook_image_cache_requests_total", map[string]string{"result": "hit"})).To(Equal(hits + 1))
 
 		// team-b has no secret of that name: the cached config of team-a
 		// must not let its pod through.
@@ -262,14 +264,14 @@ var _ = Describe("a refused pod", func() {
 	// the suite set up.
 	DescribeTable("says which field is wrong and why",
 		func(ctx SpecContext, pod func() *corev1.Pod, ns string, want ...string) {
-			refused := scrape(ctx).Sum("secrets_store_webhook_admissions_total", map[string]string{"result": "refused"})
+			refused := scrapeWebhook(ctx).Sum("secrets_store_webhook_admissions_total", map[string]string{"result": "refused"})
 			_, err := create(ctx, ns, pod())
 			Expect(err).To(HaveOccurred())
 			Expect(err.Error()).To(HavePrefix(deniedPrefix))
 			for _, w := range want {
 				Expect(err.Error()).To(ContainSubstring(w))
 			}
-			Expect(scrape(ctx).Sum("secrets_store_webhook_admissions_total", map[string]string{"result": "refused"})).To(Equal(refused + 1))
+			Expect(scrapeWebhook(ctx).Sum("secrets_store_webhook_admissions_total", map[string]string{"result": "refused"})).To(Equal(refused + 1))
 		},
 		Entry("a malformed reference", func() *corev1.Pod {
 			c := withCommand(appImage, "/app")
@@ -285,7 +287,7 @@ var _ = Describe("a refused pod", func() {
 			c := withCommand(appImage, "/app")
 			c.Env = []corev1.EnvVar{{Name: "CA", Value: `secrets-store:secret/data/db#${ file "/etc/ssl/ca.pem" }`}}
 			return optedIn("file-func", c)
-		}, team, `container "app", variable CA`, `function "file" (of the existing module's injector) is not supported`, "deliver the file with a CSI volume"),
+		}, team, `container "app", variable CA`, `function "file" (of the existing module's injector) is not supported`, "put the file's content in the store"),
 		Entry("an unknown pull policy", func() *corev1.Pod {
 			return optedIn("bad-pull", withCommand(appImage, "/app"), "env-injector-pull-policy", "always")
 		}, team, "annotation secrets-store.deckhouse.io/env-injector-pull-policy", `"always" is not one of Always, IfNotPresent, Never`),

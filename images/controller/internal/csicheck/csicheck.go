@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package csicheck gives SecretsStoreImports of type CSI a status. The CSI
 // driver reads their files when a pod mounts the volume, with the pod's
 // identity, so the controller cannot read anything itself; it checks what it
@@ -16,6 +19,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -31,6 +35,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
 	"github.com/deckhouse/secrets-store-integration/images/internal/attributes"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
@@ -125,7 +130,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil || ssi.Spec.Type != v1alpha1.TypeCSI || ssi.DeletionTimestamp != nil {
 		return reconcile.Result{}, metrics.ResultOK, nil
 	}
-	synced := v1alpha1.Condition{Type: status.Synced, Status: status.Unknown, Reason: ReasonMountedByDriver,
+	synced := metav1.Condition{Type: status.Synced, Status: status.Unknown, Reason: ReasonMountedByDriver,
 		Message: "the CSI driver reads the files when a pod mounts the volume, as the pod's ServiceAccount; mount errors are in the pod's events"}
 	p, err := csiParameters(ssi)
 	if err == nil {
@@ -137,11 +142,11 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 			reason = ReasonNotAllowed
 		}
 		r.cfg.Events.Eventf(u, nil, corev1.EventTypeWarning, reason, "Validate", "%s", err.Error())
-		ready := v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: reason, Message: err.Error()}
+		ready := metav1.Condition{Type: status.Ready, Status: status.False, Reason: reason, Message: err.Error()}
 		return reconcile.Result{}, metrics.ResultInvalid, r.apply(ctx, ssi, synced, ready)
 	}
 	if r.cfg.Interval <= 0 {
-		ready := v1alpha1.Condition{Type: status.Ready, Status: status.True, Reason: ReasonSpecValid,
+		ready := metav1.Condition{Type: status.Ready, Status: status.True, Reason: ReasonSpecValid,
 			Message: "the spec is valid; the store is not checked (role check off)"}
 		return reconcile.Result{}, metrics.ResultOK, r.apply(ctx, ssi, synced, ready)
 	}
@@ -159,36 +164,36 @@ func (r *Reconciler) reconcile(ctx context.Context, req reconcile.Request) (reco
 
 // csiParameters validates the spec exactly as the CSI driver will when a
 // pod mounts the volume.
-func csiParameters(ssi *v1alpha1.SecretsStoreImport) (params.Parameters, error) {
+func csiParameters(ssi *v1alpha1.SecretsStoreImport) (secretmodel.Parameters, error) {
 	attrs, err := attributes.FromImport(ssi, nil)
 	if err != nil {
-		return params.Parameters{}, err
+		return secretmodel.Parameters{}, err
 	}
 	return params.FromMap(attrs)
 }
 
 // checkRole returns the Ready condition for the role, and the error to
 // retry on when the store could not answer.
-func (r *Reconciler) checkRole(ctx context.Context, cfg store.Config, mount string, p params.Parameters) (v1alpha1.Condition, error) {
+func (r *Reconciler) checkRole(ctx context.Context, cfg store.Config, mount string, p secretmodel.Parameters) (metav1.Condition, error) {
 	role := p.Role
 	err, cached := r.cachedCheck(ctx, cfg, mount, role)
 	where := fmt.Sprintf("auth/%s of %s", mount, cfg.Address)
 	if cfg.Namespace != "" {
 		where += " (namespace " + cfg.Namespace + ")"
 	}
-	result, cond := "found", v1alpha1.Condition{Type: status.Ready, Status: status.True, Reason: ReasonRoleFound,
+	result, cond := "found", metav1.Condition{Type: status.Ready, Status: status.True, Reason: ReasonRoleFound,
 		Message: fmt.Sprintf("the spec is valid and role %q exists at %s", role, where)}
 	switch {
 	case errors.Is(err, store.ErrRoleNotFound):
-		result, cond = "not_found", v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: ReasonRoleNotFound,
+		result, cond = "not_found", metav1.Condition{Type: status.Ready, Status: status.False, Reason: ReasonRoleNotFound,
 			Message: fmt.Sprintf("role %q does not exist at %s: pods using this import cannot log in", role, where)}
 		err = nil
 	case errors.Is(err, store.ErrAuthMountNotFound):
-		result, cond = "not_found", v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: ReasonAuthMethodNotFound,
+		result, cond = "not_found", metav1.Condition{Type: status.Ready, Status: status.False, Reason: ReasonAuthMethodNotFound,
 			Message: fmt.Sprintf("no auth method at %s (spec.authPath): pods using this import cannot log in", where)}
 		err = nil
 	case err != nil:
-		result, cond = "error", v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: ReasonStoreUnreachable,
+		result, cond = "error", metav1.Condition{Type: status.Ready, Status: status.False, Reason: ReasonStoreUnreachable,
 			Message: fmt.Sprintf("could not check role %q at %s: %v", role, where, secretsync.ForeignStoreError(err, r.cfg.Defaults, p))}
 	}
 	if cached {
@@ -223,6 +228,6 @@ func (r *Reconciler) cachedCheck(ctx context.Context, cfg store.Config, mount, r
 	return err, false
 }
 
-func (r *Reconciler) apply(ctx context.Context, ssi *v1alpha1.SecretsStoreImport, synced, ready v1alpha1.Condition) error {
+func (r *Reconciler) apply(ctx context.Context, ssi *v1alpha1.SecretsStoreImport, synced, ready metav1.Condition) error {
 	return status.Update(ctx, r.cfg.Client, ssi, r.cfg.Now().UTC().Truncate(time.Second), nil, synced, ready)
 }

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package csicheck
 
 import (
@@ -8,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
-	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
@@ -39,7 +44,7 @@ func TestCheckRole(t *testing.T) {
 	cases := []struct {
 		role       string
 		advance    time.Duration
-		wantStatus string
+		wantStatus metav1.ConditionStatus
 		wantReason string
 		wantRetry  bool
 		wantAsked  int
@@ -55,7 +60,7 @@ func TestCheckRole(t *testing.T) {
 	}
 	for i, c := range cases {
 		now = now.Add(c.advance)
-		cond, err := r.checkRole(context.Background(), cfg, "kubernetes", params.Parameters{Role: c.role})
+		cond, err := r.checkRole(context.Background(), cfg, "kubernetes", secretmodel.Parameters{Role: c.role})
 		if cond.Status != c.wantStatus || cond.Reason != c.wantReason || (err != nil) != c.wantRetry || checker.asked != c.wantAsked {
 			t.Errorf("step %d (%s): %s/%s, error %v, asked %d; want %s/%s, retry %v, asked %d",
 				i, c.role, cond.Status, cond.Reason, err, checker.asked, c.wantStatus, c.wantReason, c.wantRetry, c.wantAsked)

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package hmackey provides the key of the HMAC the controller writes into
 // each synced Secret's annotations (a digest of the data, never the data).
 // The key must be the same for every replica and over restarts, or every

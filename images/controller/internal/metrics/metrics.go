@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package metrics holds the controller's Prometheus metrics, all named
 // secrets_store_controller_*; it is also the store's Observer.
 package metrics

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package rollout restarts workloads the way `kubectl rollout restart` does:
 // it sets an annotation on the pod template, so the workload's controller
 // replaces the pods and they read the Secret anew.

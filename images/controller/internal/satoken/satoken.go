@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package satoken requests short-lived tokens of application ServiceAccounts
 // through the TokenRequest API, for the store's audience, and reuses each
 // until near its expiry. The controller logs in to the store with these

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package secretsync
 
 import (
@@ -17,6 +20,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
@@ -73,15 +77,15 @@ type failure struct {
 	readyReason, readyMessage string
 }
 
-func (f failure) synced() v1alpha1.Condition {
-	return v1alpha1.Condition{Type: status.Synced, Status: status.False, Reason: f.reason, Message: f.err.Error()}
+func (f failure) synced() metav1.Condition {
+	return metav1.Condition{Type: status.Synced, Status: status.False, Reason: f.reason, Message: f.err.Error()}
 }
 
-func (f failure) ready() v1alpha1.Condition {
+func (f failure) ready() metav1.Condition {
 	if f.readyReason == "" {
-		return v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: f.reason, Message: f.err.Error()}
+		return metav1.Condition{Type: status.Ready, Status: status.False, Reason: f.reason, Message: f.err.Error()}
 	}
-	return v1alpha1.Condition{Type: status.Ready, Status: status.False, Reason: f.readyReason, Message: f.readyMessage}
+	return metav1.Condition{Type: status.Ready, Status: status.False, Reason: f.readyReason, Message: f.readyMessage}
 }
 
 // specFailure classifies an error of parseSpec.
@@ -132,7 +136,7 @@ func readFailure(err error) failure {
 // The module's own store keeps its reasons ("permission denied", "no
 // handler for route"), which tell the user what to fix. Unwrap keeps err
 // for readFailure's classification.
-func ForeignStoreError(err error, d params.Defaults, p params.Parameters) error {
+func ForeignStoreError(err error, d params.Defaults, p secretmodel.Parameters) error {
 	if err == nil || p.Address == "" || p.Address == d.Address {
 		return err
 	}
@@ -182,7 +186,7 @@ func (e *tokenError) Error() string { return e.err.Error() }
 func (e *tokenError) Unwrap() error { return e.err }
 
 // applyStatus sets the import's Synced and Ready conditions.
-func (r *Reconciler) applyStatus(ctx context.Context, ssi *v1alpha1.SecretsStoreImport, synced, ready v1alpha1.Condition, lastSync *metav1.Time) error {
+func (r *Reconciler) applyStatus(ctx context.Context, ssi *v1alpha1.SecretsStoreImport, synced, ready metav1.Condition, lastSync *metav1.Time) error {
 	return status.Update(ctx, r.cfg.Client, ssi, r.now(), lastSync, synced, ready)
 }
 

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package secretsync
 
 import (
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 
@@ -47,7 +51,7 @@ func TestForeignStoreErrorNeverQuotesTheStore(t *testing.T) {
 			srv := httptest.NewTLSServer(tc.handler)
 			// Close waits for handlers; the silent one waits for stop.
 			defer func() { go srv.Close() }()
-			p := params.Parameters{Source: "SecretsStoreImport team/app", Address: srv.URL, Role: "app", PodNamespace: "team", ServiceAccount: "app"}
+			p := secretmodel.Parameters{Source: "SecretsStoreImport team/app", Address: srv.URL, Role: "app", PodNamespace: "team", ServiceAccount: "app"}
 			if tc.trusted {
 				p.CACertPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
 			}
@@ -87,7 +91,7 @@ func TestOwnStoreErrorKeepsReasons(t *testing.T) {
 	err := &store.Error{Op: "read", Path: "secret/data/app", Status: http.StatusBadRequest, Reasons: []string{"no handler for route"}}
 	d := params.Defaults{Address: "https://stronghold.d8-stronghold:8300"}
 	for _, addr := range []string{"", d.Address} {
-		if got := ForeignStoreError(err, d, params.Parameters{Address: addr}); !strings.Contains(got.Error(), "no handler for route") {
+		if got := ForeignStoreError(err, d, secretmodel.Parameters{Address: addr}); !strings.Contains(got.Error(), "no handler for route") {
 			t.Errorf("address %q: %v lost the reason", addr, got)
 		}
 	}

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package secretsync is way 4 of the module: it keeps a Kubernetes Secret
 // in sync with the store for each SecretsStoreImport of type
 // KubernetesSecret. It logs in as the import's ServiceAccount (a token from
@@ -19,6 +22,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -269,7 +273,7 @@ func (r *Reconciler) getSecret(ctx context.Context, namespace, name string) (*co
 // and the reconciler's own record.
 func (r *Reconciler) lastSync(ssi *v1alpha1.SecretsStoreImport) *metav1.Time {
 	var last *metav1.Time
-	if c, ok := status.Get(ssi.Status.Conditions, status.Synced); ok && c.Status == status.True && c.ObservedGeneration == ssi.Generation {
+	if c := meta.FindStatusCondition(ssi.Status.Conditions, status.Synced); c != nil && c.Status == status.True && c.ObservedGeneration == ssi.Generation {
 		last = ssi.Status.LastSyncTime
 	}
 	r.mu.Lock()

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package secretsync
 
 import (
@@ -6,7 +9,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/internal/attributes"
-	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
@@ -20,7 +23,7 @@ const MinRefresh = 30 * time.Second
 
 // syncSpec is a KubernetesSecret import's spec, checked and with defaults.
 type syncSpec struct {
-	params params.Parameters
+	params secretmodel.Parameters
 	// refresh is how often the store is read; 0 reads it once.
 	refresh            time.Duration
 	creation, deletion string

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package secretsync
 
 import (
@@ -18,6 +21,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
@@ -76,8 +80,8 @@ func TestParseSpec(t *testing.T) {
 }
 
 func TestReadFailure(t *testing.T) {
-	_, keyErr := render.Content(context.Background(), params.Object{SecretKey: "nope"}, "secret/data/db", map[string]any{}, render.NewBudget(1, 1))
-	_, b64Err := render.Content(context.Background(), params.Object{SecretKey: "v", Encoding: params.EncodingBase64}, "p", map[string]any{"v": "!!"}, render.NewBudget(1, 1))
+	_, keyErr := render.Content(context.Background(), secretmodel.Object{SecretKey: "nope"}, "secret/data/db", map[string]any{}, render.NewBudget(1, 1))
+	_, b64Err := render.Content(context.Background(), secretmodel.Object{SecretKey: "v", Encoding: secretmodel.EncodingBase64}, "p", map[string]any{"v": "!!"}, render.NewBudget(1, 1))
 	cases := []struct {
 		err  error
 		want string
@@ -103,10 +107,10 @@ func TestReadFailure(t *testing.T) {
 
 func TestLastSync(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
-	withStatus := func(synced string, gen int64, last *time.Time) *v1alpha1.SecretsStoreImport {
+	withStatus := func(synced metav1.ConditionStatus, gen int64, last *time.Time) *v1alpha1.SecretsStoreImport {
 		ssi := testImport("")
 		ssi.Generation = 2
-		ssi.Status.Conditions = []v1alpha1.Condition{{Type: status.Synced, Status: synced, ObservedGeneration: gen}}
+		ssi.Status.Conditions = []metav1.Condition{{Type: status.Synced, Status: synced, ObservedGeneration: gen}}
 		if last != nil {
 			mt := metav1.NewTime(*last)
 			ssi.Status.LastSyncTime = &mt

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package secretsync
 
 import (
@@ -19,9 +22,9 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/rollout"
 	"github.com/deckhouse/secrets-store-integration/images/controller/internal/status"
-	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/render"
-	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretfiles"
+	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
 )
 
 // sync brings the Secret in line with the store. The store is read only
@@ -117,10 +120,10 @@ func (r *Reconciler) keep(ctx context.Context, u *unstructured.Unstructured, ssi
 func (r *Reconciler) finish(ctx context.Context, u *unstructured.Unstructured, ssi *v1alpha1.SecretsStoreImport, spec syncSpec, secret *corev1.Secret, lastSync *metav1.Time, now time.Time) (reconcile.Result, string, error) {
 	r.cfg.Metrics.Managed(ssi.Namespace+"/"+ssi.Name, true)
 	rolloutErr := r.rollout(ctx, u, ssi, secret, now)
-	synced := v1alpha1.Condition{Type: status.Synced, Status: status.True, Reason: ReasonSynced,
+	synced := metav1.Condition{Type: status.Synced, Status: status.True, Reason: ReasonSynced,
 		Message: fmt.Sprintf("read %d key(s) from the store as ServiceAccount %s/%s (role %q)",
 			len(spec.params.Objects), ssi.Namespace, spec.params.ServiceAccount, spec.params.Role)}
-	ready := v1alpha1.Condition{Type: status.Ready, Status: status.True, Reason: ReasonSecretReady,
+	ready := metav1.Condition{Type: status.Ready, Status: status.True, Reason: ReasonSecretReady,
 		Message: fmt.Sprintf("Secret %s/%s is up to date", secret.Namespace, secret.Name)}
 	if err := errors.Join(rolloutErr, r.applyStatus(ctx, ssi, synced, ready, lastSync)); err != nil {
 		return reconcile.Result{}, metrics.ResultError, err
@@ -133,33 +136,23 @@ func (r *Reconciler) finish(ctx context.Context, u *unstructured.Unstructured, s
 }
 
 // read logs in as the import's ServiceAccount and returns the Secret's data:
-// each file rendered as the CSI provider renders it. Files with the same
-// read share one request.
-func (r *Reconciler) read(ctx context.Context, ssi *v1alpha1.SecretsStoreImport, p params.Parameters) (map[string][]byte, error) {
+// each file read and rendered by the same pipeline as the CSI provider's.
+func (r *Reconciler) read(ctx context.Context, ssi *v1alpha1.SecretsStoreImport, p secretmodel.Parameters) (map[string][]byte, error) {
 	jwt, err := r.cfg.Tokens.Token(ctx, ssi.Namespace, p.ServiceAccount, p.Audience)
 	if err != nil {
 		return nil, &tokenError{err: err}
 	}
-	cfg, login := r.cfg.Defaults.Connection(p)
-	login.JWT = jwt
-	sess, err := r.cfg.Store.Session(cfg, login)
+	groups, err := secretfiles.Read(ctx, r.cfg.Store, secretfiles.Request{
+		Params: p, Defaults: r.cfg.Defaults, JWT: jwt,
+		FileBytes: render.SecretBytes, TotalBytes: render.SecretBytes,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Source, err)
+		return nil, err
 	}
 	data := make(map[string][]byte, len(p.Objects))
-	budget := render.NewBudget(render.SecretBytes, render.SecretBytes)
-	for _, group := range params.GroupByRead(p.Objects) {
-		first := group[0]
-		sec, err := sess.Read(ctx, store.Request{Path: first.SecretPath, Method: first.Method, Args: first.SecretArgs, Version: first.Version})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", p.Source, first.Ref, err)
-		}
-		for _, o := range group {
-			content, err := render.Content(ctx, o, sec.Path, sec.Data, budget)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", p.Source, o.Ref, err)
-			}
-			data[o.ObjectName] = content
+	for _, g := range groups {
+		for i, o := range g.Objects {
+			data[o.ObjectName] = g.Contents[i]
 		}
 	}
 	return data, nil

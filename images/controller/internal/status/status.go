@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package status writes the status of SecretsStoreImports: the conditions
 // Ready and Synced that every object gets, with a reason and a message that
 // never hold a secret value. It applies the status server-side as the
@@ -8,9 +11,11 @@ package status
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,9 +39,9 @@ const (
 
 // Condition statuses.
 const (
-	True    = "True"
-	False   = "False"
-	Unknown = "Unknown"
+	True    = metav1.ConditionTrue
+	False   = metav1.ConditionFalse
+	Unknown = metav1.ConditionUnknown
 )
 
 // maxMessage bounds a condition message: store errors can list many
@@ -45,43 +50,19 @@ const maxMessage = 1024
 
 // Set returns conds with c in place of the condition of its type. The
 // transition time stays when the status does not change.
-func Set(conds []v1alpha1.Condition, c v1alpha1.Condition, now time.Time) []v1alpha1.Condition {
+func Set(conds []metav1.Condition, c metav1.Condition, now time.Time) []metav1.Condition {
 	if len(c.Message) > maxMessage {
 		c.Message = c.Message[:maxMessage-3] + "..."
 	}
 	c.LastTransitionTime = metav1.NewTime(now.UTC().Truncate(time.Second))
-	out := make([]v1alpha1.Condition, 0, len(conds)+1)
-	found := false
-	for _, old := range conds {
-		if old.Type != c.Type {
-			out = append(out, old)
-			continue
-		}
-		found = true
-		if old.Status == c.Status && !old.LastTransitionTime.IsZero() {
-			c.LastTransitionTime = old.LastTransitionTime
-		}
-		out = append(out, c)
-	}
-	if !found {
-		out = append(out, c)
-	}
+	out := slices.Clone(conds) // SetStatusCondition changes the slice it is given
+	meta.SetStatusCondition(&out, c)
 	return out
-}
-
-// Get returns the condition of type t, if any.
-func Get(conds []v1alpha1.Condition, t string) (v1alpha1.Condition, bool) {
-	for _, c := range conds {
-		if c.Type == t {
-			return c, true
-		}
-	}
-	return v1alpha1.Condition{}, false
 }
 
 // Update sets conds, for the object's generation, in ssi's status with
 // lastSync, and applies it.
-func Update(ctx context.Context, c client.Client, ssi *v1alpha1.SecretsStoreImport, now time.Time, lastSync *metav1.Time, conds ...v1alpha1.Condition) error {
+func Update(ctx context.Context, c client.Client, ssi *v1alpha1.SecretsStoreImport, now time.Time, lastSync *metav1.Time, conds ...metav1.Condition) error {
 	st := v1alpha1.Status{ObservedGeneration: ssi.Generation, Conditions: ssi.Status.Conditions, LastSyncTime: lastSync}
 	for _, cond := range conds {
 		cond.ObservedGeneration = ssi.Generation

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package status
 
 import (
@@ -5,27 +8,26 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 )
 
 func TestSet(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
 	t1 := t0.Add(time.Hour)
-	old := []v1alpha1.Condition{
+	old := []metav1.Condition{
 		{Type: Ready, Status: True, Reason: "SecretReady", LastTransitionTime: metav1.NewTime(t0)},
 		{Type: Synced, Status: True, Reason: "Synced", LastTransitionTime: metav1.NewTime(t0)},
 	}
 	cases := []struct {
 		name     string
-		set      v1alpha1.Condition
+		set      metav1.Condition
 		wantTime time.Time
 		wantLen  int
 	}{
-		{"same status keeps the transition time", v1alpha1.Condition{Type: Ready, Status: True, Reason: "Other"}, t0, 2},
-		{"new status takes now", v1alpha1.Condition{Type: Synced, Status: False, Reason: "StoreUnreachable"}, t1, 2},
-		{"new type is added", v1alpha1.Condition{Type: "Other", Status: True}, t1, 3},
+		{"same status keeps the transition time", metav1.Condition{Type: Ready, Status: True, Reason: "Other"}, t0, 2},
+		{"new status takes now", metav1.Condition{Type: Synced, Status: False, Reason: "StoreUnreachable"}, t1, 2},
+		{"new type is added", metav1.Condition{Type: "Other", Status: True}, t1, 3},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -33,8 +35,8 @@ func TestSet(t *testing.T) {
 			if len(got) != c.wantLen {
 				t.Fatalf("%d conditions, want %d", len(got), c.wantLen)
 			}
-			cond, ok := Get(got, c.set.Type)
-			if !ok || cond.Reason != c.set.Reason || !cond.LastTransitionTime.Time.Equal(c.wantTime) {
+			cond := meta.FindStatusCondition(got, c.set.Type)
+			if cond == nil || cond.Reason != c.set.Reason || !cond.LastTransitionTime.Time.Equal(c.wantTime) {
 				t.Errorf("condition %+v, want reason %q at %s", cond, c.set.Reason, c.wantTime)
 			}
 		})
@@ -42,7 +44,7 @@ func TestSet(t *testing.T) {
 	if old[1].Status != True {
 		t.Error("Set changed its input")
 	}
-	long := Set(nil, v1alpha1.Condition{Type: Ready, Message: strings.Repeat("x", 5000)}, t1)
+	long := Set(nil, metav1.Condition{Type: Ready, Message: strings.Repeat("x", 5000)}, t1)
 	if len(long[0].Message) != maxMessage {
 		t.Errorf("message of %d characters, want it cut to %d", len(long[0].Message), maxMessage)
 	}

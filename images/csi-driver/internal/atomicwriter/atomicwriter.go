@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package atomicwriter writes a volume's files the way kubelet's atomic
 // writer does, so a reader never sees a half-written set: the files go
 // into a fresh timestamped folder, a "..data" symlink is swapped to it

@@ -1,11 +1,17 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package atomicwriter
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/deckhouse/secrets-store-integration/images/testsupport/fssnapshot"
 )
 
 // FuzzWriter plants a random tree of files, folders and links in a
@@ -49,8 +55,8 @@ func FuzzWriter(f *testing.F) {
 		if err == nil {
 			checkOwnVolume(t, fx)
 		}
-		if after := snapshot(t, fx.base, fx.vol); !mapsEqual(after, canary) {
-			t.Fatalf("outside the volume changed (write error %v):\n%s", err, diff(canary, after))
+		if after := snapshot(t, fx.base, fx.vol); !maps.Equal(after, canary) {
+			t.Fatalf("outside the volume changed (write error %v):\n%s", err, fssnapshot.Diff(canary, after))
 		}
 	})
 }

@@ -1,15 +1,18 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package atomicwriter
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/deckhouse/secrets-store-integration/images/testsupport/fssnapshot"
 )
 
 // The volume of these tests sits in base beside a canary folder; a
@@ -31,78 +34,25 @@ var (
 // canaryGID owns the canary, so a chown through a link would show.
 const canaryGID = 4242
 
-type entry struct {
-	mode     fs.FileMode
-	uid, gid uint32
-	data     string // contents of a regular file, target of a link
-}
-
 // snapshot records every entry under dir without following links,
 // skipping the subtree skip.
-func snapshot(t testing.TB, dir, skip string) map[string]entry {
+func snapshot(t testing.TB, dir, skip string) map[string]string {
 	t.Helper()
-	got := map[string]entry{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == skip {
-			return filepath.SkipDir
-		}
-		info, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		st := info.Sys().(*syscall.Stat_t)
-		e := entry{mode: info.Mode(), uid: st.Uid, gid: st.Gid}
-		switch {
-		case info.Mode().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			e.data = string(data)
-		case info.Mode().Type() == fs.ModeSymlink:
-			e.data, err = os.Readlink(p)
-			if err != nil {
-				return err
-			}
-		}
-		got[p] = e
-		return nil
-	})
+	got, err := fssnapshot.Tree(dir, skip)
 	if err != nil {
-		t.Fatalf("snapshot %s: %v", dir, err)
+		t.Fatal(err)
 	}
 	return got
 }
 
 // etcSnapshot is /etc's top level and its passwd file: enough to see a
 // RemoveAll, chmod or chown of /etc, or a file written into it.
-func etcSnapshot(t testing.TB) map[string]entry {
+func etcSnapshot(t testing.TB) map[string]string {
 	t.Helper()
-	got := map[string]entry{}
-	entries, err := os.ReadDir("/etc")
+	got, err := fssnapshot.Etc()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range append(entries, nil) {
-		p := "/etc"
-		if e != nil {
-			p = filepath.Join(p, e.Name())
-		}
-		info, err := os.Lstat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := info.Sys().(*syscall.Stat_t)
-		got[p] = entry{mode: info.Mode(), uid: st.Uid, gid: st.Gid}
-	}
-	passwd, err := os.ReadFile("/etc/passwd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got["/etc/passwd"] = entry{mode: got["/etc/passwd"].mode, uid: got["/etc/passwd"].uid, gid: got["/etc/passwd"].gid, data: string(passwd)}
 	return got
 }
 
@@ -243,19 +193,19 @@ func TestTamperedVolumeIsReportedNotFollowed(t *testing.T) {
 			err := f.w.Write(secondFiles)
 			checkTamper(t, "Write", err, c.write)
 			if c.write {
-				if after := snapshot(t, f.vol, ""); !mapsEqual(after, planted) {
-					t.Errorf("a refused Write changed the volume:\n%s", diff(planted, after))
+				if after := snapshot(t, f.vol, ""); !maps.Equal(after, planted) {
+					t.Errorf("a refused Write changed the volume:\n%s", fssnapshot.Diff(planted, after))
 				}
 			} else if err == nil {
 				if got := readAll(t, f.vol); got["a"] != "1b" || got["db/c"] != "3" {
 					t.Errorf("after Write the volume holds %v", got)
 				}
 			}
-			if after := snapshot(t, f.base, f.vol); !mapsEqual(after, canary) {
-				t.Errorf("outside the volume changed:\n%s", diff(canary, after))
+			if after := snapshot(t, f.base, f.vol); !maps.Equal(after, canary) {
+				t.Errorf("outside the volume changed:\n%s", fssnapshot.Diff(canary, after))
 			}
-			if after := etcSnapshot(t); !mapsEqual(after, etc) {
-				t.Errorf("/etc changed:\n%s", diff(etc, after))
+			if after := etcSnapshot(t); !maps.Equal(after, etc) {
+				t.Errorf("/etc changed:\n%s", fssnapshot.Diff(etc, after))
 			}
 		})
 	}
@@ -293,8 +243,8 @@ func TestFillRefusesPlantedNames(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkTamper(t, "fill", f.w.fill(root, ts, secondFiles), true)
-			if after := snapshot(t, f.base, f.vol); !mapsEqual(after, canary) {
-				t.Errorf("outside the volume changed:\n%s", diff(canary, after))
+			if after := snapshot(t, f.base, f.vol); !maps.Equal(after, canary) {
+				t.Errorf("outside the volume changed:\n%s", fssnapshot.Diff(canary, after))
 			}
 		})
 	}
@@ -313,34 +263,4 @@ func checkTamper(t *testing.T, what string, err error, want bool) {
 	case errors.As(err, &te):
 		t.Errorf("%s: unexpected tampering reported: %v", what, err)
 	}
-}
-
-func mapsEqual(a, b map[string]entry) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
-func diff(before, after map[string]entry) string {
-	var lines []string
-	for k, v := range before {
-		if w, ok := after[k]; !ok {
-			lines = append(lines, "- "+k)
-		} else if w != v {
-			lines = append(lines, fmt.Sprintf("~ %s: %+v -> %+v", k, v, w))
-		}
-	}
-	for k := range after {
-		if _, ok := before[k]; !ok {
-			lines = append(lines, "+ "+k)
-		}
-	}
-	slices.Sort(lines)
-	return strings.Join(lines, "\n")
 }

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package driver
 
 import (
@@ -13,6 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/deckhouse/secrets-store-integration/images/csi-driver/internal/metrics"
+	"github.com/deckhouse/secrets-store-integration/images/internal/unixsocket"
 )
 
 // sanitySkips are the csi-sanity cases that do not apply to a node-only
@@ -50,7 +54,7 @@ func TestSanity(t *testing.T) {
 		Metrics: metrics.New(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	endpoint := filepath.Join(dir, "csi.sock")
-	ln, err := Listen("unix://" + endpoint)
+	ln, err := unixsocket.Listen("unix://"+endpoint, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

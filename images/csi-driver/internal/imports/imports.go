@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package imports reads SecretsStoreImport objects through a shared
 // informer, so a node's many publishes and rotations cost the API server
 // one watch instead of one request each.

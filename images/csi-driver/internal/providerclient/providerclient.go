@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package providerclient calls a secrets-store provider (ours or any
 // upstream one) over the provider protocol on its unix socket.
 package providerclient

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package state keeps what rotation needs to know about a mounted volume in
 // a small JSON file beside the target folder (in kubelet's folder of the
 // volume), so a restarted driver goes on rotating existing mounts. It never

@@ -1,17 +1,18 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package tmpfs mounts and unmounts the in-memory file systems that hold a
 // volume's secrets, so they never touch a disk.
 package tmpfs
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
+	"k8s.io/mount-utils"
 )
 
 // Limits are a tmpfs's size= in bytes and nr_inodes=; zero is the
@@ -48,50 +49,20 @@ func Unmount(dir string) error {
 	return fmt.Errorf("unmount %s: %w", dir, err)
 }
 
-// IsMounted reports whether dir is a mount point, from the kernel's mount
-// table (a bind or tmpfs mount on the same device shows no other trace).
+// IsMounted reports whether dir is a mount point. mount-utils asks the
+// kernel (openat2 across a mount boundary) and falls back to the mount table
+// for a bind or tmpfs mount on the same device, which shows no other trace.
+// Mount and Unmount above stay system calls: mount-utils' Mounter runs the
+// mount and umount programs, which the driver's image does not carry.
 func IsMounted(dir string) (bool, error) {
-	resolved, err := filepath.EvalSymlinks(dir)
-	if errors.Is(err, os.ErrNotExist) {
+	mounted, err := mounter.IsMountPoint(dir)
+	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("resolve %s: %w", dir, err)
+		return false, fmt.Errorf("check mount of %s: %w", dir, err)
 	}
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false, fmt.Errorf("read mount table: %w", err)
-	}
-	defer f.Close()
-	scanner := bufio.NewScanner(f)
-	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
-	for scanner.Scan() {
-		fields := strings.Fields(scanner.Text())
-		if len(fields) > 4 && unescape(fields[4]) == resolved {
-			return true, nil
-		}
-	}
-	if err := scanner.Err(); err != nil {
-		return false, fmt.Errorf("read mount table: %w", err)
-	}
-	return false, nil
+	return mounted, nil
 }
 
-// unescape decodes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
+var mounter = mount.New("")

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package tmpfs
 
 import (
@@ -8,15 +11,6 @@ import (
 	"syscall"
 	"testing"
 )
-
-func TestUnescape(t *testing.T) {
-	cases := map[string]string{`/a\040b`: "/a b", "/plain": "/plain", `/x\134y`: `/x\y`, `/end\04`: `/end\04`}
-	for in, want := range cases {
-		if got := unescape(in); got != want {
-			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
 
 func TestMountCycle(t *testing.T) {
 	if os.Geteuid() != 0 {

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package environ builds the application's environment: it takes the
 // container's variables, drops the injector's own configuration, reads the
 // secrets that references and env-from-path name, and renders the values.
@@ -67,9 +70,9 @@ type variable struct {
 	ref         bool
 }
 
-// Build resolves environ (os.Environ form). Explicit variables of the
-// container, references or not, win over env-from-path; among
-// env-from-path secrets later ones win. Errors name the variable and the
+// Build resolves environ (os.Environ form). Keys of env-from-path secrets
+// win over the container's own variables, references or not, and among
+// env-from-path secrets later ones win, as in the existing module. Errors name the variable and the
 // path and say what the store answered; they never hold a value.
 func Build(ctx context.Context, r Reader, environ []string, opts Options) (Result, error) {
 	if opts.Log == nil {
@@ -101,28 +104,8 @@ func Build(ctx context.Context, r Reader, environ []string, opts Options) (Resul
 	// not the value itself.
 	digested := map[string]string{}
 	var res Result
-	for _, sec := range opts.EnvFromPath {
-		d, ok := data[sec]
-		if !ok {
-			continue // missing and ignored
-		}
-		for _, k := range sortedKeys(d) {
-			if !validName(k) {
-				opts.Log.Warn("key is not a valid variable name; left out", "path", sec.String(), "key", k)
-				continue
-			}
-			if why := loaderVariable(k); why != "" {
-				return Result{}, fmt.Errorf("env-from-path %s: key %q may not be set from the store: %s; "+
-					"remove the key from the secret, or set the variable in the container itself", sec, k, why)
-			}
-			v, err := secretdata.Value(d[k])
-			if err != nil {
-				return Result{}, fmt.Errorf("env-from-path %s: key %q: %w", sec, k, err)
-			}
-			out[k] = string(v)
-			fromStore[k] = true
-		}
-	}
+	// handed holds the variables that took the store token.
+	handed := map[string]bool{}
 	var errs []error
 	for _, v := range vars {
 		if !v.ref {
@@ -151,7 +134,9 @@ func Build(ctx context.Context, r Reader, environ []string, opts Options) (Resul
 		}
 		out[v.name] = val
 		fromStore[v.name] = true
-		res.TokenHanded = res.TokenHanded || v.parsed.UsesLogin()
+		if v.parsed.UsesLogin() {
+			handed[v.name] = true
+		}
 		if v.parsed.Issued() {
 			// Each rebuild logs in and writes anew: a new token or
 			// certificate is not a change of the secrets, so the
@@ -162,6 +147,35 @@ func Build(ctx context.Context, r Reader, environ []string, opts Options) (Resul
 	if err := errors.Join(errs...); err != nil {
 		return Result{}, err
 	}
+	// env-from-path is applied last, as the existing module's injector
+	// does: its keys win over the container's own variables of the same
+	// name. Loader variables are refused, so a secret cannot take over
+	// how the program starts.
+	for _, sec := range opts.EnvFromPath {
+		d, ok := data[sec]
+		if !ok {
+			continue // missing and ignored
+		}
+		for _, k := range sortedKeys(d) {
+			if !validName(k) {
+				opts.Log.Warn("key is not a valid variable name; left out", "path", sec.String(), "key", k)
+				continue
+			}
+			if why := loaderVariable(k); why != "" {
+				return Result{}, fmt.Errorf("env-from-path %s: key %q may not be set from the store: %s; "+
+					"remove the key from the secret, or set the variable in the container itself", sec, k, why)
+			}
+			v, err := secretdata.Value(d[k])
+			if err != nil {
+				return Result{}, fmt.Errorf("env-from-path %s: key %q: %w", sec, k, err)
+			}
+			out[k] = string(v)
+			fromStore[k] = true
+			delete(digested, k)
+			delete(handed, k)
+		}
+	}
+	res.TokenHanded = len(handed) > 0
 	for _, name := range sortedKeys(out) {
 		res.Env = append(res.Env, name+"="+out[name])
 	}

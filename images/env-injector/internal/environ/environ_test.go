@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package environ
 
 import (
@@ -66,10 +69,10 @@ func TestBuild(t *testing.T) {
 			want:    []string{"A=s3cr3t", "B=first", "C=app@S3CR3T", "DSN=pg://app:s3cr3t@db", "PATH=/bin"},
 		},
 		{
-			name:     "env-from-path: later paths win, explicit variables win over all, bad names left out",
-			environ:  []string{"LOG_LEVEL=info", "DB_USER=secrets-store:secret/data/db#user"},
+			name:     "env-from-path: later paths win, and win over the container's variables (plain or references), as in the existing module; bad names left out",
+			environ:  []string{"LOG_LEVEL=info", "DB_USER=secrets-store:secret/data/db#user", "KEPT=yes"},
 			fromPath: []envref.Secret{{Path: "secret/data/common"}, {Path: "secret/data/team"}},
-			want:     []string{"DB_USER=app", "LOG_LEVEL=info", "REGION=us"},
+			want:     []string{"DB_USER=common", "KEPT=yes", "LOG_LEVEL=debug", "REGION=us"},
 		},
 		{
 			name:    "ignore-missing-secrets leaves out missing paths and keys",

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package supervise runs the application as a child of the injector, for
 // the watch modes: the injector stays PID 1 of the container, passes every
 // signal on, and can end the application when its secrets go stale.

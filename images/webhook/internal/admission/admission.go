@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package admission answers the API server's AdmissionReview requests for
 // pods: it decodes the review, checks and mutates an opted-in pod, and
 // writes the response with a JSON patch, warnings or the reason of a
@@ -23,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/entrypoint"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/mutate"
@@ -38,7 +42,7 @@ type Images interface {
 
 // Handler serves /mutate.
 type Handler struct {
-	Defaults injection.Defaults
+	Defaults params.Defaults
 	Options  mutate.Options
 	Images   Images
 	Metrics  *metrics.Metrics
@@ -46,27 +50,42 @@ type Handler struct {
 }
 
 // ServeHTTP answers one AdmissionReview.
+//
+// Own decoding over controller-runtime's admission.Webhook: that one
+// answers a malformed review with HTTP 200 and an error inside the review
+// (the API server and the tests here expect 400), counts no metrics per
+// result, and would build the patch by diffing the mutated pod with
+// jsonpatch, where mutate.Patch writes the operations the fuzz test checks.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	result := serve(w, r, h.Log, func(req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string) {
+		return h.review(r.Context(), req)
+	})
+	h.Metrics.Admission(result, time.Since(start))
+}
+
+// serve reads the AdmissionReview in r, answers it with decide's response
+// and returns decide's result, or metrics.Error when the review could not
+// be read or the answer written.
+func serve(w http.ResponseWriter, r *http.Request, log *slog.Logger,
+	decide func(*admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string)) string {
 	review, err := decode(w, r)
 	if err != nil {
-		h.Metrics.Admission(metrics.Error, time.Since(start))
-		h.Log.Warn("bad admission request", "error", err.Error(), "remote", r.RemoteAddr)
+		log.Warn("bad admission request", "error", err.Error(), "remote", r.RemoteAddr)
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return metrics.Error
 	}
-	resp, result := h.review(r.Context(), review.Request)
+	resp, result := decide(review.Request)
 	resp.UID = review.Request.UID
 	out, err := json.Marshal(admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp})
 	if err != nil {
-		h.Metrics.Admission(metrics.Error, time.Since(start))
-		h.Log.Error("encode admission response", "error", err.Error())
+		log.Error("encode admission response", "error", err.Error())
 		http.Error(w, "encode admission response", http.StatusInternalServerError)
-		return
+		return metrics.Error
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
-	h.Metrics.Admission(result, time.Since(start))
+	return result
 }
 
 func decode(w http.ResponseWriter, r *http.Request) (*admissionv1.AdmissionReview, error) {

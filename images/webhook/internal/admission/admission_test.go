@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package admission
 
 import (
@@ -19,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/entrypoint"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/mutate"
@@ -53,7 +57,7 @@ func newHarness() *harness {
 	images := &fakeImages{images: map[string]mutate.Image{"nginx:1.27": {Entrypoint: []string{"/docker-entrypoint.sh"}, Cmd: []string{"nginx"}}}}
 	return &harness{
 		h: &Handler{
-			Defaults: injection.Defaults{Address: "https://vault.example:8200"},
+			Defaults: params.Defaults{Address: "https://vault.example:8200"},
 			Options:  mutate.Options{InjectorImage: "injector:v1", InjectorBinary: "/env-injector", TokenAudience: "vault", TokenExpirationSeconds: 600},
 			Images:   images, Metrics: metrics.New(),
 			Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

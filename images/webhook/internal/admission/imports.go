@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package admission
 
 import (
@@ -47,25 +50,13 @@ type ImportHandler struct {
 }
 
 // ServeHTTP answers one AdmissionReview.
+// Imports are not counted in the pod metrics: serve's result is dropped.
 func (h *ImportHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	review, err := decode(w, r)
-	if err != nil {
-		h.Log.Warn("bad admission request", "error", err.Error(), "remote", r.RemoteAddr)
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), reviewTimeout)
 	defer cancel()
-	resp := h.review(ctx, review.Request)
-	resp.UID = review.Request.UID
-	out, err := json.Marshal(admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp})
-	if err != nil {
-		h.Log.Error("encode admission response", "error", err.Error())
-		http.Error(w, "encode admission response", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(out)
+	serve(w, r, h.Log, func(req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string) {
+		return h.review(ctx, req), ""
+	})
 }
 
 func (h *ImportHandler) review(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package certs serves a TLS certificate and key from files and picks up
 // new ones when the files change: the module's hook renews the webhook's
 // certificate before it expires and kubelet swaps the Secret's files in
@@ -17,6 +20,13 @@ import (
 // Reloader hands out the certificate in its files, reading them again
 // whenever either changed since the last read. A new pair that does not
 // load (a half-written update) leaves the old one in use.
+//
+// Own code over controller-runtime's certwatcher: certwatcher.New fails
+// when the files are not there yet, where this one starts not ready and
+// serves once they appear (the Secret is mounted late or renewed by the
+// hook); it learns of a change from fsnotify or a 10 s poll, where a stat
+// at each handshake here serves the new pair at once; and it needs a
+// goroutine of its own and logs through logr rather than slog.
 type Reloader struct {
 	certFile, keyFile string
 	log               *slog.Logger

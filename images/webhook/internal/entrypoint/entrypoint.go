@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package entrypoint reads what a container image runs (its config's
 // ENTRYPOINT and CMD) from the image's registry, as kubelet would pull it:
 // with the pod's and its service account's pull secrets, for the pod's

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package metrics holds the webhook's Prometheus metrics.
 package metrics
 
@@ -9,7 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-const namespace = "secrets_store_webhook"
+// Namespace is the prefix of the webhook's metrics.
+const Namespace = "secrets_store_webhook"
 
 // Results of an admission.
 const (
@@ -35,19 +39,19 @@ type Metrics struct {
 func New() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
-		admissions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "admissions_total",
+		admissions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "admissions_total",
 			Help: "Admission reviews by result: mutated, skipped, refused, error."}, []string{"result"}),
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "admission_duration_seconds",
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "admission_duration_seconds",
 			Help:    "Time to answer an admission review, registry lookups included.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
-		registryLookups: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "registry_lookups_total",
+		registryLookups: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "registry_lookups_total",
 			Help: "Reads of image configs from registries by result: ok, denied, not_found, timeout, credentials, tls, redirect, error."}, []string{"result"}),
-		registryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "registry_lookup_duration_seconds",
+		registryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "registry_lookup_duration_seconds",
 			Help:    "Time to read one image config from its registry, pull secrets included.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
-		imageCache: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "image_cache_requests_total",
+		imageCache: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "image_cache_requests_total",
 			Help: "Image config cache lookups by result: hit or miss."}, []string{"result"}),
-		certNotAfter: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "certificate_not_after_timestamp_seconds",
+		certNotAfter: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "certificate_not_after_timestamp_seconds",
 			Help: "Expiry (Unix time) of the serving certificate in use."}),
 	}
 	m.Registry.MustRegister(

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package mutate
 
 import (
@@ -9,6 +12,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/envref"
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 )
 
 // EnvError is a bad reference in a container's variable.
@@ -28,7 +32,7 @@ func (e *EnvError) Unwrap() error { return e.Err }
 // in is refused now. Warnings are accepted but risky or useless settings.
 // The error joins an *injection.FieldError per bad annotation and an
 // *EnvError per bad reference.
-func Check(pod *corev1.Pod, d injection.Defaults) (injection.Settings, []string, error) {
+func Check(pod *corev1.Pod, d params.Defaults) (injection.Settings, []string, error) {
 	s, warnings, annErr := injection.FromAnnotations(pod.Annotations, d)
 	errs := []error{annErr}
 	all := slices.Concat(pod.Spec.InitContainers, pod.Spec.Containers)

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package mutate turns an opted-in pod into one whose containers start
 // through the env injector: it checks the pod's annotations and references,
 // lists the containers to rewrite, and writes the JSON patch. It does no

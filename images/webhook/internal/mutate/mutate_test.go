@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package mutate
 
 import (
@@ -12,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 )
 
 var opts = Options{
@@ -19,7 +23,7 @@ var opts = Options{
 	TokenAudience: "vault", TokenExpirationSeconds: 600,
 }
 
-var defaults = injection.Defaults{Address: "https://stronghold.d8-stronghold:8300", CACertPEM: "PEM"}
+var defaults = params.Defaults{Address: "https://stronghold.d8-stronghold:8300", CACertPEM: "PEM"}
 
 func TestCommand(t *testing.T) {
 	img := Image{Entrypoint: []string{"/docker-entrypoint.sh"}, Cmd: []string{"nginx", "-g", "daemon off;"}}

@@ -1,3 +1,6 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package mlog stands in for monis.app/mlog: the few calls the upstream
 // secrets-store-csi-driver makes, done with klog.
 package mlog
