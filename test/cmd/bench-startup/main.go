@@ -340,7 +340,11 @@ func fileSize(path string) (int64, error) {
 
 func markdown(cmd *bench.Command, r Result) string {
 	var b strings.Builder
-	b.WriteString(cmd.Header("the injector's start-up next to the existing module's"))
+	what := "the env injector's start-up"
+	if len(r.BinaryBytes) > 1 {
+		what += " next to the existing module's"
+	}
+	b.WriteString(cmd.Header(what))
 	fmt.Fprintf(&b, "`/bin/true` alone: p50 %.1f ms, peak RSS %.1f MiB (the floor of GNU time)\n\n", r.FloorP50Ms, r.FloorRSSMiB)
 	names := slices.Collect(func(yield func(string) bool) {
 		for k := range r.BinaryBytes {
