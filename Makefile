@@ -17,7 +17,7 @@ SOLO_MODULES := hooks/settings
 export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver,github.com/flant,github.com/deckhouse/module-sdk,github.com/deckhouse/deckhouse,github.com/sylabs
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook
+.PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook bench-startup bench-node bench-cluster
 .PHONY: docs docs-build docs-tools bench-charts
 .PHONY: generate
 
@@ -74,6 +74,35 @@ bench-controller: test-servers
 # The env injector's size and its start-up time with a local Vault.
 bench-injector: test-servers
 	cd test && go run ./cmd/bench-injector
+
+# The env injector's start-up: store requests per start (counted through a
+# proxy), time, peak RSS and binary size; OTHER_INJECTOR, a binary of the
+# existing module's injector, runs start for start with ours
+# (docs/BENCHMARKS.md). Writes docs/benchmarks/startup.json for the charts.
+OTHER_INJECTOR ?=
+bench-startup: test-servers
+	mkdir -p docs/benchmarks
+	cd test && go run ./cmd/bench-startup $(if $(OTHER_INJECTOR),-other $(OTHER_INJECTOR)) -json ../docs/benchmarks/startup.json
+
+# A full node: 1,000 volumes (1, 10, 100 files; 50 identities; certificates)
+# kept published with rotation on, over 3 rotation sweeps: RSS, CPU seconds,
+# store reads per sweep against one per identity and object, new pods'
+# publish p99 during a sweep (docs/BENCHMARKS.md). Needs root (tmpfs); scale
+# down with NODE_FLAGS='-volumes 200 -service-accounts 10'. Writes
+# docs/benchmarks/node.json for the charts.
+NODE_FLAGS ?=
+bench-node: test-servers
+	mkdir -p docs/benchmarks
+	cd test && go run ./cmd/bench-node $(NODE_FLAGS) -json ../docs/benchmarks/node.json
+
+# A large cluster: the controller with 10,000 KubernetesSecret imports over
+# 500 namespaces (docs/BENCHMARKS.md); scale down with
+# CLUSTER_FLAGS='-imports 2000 -namespaces 100 -service-accounts 2 -refresh 60s -intervals 2'.
+# Writes docs/benchmarks/cluster.json for the charts.
+CLUSTER_FLAGS ?= -imports 10000 -namespaces 500 -service-accounts 2 -refresh 120s -intervals 2 -timeout 90m
+bench-cluster: test-servers
+	mkdir -p docs/benchmarks
+	cd test && go run ./cmd/bench-controller $(CLUSTER_FLAGS) -json ../docs/benchmarks/cluster.json
 
 # The webhook's admission latency through the real API server.
 bench-webhook: test-servers

@@ -5,6 +5,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -22,8 +23,11 @@ import (
 type Command struct {
 	name    string
 	out     string
+	jsonOut string
 	timeout time.Duration
-	// loadBefore is the load average when the measuring began.
+	// began and loadBefore are the time and the load average when the
+	// measuring began.
+	began      time.Time
 	loadBefore string
 }
 
@@ -34,6 +38,45 @@ func NewCommand(name string, timeout time.Duration) *Command {
 	flag.StringVar(&c.out, "out", "", "also write the results as markdown to this file")
 	flag.DurationVar(&c.timeout, "timeout", timeout, "bound of the whole benchmark")
 	return c
+}
+
+// JSON registers -json on the command line, for a command whose results
+// also go to the charts as JSON (WriteJSON).
+func (c *Command) JSON() {
+	flag.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
+}
+
+// WriteJSON writes results as indented JSON to -json; without -json it does
+// nothing.
+func (c *Command) WriteJSON(results any) error {
+	if c.jsonOut == "" {
+		return nil
+	}
+	data, err := json.MarshalIndent(results, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode the results: %w", err)
+	}
+	if err := os.WriteFile(c.jsonOut, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", c.jsonOut, err)
+	}
+	return nil
+}
+
+// RunInfo heads the results a command writes as JSON: which command line,
+// when, on how many CPUs and how busy the machine was. Embedded in a
+// results struct, its fields are the results' own.
+type RunInfo struct {
+	Command    string    `json:"command"`
+	Began      time.Time `json:"began"`
+	CPUs       int       `json:"cpus"`
+	LoadBefore string    `json:"load_average_before"`
+	LoadAfter  string    `json:"load_average_after"`
+}
+
+// Info is the RunInfo of this run, the load average after as it is now.
+func (c *Command) Info() RunInfo {
+	return RunInfo{Command: strings.Join(append([]string{"go run ./cmd/" + c.name}, os.Args[1:]...), " "),
+		Began: c.began, CPUs: runtime.NumCPU(), LoadBefore: c.loadBefore, LoadAfter: LoadAverage()}
 }
 
 // Counts registers a flag such as -files 1,10,100: positive numbers, one
@@ -75,7 +118,7 @@ func Usage(msg string) {
 func (c *Command) Run(measure func(ctx context.Context) (report string, err error)) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	c.loadBefore = LoadAverage()
+	c.began, c.loadBefore = time.Now().UTC(), LoadAverage()
 	report, err := measure(ctx)
 	cancel()
 	stop()

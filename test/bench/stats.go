@@ -18,7 +18,10 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 // Ms formats d in milliseconds with one decimal.
-func Ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
+func Ms(d time.Duration) string { return fmt.Sprintf("%.1f", Millis(d)) }
+
+// Millis is d in milliseconds, for results written as JSON.
+func Millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // Parallel calls f(0..n-1), at most c at a time, and returns the wall time.
 // Once ctx ends no new call starts.
@@ -45,4 +48,7 @@ func Parallel(ctx context.Context, n, c int, f func(i int)) time.Duration {
 }
 
 // MiB formats a size in bytes in mebibytes with one decimal.
-func MiB[T int64 | float64](bytes T) string { return fmt.Sprintf("%.1f", float64(bytes)/(1<<20)) }
+func MiB[T int64 | float64](bytes T) string { return fmt.Sprintf("%.1f", Mebibytes(bytes)) }
+
+// Mebibytes is a size in bytes in mebibytes, for results written as JSON.
+func Mebibytes[T int64 | float64](bytes T) float64 { return float64(bytes) / (1 << 20) }

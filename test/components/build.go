@@ -34,6 +34,10 @@ type Binaries struct {
 	Webhook string
 }
 
+// InjectorBuildTags are the env injector image's build tags: HTTP/1.1 only,
+// for a smaller binary.
+const InjectorBuildTags = "nethttpomithttp2"
+
 // Build compiles the product binaries (images/csi-driver, vault-provider,
 // env-injector, ...) from the workspace into dir, as the images do, and
 // returns their paths.
@@ -48,13 +52,20 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 	// One go invocation builds them all: the shared packages compile once. With a
 	// trailing slash -o names each binary after its package folder.
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
-		module+"/csi-driver", module+"/vault-provider", module+"/env-injector", module+"/controller", module+"/webhook")
+		module+"/csi-driver", module+"/vault-provider", module+"/controller", module+"/webhook")
 	// From the repository root go.work ties the product modules together.
 	cmd.Dir = root
 	// Static, as the images build them: the injector runs in any image.
 	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return Binaries{}, fmt.Errorf("go build the product binaries: %w\n%s", err, out)
+	}
+	// The injector with its image's build tags (images/env-injector/Dockerfile).
+	cmd = exec.CommandContext(ctx, "go", "build", "-tags", InjectorBuildTags, "-o", dir+string(filepath.Separator), module+"/env-injector")
+	cmd.Dir = root
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return Binaries{}, fmt.Errorf("go build the env injector: %w\n%s", err, out)
 	}
 	return Binaries{
 		Driver:     filepath.Join(dir, "csi-driver"),
@@ -63,4 +74,21 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 		Controller: filepath.Join(dir, "controller"),
 		Webhook:    filepath.Join(dir, "webhook"),
 	}, nil
+}
+
+// BuildStrippedInjector builds the env injector into out as its image does:
+// static, stripped, with the image's build tags; the size is what every
+// mutated pod copies.
+func BuildStrippedInjector(ctx context.Context, out string) error {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", InjectorBuildTags, "-ldflags=-s -w", "-o", out, module+"/env-injector")
+	cmd.Dir = root
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build env-injector: %w\n%s", err, b)
+	}
+	return nil
 }

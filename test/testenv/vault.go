@@ -291,6 +291,8 @@ func (e *Env) UnsealVault(ctx context.Context) error {
 type ReadGrant struct {
 	Role, Policy, Path string
 	Namespace          string
+	// Namespaces, when set, are the role's namespaces in place of Namespace.
+	Namespaces []string
 	// ServiceAccounts bound to the role; "*" for all of the namespace.
 	ServiceAccounts []string
 	TTL             time.Duration
@@ -302,8 +304,12 @@ func (e *Env) GrantRead(ctx context.Context, g ReadGrant) error {
 	if err := e.WritePolicy(ctx, g.Policy, fmt.Sprintf(`path %q { capabilities = ["read"] }`, g.Path)); err != nil {
 		return fmt.Errorf("write policy %s: %w", g.Policy, err)
 	}
+	namespaces := g.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{g.Namespace}
+	}
 	if err := e.WriteKubernetesRole(ctx, g.Role, KubernetesRole{
-		ServiceAccounts: g.ServiceAccounts, Namespaces: []string{g.Namespace},
+		ServiceAccounts: g.ServiceAccounts, Namespaces: namespaces,
 		Policies: []string{g.Policy}, Audience: "vault", TTL: g.TTL,
 	}); err != nil {
 		return fmt.Errorf("write kubernetes auth role %s: %w", g.Role, err)

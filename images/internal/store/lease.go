@@ -6,9 +6,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
-
-	vault "github.com/hashicorp/vault/api"
 )
 
 // The env injector keeps its store token (and with it the leases it read,
@@ -68,21 +67,14 @@ func (s *Session) RevokeToken(ctx context.Context) error {
 }
 
 // do sends one PUT with the session's token.
-func (s *Session) do(ctx context.Context, token, op, path string, body map[string]any) (*vault.Secret, error) {
-	c, err := requestClient(s.client, token, s.cfg.Namespace)
-	if err != nil {
-		return nil, err
-	}
+func (s *Session) do(ctx context.Context, token, op, path string, body map[string]any) (*Answer, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
 	defer cancel()
 	began := time.Now()
-	sec, err := c.Logical().WriteWithContext(rctx, path, body)
+	sec, err := s.call(rctx, http.MethodPut, path, token, nil, body)
 	s.store.opts.Observer.StoreRequest(op, result(err), time.Since(began))
 	if err != nil {
 		return nil, storeError(op, path, err)
-	}
-	if sec == nil {
-		sec = &vault.Secret{}
 	}
 	return sec, nil
 }

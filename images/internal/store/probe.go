@@ -44,11 +44,7 @@ func (s *Store) CheckRole(ctx context.Context, cfg Config, authMount, role strin
 	if cfg.Address == "" {
 		return errors.New("no store address")
 	}
-	base, err := s.client(cfg)
-	if err != nil {
-		return err
-	}
-	c, err := requestClient(base, "", cfg.Namespace)
+	c, err := s.client(cfg)
 	if err != nil {
 		return err
 	}
@@ -58,7 +54,7 @@ func (s *Store) CheckRole(ctx context.Context, cfg Config, authMount, role strin
 		ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 		defer cancel()
 		began := time.Now()
-		_, err := c.Logical().WriteWithContext(ctx, path, map[string]any{"role": role, "jwt": probeJWT})
+		_, err := c.call(ctx, http.MethodPut, path, "", cfg.Namespace, nil, map[string]any{"role": role, "jwt": probeJWT})
 		err = storeError("write", path, err)
 		s.opts.Observer.StoreRequest("probe", result(err), time.Since(began))
 		return err

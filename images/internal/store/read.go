@@ -8,12 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	vault "github.com/hashicorp/vault/api"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -45,7 +44,7 @@ type Secret struct {
 	// Response is the store's whole answer as decoded (for KV v2 its data
 	// holds data and metadata): what vault-csi-provider writes for an
 	// object without secretKey.
-	Response *vault.Secret
+	Response *Answer
 }
 
 // Read reads req as the session's identity, logging in if needed. A 403 to
@@ -83,10 +82,6 @@ func (s *Session) Read(ctx context.Context, req Request) (*Secret, error) {
 }
 
 func (s *Session) read(ctx context.Context, token string, req Request) (*Secret, error) {
-	c, err := requestClient(s.client, token, s.cfg.Namespace)
-	if err != nil {
-		return nil, err
-	}
 	path := strings.Trim(req.Path, "/")
 	method := strings.ToUpper(req.Method)
 	if method == "" {
@@ -94,80 +89,149 @@ func (s *Session) read(ctx context.Context, token string, req Request) (*Secret,
 	}
 	if method != http.MethodGet {
 		// Dynamic secrets and PKI: the path is what the engine expects.
-		return s.write(ctx, c, method, path, req.Args)
+		return s.write(ctx, token, method, path, req.Args)
 	}
-	kv, mount := s.kvVersion(ctx, c, path)
-	apiPath := path
-	var query map[string][]string
-	if kv == 2 {
-		rest := strings.TrimPrefix(strings.TrimPrefix(path, mount), "/")
-		if !strings.HasPrefix(rest, "data/") {
-			apiPath = mount + "/data/" + rest
+	_, known := s.store.mounts.lookup(s.mountKey(), path)
+	if !known && req.Version == 0 && hasDataSegment(path) {
+		// Already the API path of a KV v2 secret (or a KV v1 secret under
+		// a "data" folder): read it as written and tell the two apart by
+		// the answer's shape, without asking for the mount first. Only a
+		// miss asks, since the "data" may not follow the mount
+		// (kv/team/data/app on mount kv).
+		sec, err := s.get(ctx, token, path, nil)
+		if err == nil {
+			return unwrapKV(sec, 0)
 		}
+		if !IsNotFound(err) {
+			return nil, err
+		}
+		if _, mount := s.kvVersion(ctx, token, path); apiPathOf(path, mount) == path {
+			return nil, err
+		}
+	}
+	kv, mount := s.kvVersion(ctx, token, path)
+	apiPath := path
+	var query url.Values
+	if kv == 2 {
+		apiPath = apiPathOf(path, mount)
 		if req.Version > 0 {
-			query = map[string][]string{"version": {strconv.Itoa(req.Version)}}
+			query = url.Values{"version": {strconv.Itoa(req.Version)}}
 		}
 	} else if req.Version > 0 {
 		return nil, fmt.Errorf("read %s: a pinned version needs a KV v2 mount", path)
 	}
+	sec, err := s.get(ctx, token, apiPath, query)
+	if err != nil {
+		return nil, err
+	}
+	return unwrapKV(sec, kv)
+}
+
+// unwrapKV gives a KV v2 answer's inner data: always on a KV v2 mount, by
+// the answer's shape where the mount is unknown (kv 0), never on KV v1.
+func unwrapKV(sec *Secret, kv int) (*Secret, error) {
+	var inner map[string]any
+	switch kv {
+	case 1:
+		return sec, nil
+	case 2:
+		inner, _ = sec.Data["data"].(map[string]any)
+	default:
+		var v2 bool
+		if inner, v2 = kvv2Data(sec.Data); !v2 {
+			return sec, nil
+		}
+	}
+	if inner == nil {
+		// A deleted or destroyed version: metadata without data.
+		return nil, &Error{Op: "read", Path: sec.Path, Status: http.StatusNotFound, Reasons: []string{"version deleted or destroyed"}}
+	}
+	sec.Data = inner
+	return sec, nil
+}
+
+// hasDataSegment reports whether a segment after the first is "data", as
+// in the API path of a KV v2 secret.
+func hasDataSegment(path string) bool {
+	_, rest, _ := strings.Cut(path, "/")
+	return rest != "" && strings.Contains("/"+rest+"/", "/data/")
+}
+
+// apiPathOf is the KV v2 API path of path on mount: "data/" after the
+// mount unless it is there already.
+func apiPathOf(path, mount string) string {
+	if mount == "" {
+		return path
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(path, mount), "/")
+	if strings.HasPrefix(rest, "data/") {
+		return path
+	}
+	return mount + "/data/" + rest
+}
+
+// get sends one GET of apiPath and returns the answer as it is.
+func (s *Session) get(ctx context.Context, token, apiPath string, query url.Values) (*Secret, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
 	defer cancel()
 	began := time.Now()
-	sec, err := c.Logical().ReadWithDataWithContext(rctx, apiPath, query)
-	if err == nil && sec == nil {
-		err = &Error{Op: "read", Path: apiPath, Status: http.StatusNotFound, Reasons: []string{"no secret at this path"}}
+	sec, err := s.call(rctx, http.MethodGet, apiPath, token, query, nil)
+	if IsNotFound(err) && sec != nil && len(sec.Data) > 0 {
+		// A deleted KV v2 version: its metadata comes with the 404.
+		err = nil
+	}
+	if (err == nil && sec.Data == nil) || IsNotFound(err) {
+		// No secret, or warnings only (a KV v2 mount read outside
+		// data/).
+		reasons := []string{"no secret at this path"}
+		if sec != nil && len(sec.Warnings) > 0 {
+			reasons = sec.Warnings
+		}
+		err = &Error{Op: "read", Path: apiPath, Status: http.StatusNotFound, Reasons: reasons}
 	}
 	s.store.opts.Observer.StoreRequest("read", result(err), time.Since(began))
 	if err != nil {
 		return nil, storeError("read", apiPath, err)
 	}
-	out := &Secret{Path: apiPath, Data: sec.Data, LeaseID: sec.LeaseID,
-		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second, Renewable: sec.Renewable, Response: sec}
-	if kv == 2 || (kv == 0 && looksLikeKVv2(sec.Data)) {
-		inner, ok := sec.Data["data"].(map[string]any)
-		if !ok {
-			// A deleted or destroyed version: metadata without data.
-			return nil, &Error{Op: "read", Path: apiPath, Status: http.StatusNotFound, Reasons: []string{"version deleted or destroyed"}}
-		}
-		out.Data = inner
-	}
-	return out, nil
+	return &Secret{Path: apiPath, Data: sec.Data, LeaseID: sec.LeaseID,
+		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second, Renewable: sec.Renewable, Response: sec}, nil
 }
 
-func (s *Session) write(ctx context.Context, c *vault.Client, method, path string, args map[string]any) (*Secret, error) {
+func (s *Session) write(ctx context.Context, token, method, path string, args map[string]any) (*Secret, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
 	defer cancel()
-	r := c.NewRequest(method, "/v1/"+path)
+	var body any
 	if args != nil {
-		if err := r.SetJSONBody(args); err != nil {
-			return nil, fmt.Errorf("%s %s: encode arguments: %w", method, path, err)
-		}
+		body = args
 	}
 	began := time.Now()
-	//nolint:staticcheck // RawRequest is the way to send POST as POST.
-	resp, err := c.RawRequestWithContext(rctx, r)
-	if resp != nil {
-		defer resp.Body.Close()
-	}
+	sec, err := s.call(rctx, method, path, token, nil, body)
 	s.store.opts.Observer.StoreRequest("write", result(err), time.Since(began))
 	if err != nil {
 		return nil, storeError(strings.ToLower(method), path, err)
-	}
-	sec, err := vault.ParseSecret(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-	}
-	if sec == nil {
-		return nil, &Error{Op: strings.ToLower(method), Path: path, Status: resp.StatusCode, Reasons: []string{"empty answer"}}
 	}
 	return &Secret{Path: path, Data: sec.Data, LeaseID: sec.LeaseID,
 		LeaseDuration: time.Duration(sec.LeaseDuration) * time.Second, Renewable: sec.Renewable, Response: sec}, nil
 }
 
-func looksLikeKVv2(data map[string]any) bool {
-	_, d := data["data"].(map[string]any)
-	_, m := data["metadata"].(map[string]any)
-	return d && m && len(data) == 2
+// kvv2Data tells a KV v2 answer by its shape: exactly "data" (an object,
+// or null for a deleted version) and "metadata" with the version's number.
+// It returns the secret's data, nil for a deleted version.
+func kvv2Data(data map[string]any) (map[string]any, bool) {
+	meta, ok := data["metadata"].(map[string]any)
+	if !ok || len(data) != 2 {
+		return nil, false
+	}
+	if _, ok := meta["version"]; !ok {
+		return nil, false
+	}
+	switch d := data["data"].(type) {
+	case map[string]any:
+		return d, true
+	case nil:
+		return nil, true
+	}
+	return nil, false
 }
 
 // mountCache remembers the KV version of mounts, per store and namespace.
@@ -259,8 +323,8 @@ func (m *mountCache) evict(now time.Time) {
 // kvVersion returns the KV version (1, 2; 0 if not KV or unknown) and the
 // mount path of path. It asks sys/internal/ui/mounts, which any token with a
 // capability under the mount may call, once per mount.
-func (s *Session) kvVersion(ctx context.Context, c *vault.Client, path string) (int, string) {
-	key := s.cfg.Address + "|" + s.cfg.Namespace
+func (s *Session) kvVersion(ctx context.Context, token, path string) (int, string) {
+	key := s.mountKey()
 	if mi, ok := s.store.mounts.lookup(key, path); ok {
 		return mi.version, mi.path
 	}
@@ -273,7 +337,7 @@ func (s *Session) kvVersion(ctx context.Context, c *vault.Client, path string) (
 		rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
 		defer cancel()
 		began := time.Now()
-		sec, err := c.Logical().ReadWithContext(rctx, "sys/internal/ui/mounts/"+path)
+		sec, err := s.call(rctx, http.MethodGet, "sys/internal/ui/mounts/"+path, token, nil, nil)
 		s.store.opts.Observer.StoreRequest("mounts", result(err), time.Since(began))
 		if err != nil || sec == nil {
 			// Not cached: the read decides by the answer's shape, and a
@@ -292,6 +356,9 @@ func (s *Session) kvVersion(ctx context.Context, c *vault.Client, path string) (
 	}
 	return mi.version, mi.path
 }
+
+// mountKey keys the mount cache: mounts are per store and namespace.
+func (s *Session) mountKey() string { return s.cfg.Address + "|" + s.cfg.Namespace }
 
 func parseMountInfo(data map[string]any) mountInfo {
 	mountPath, _ := data["path"].(string)

@@ -8,12 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	vault "github.com/hashicorp/vault/api"
 )
 
 // Observer receives what the store does, for metrics. Methods must be cheap
@@ -79,7 +78,7 @@ type Store struct {
 	logins *loginLimiter
 
 	mu      sync.Mutex
-	clients *lru[*vault.Client]
+	clients *lru[*httpClient]
 
 	// revoking tracks revocations of dropped tokens, which run in the
 	// background so that no read waits for them.
@@ -116,10 +115,10 @@ func New(opts Options) *Store {
 		opts:   opts,
 		mounts: newMountCache(opts.Now),
 		logins: newLoginLimiter(opts.Now, opts.LoginBurst, opts.LoginEvery),
-		clients: newLRU(opts.MaxClients, func(c *vault.Client) {
-			// Sessions still holding a clone finish their requests; only
-			// idle connections go.
-			c.CloneConfig().HttpClient.CloseIdleConnections()
+		clients: newLRU(opts.MaxClients, func(c *httpClient) {
+			// Sessions still holding it finish their requests; only idle
+			// connections go.
+			c.closeIdle()
 		}),
 	}
 	s.tokens = NewTokenCache(opts.Now, opts.MaxTokens, s.revokeDropped)
@@ -197,7 +196,7 @@ func (id Identity) String() string {
 // Session reads from the store as one identity.
 type Session struct {
 	store  *Store
-	client *vault.Client // a clone: its token is this session's
+	client *httpClient // shared by the sessions of the address and TLS settings
 	cfg    Config
 	login  Login
 	id     Identity
@@ -215,11 +214,7 @@ func (s *Store) Session(cfg Config, login Login) (*Session, error) {
 	if err := checkSubject(login.JWT, login.PodNamespace, login.ServiceAccount); err != nil {
 		return nil, err
 	}
-	base, err := s.client(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c, err := requestClient(base, "", cfg.Namespace)
+	c, err := s.client(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -238,62 +233,32 @@ func (s *Session) Identity() Identity { return s.id }
 // TLS returns the TLS settings the session reaches the store with.
 func (s *Session) TLS() TLS { return s.cfg.TLS }
 
-func (s *Store) client(cfg Config) (*vault.Client, error) {
+func (s *Store) client(cfg Config) (*httpClient, error) {
 	key := cfg.Address + "|" + cfg.TLS.key()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.clients.get(key); ok {
 		return c, nil
 	}
-	vc := vault.DefaultConfig()
-	if vc.Error != nil {
-		return nil, fmt.Errorf("default store client config: %w", vc.Error)
-	}
-	vc.Address = cfg.Address
-	vc.Timeout = s.opts.RequestTimeout
-	// Kubelet retries a failed mount; retrying here too would only hide
-	// the store's state from metrics and slow the answer.
-	vc.MaxRetries = 0
-	if err := cfg.TLS.apply(vc); err != nil {
-		return nil, fmt.Errorf("store %s: %w", cfg.Address, err)
-	}
-	// The client reads a whole answer into memory: a store (or whatever
-	// listens at an address a tenant wrote) must not make it read
-	// gigabytes.
-	vc.HttpClient.Transport = &limitTransport{base: vc.HttpClient.Transport, limit: s.opts.MaxAnswerBytes}
-	c, err := vault.NewClient(vc)
+	// No retries: kubelet retries a failed mount; retrying here too would
+	// only hide the store's state from metrics and slow the answer.
+	c, err := newHTTPClient(cfg.Address, cfg.TLS, s.opts.RequestTimeout, s.opts.MaxAnswerBytes)
 	if err != nil {
-		return nil, fmt.Errorf("make store client for %s: %w", cfg.Address, err)
+		return nil, err
 	}
-	// NewClient reads VAULT_TOKEN and VAULT_NAMESPACE; sessions set their own.
-	c.ClearToken()
-	c.ClearNamespace()
 	s.clients.put(key, c)
 	return c, nil
 }
 
-// requestClient returns a copy of base that sends token ("" for none, as a
-// login does) and the Vault namespace: the shared per-address client keeps
-// neither, so concurrent requests of different identities never mix them.
-func requestClient(base *vault.Client, token, namespace string) (*vault.Client, error) {
-	c, err := base.Clone()
-	if err != nil {
-		return nil, fmt.Errorf("clone store client: %w", err)
-	}
-	if token == "" {
-		c.ClearToken()
-	} else {
-		c.SetToken(token)
-	}
-	if namespace != "" {
-		c.SetNamespace(namespace)
-	}
-	return c, nil
+// call sends one request of the session with token ("" for none, as a
+// login does).
+func (s *Session) call(ctx context.Context, method, path, token string, query url.Values, body any) (*Answer, error) {
+	return s.client.call(ctx, method, path, token, s.cfg.Namespace, query, body)
 }
 
 // StatusCode returns the HTTP status of a store error, 0 if there is none.
 func StatusCode(err error) int {
-	var re *vault.ResponseError
+	var re *ResponseError
 	if errors.As(err, &re) {
 		return re.StatusCode
 	}
@@ -331,7 +296,7 @@ func storeError(op, path string, err error) error {
 	if errors.As(err, &own) {
 		return err
 	}
-	var re *vault.ResponseError
+	var re *ResponseError
 	if errors.As(err, &re) {
 		return &Error{Op: op, Path: path, Status: re.StatusCode, Reasons: cleanReasons(re.Errors)}
 	}

@@ -242,18 +242,29 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/v1/sys/internal/ui/mounts/kv1/"):
+		f.mounts++
+		reply(200, map[string]any{"data": map[string]any{"path": "kv1/", "type": "kv", "options": map[string]any{"version": "1"}}})
+	case r.URL.Path == "/v1/kv1/data/app":
+		reply(200, map[string]any{"data": map[string]any{"token": "t"}})
+	case r.URL.Path == "/v1/secret/data/deleted":
+		reply(404, map[string]any{"data": map[string]any{"data": nil, "metadata": map[string]any{"version": 2, "deletion_time": "2026-01-01T00:00:00Z"}}})
+	case r.URL.Path == "/v1/secret/team/data/app":
+		reply(404, map[string]any{"errors": []string{}, "warnings": []string{"Invalid path for a versioned K/V secrets engine."}})
+	case r.URL.Path == "/v1/secret/data/team/data/app":
+		reply(200, map[string]any{"data": map[string]any{"data": map[string]any{"password": "team"}, "metadata": map[string]any{"version": 1}}})
 	case strings.HasPrefix(r.URL.Path, "/v1/sys/internal/ui/mounts/"):
 		f.mounts++
 		reply(200, map[string]any{"data": map[string]any{"path": "secret/", "type": "kv", "options": map[string]any{"version": "2"}}})
 	case r.URL.Path == "/v1/secret/data/app":
 		v := r.URL.Query().Get("version")
-		reply(200, map[string]any{"data": map[string]any{"data": map[string]any{"password": "p" + v}, "metadata": map[string]any{}}})
+		reply(200, map[string]any{"data": map[string]any{"data": map[string]any{"password": "p" + v}, "metadata": map[string]any{"version": 1}}})
 	case r.URL.Path == "/v1/auth/token/lookup-self":
 		reply(200, map[string]any{"data": map[string]any{"ttl": 600}})
 	case r.URL.Path == "/v1/secret/data/forbidden":
 		reply(403, map[string]any{"errors": []string{"1 error occurred:\n\t* permission denied\n\n"}})
 	case r.URL.Path == "/v1/secret/data/huge":
-		reply(200, map[string]any{"data": map[string]any{"data": map[string]any{"blob": strings.Repeat("x", 8<<10)}, "metadata": map[string]any{}}})
+		reply(200, map[string]any{"data": map[string]any{"data": map[string]any{"blob": strings.Repeat("x", 8<<10)}, "metadata": map[string]any{"version": 1}}})
 	case r.URL.Path == "/v1/auth/token/renew-self":
 		reply(200, map[string]any{"auth": map[string]any{"client_token": r.Header.Get("X-Vault-Token"), "lease_duration": 300}})
 	case r.URL.Path == "/v1/sys/leases/renew":
@@ -688,5 +699,63 @@ func TestConcurrentReadsShareOneMountLookup(t *testing.T) {
 	}
 	if fv.mounts != 1 {
 		t.Errorf("%d concurrent reads of one path made %d mount lookups, want 1", n, fv.mounts)
+	}
+}
+
+// TestReadRequests checks the requests one read costs a fresh store: a
+// path that is already a KV v2 API path is read as written, and the mount
+// is looked up only for a pinned version, a path without data/, or a miss.
+func TestReadRequests(t *testing.T) {
+	const (
+		login  = "PUT /v1/auth/kubernetes/login"
+		mounts = "GET /v1/sys/internal/ui/mounts/"
+	)
+	cases := []struct {
+		name    string
+		req     Request
+		want    []string
+		data    map[string]any // nil: an error containing err
+		wantErr string
+	}{
+		{"API path of KV v2", Request{Path: "secret/data/app"},
+			[]string{login, "GET /v1/secret/data/app"}, map[string]any{"password": "p"}, ""},
+		{"KV v2 without data/", Request{Path: "secret/app"},
+			[]string{login, mounts + "secret/app", "GET /v1/secret/data/app"}, map[string]any{"password": "p"}, ""},
+		{"pinned version", Request{Path: "secret/data/app", Version: 3},
+			[]string{login, mounts + "secret/data/app", "GET /v1/secret/data/app?version=3"}, map[string]any{"password": "p3"}, ""},
+		{"KV v1 secret under a data folder", Request{Path: "kv1/data/app"},
+			[]string{login, "GET /v1/kv1/data/app"}, map[string]any{"token": "t"}, ""},
+		{"data/ not after the mount", Request{Path: "secret/team/data/app"},
+			[]string{login, "GET /v1/secret/team/data/app", mounts + "secret/team/data/app", "GET /v1/secret/data/team/data/app"},
+			map[string]any{"password": "team"}, ""},
+		{"missing", Request{Path: "secret/data/missing"},
+			[]string{login, "GET /v1/secret/data/missing", mounts + "secret/data/missing"}, nil, "read secret/data/missing: HTTP 404"},
+		{"deleted version", Request{Path: "secret/data/deleted"},
+			[]string{login, "GET /v1/secret/data/deleted"}, nil, "version deleted or destroyed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fv := &fakeVault{valid: map[string]bool{}}
+			srv := httptest.NewServer(fv)
+			defer srv.Close()
+			s, err := New(Options{}).Session(Config{Address: srv.URL}, appLogin())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			sec, err := s.Read(ctx, c.req)
+			switch {
+			case c.data == nil && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+				t.Errorf("error %v, want %q", err, c.wantErr)
+			case c.data != nil && err != nil:
+				t.Errorf("read: %v", err)
+			case c.data != nil && fmt.Sprint(sec.Data) != fmt.Sprint(c.data):
+				t.Errorf("data %v, want %v", sec.Data, c.data)
+			}
+			if !slices.Equal(fv.calls, c.want) {
+				t.Errorf("requests\n%s\nwant\n%s", strings.Join(fv.calls, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
 	}
 }

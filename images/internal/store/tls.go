@@ -5,11 +5,13 @@ package store
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
 	"strconv"
-
-	vault "github.com/hashicorp/vault/api"
 )
 
 // TLS says how to trust the store and how to present ourselves to it.
@@ -33,22 +35,34 @@ func (t TLS) Key() string {
 	return hex.EncodeToString(sum[:8])
 }
 
-func (t TLS) apply(cfg *vault.Config) error {
-	in := &vault.TLSConfig{
-		TLSServerName: t.ServerName,
-		ClientCert:    t.ClientCert,
-		ClientKey:     t.ClientKey,
-		Insecure:      t.SkipVerify,
+// config is the client's TLS configuration: the CA (inline PEM, or a file)
+// or the system's roots, the client certificate, the server name.
+func (t TLS) config() (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.SkipVerify}
+	pemBytes := []byte(t.CACertPEM)
+	if t.CACertPEM == "" && t.CACertPath != "" {
+		var err error
+		if pemBytes, err = os.ReadFile(t.CACertPath); err != nil {
+			return nil, fmt.Errorf("read the CA: %w", err)
+		}
 	}
-	if t.CACertPEM != "" {
-		in.CACertBytes = []byte(t.CACertPEM)
-	} else {
-		in.CACert = t.CACertPath
+	if len(pemBytes) > 0 {
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pemBytes) {
+			return nil, errors.New("the CA holds no PEM certificate")
+		}
 	}
-	if err := cfg.ConfigureTLS(in); err != nil {
-		return fmt.Errorf("configure TLS: %w", err)
+	switch {
+	case t.ClientCert != "" && t.ClientKey != "":
+		cert, err := tls.LoadX509KeyPair(t.ClientCert, t.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("load the client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	case t.ClientCert != "" || t.ClientKey != "":
+		return nil, errors.New("a client certificate needs both the certificate and the key")
 	}
-	return nil
+	return c, nil
 }
 
 // key identifies the TLS settings without keeping the PEM in a map key.

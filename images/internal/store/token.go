@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -251,14 +252,10 @@ func (s *Session) revokeToken(ctx context.Context, token string) error {
 // answer that the token is bad (403, 401) counts as bad: a store that does
 // not answer keeps the token, since logging in again would not help.
 func (s *Session) tokenAlive(ctx context.Context, token string) bool {
-	c, err := requestClient(s.client, token, s.cfg.Namespace)
-	if err != nil {
-		return true
-	}
 	rctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
 	defer cancel()
 	began := time.Now()
-	_, err = c.Logical().ReadWithContext(rctx, "auth/token/lookup-self")
+	_, err := s.call(rctx, http.MethodGet, "auth/token/lookup-self", token, nil, nil)
 	if err != nil {
 		err = storeError("read", "auth/token/lookup-self", err)
 	}
@@ -272,12 +269,8 @@ func (s *Session) logIn(ctx context.Context) (string, time.Duration, error) {
 	path := "auth/" + s.id.AuthMount + "/login"
 	ctx, cancel := context.WithTimeout(ctx, s.store.opts.RequestTimeout)
 	defer cancel()
-	c, err := requestClient(s.client, "", s.cfg.Namespace)
-	if err != nil {
-		return "", 0, err
-	}
 	began := time.Now()
-	secret, err := c.Logical().WriteWithContext(ctx, path, map[string]any{"role": s.login.Role, "jwt": s.login.JWT})
+	secret, err := s.call(ctx, http.MethodPut, path, "", nil, map[string]any{"role": s.login.Role, "jwt": s.login.JWT})
 	s.store.opts.Observer.StoreRequest("login", result(err), time.Since(began))
 	if err != nil {
 		return "", 0, &LoginError{Role: s.login.Role, Err: storeError("write", path, err)}

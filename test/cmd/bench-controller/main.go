@@ -14,6 +14,9 @@
 // Run it from the test module:
 //
 //	go run ./cmd/bench-controller -imports 200 -refresh 30s -intervals 3 -out bench.md
+//
+// -namespaces spreads the imports over namespaces (a large cluster); -json
+// writes the phases for the charts.
 package main
 
 import (
@@ -35,21 +38,23 @@ const (
 )
 
 type options struct {
-	imports, serviceAccounts, intervals, workers int
-	refresh                                      time.Duration
+	imports, serviceAccounts, intervals, workers, namespaces int
+	refresh                                                  time.Duration
 }
 
 func main() {
 	var o options
 	cmd := bench.NewCommand("bench-controller", 15*time.Minute)
+	cmd.JSON()
 	flag.IntVar(&o.imports, "imports", 200, "KubernetesSecret imports, one Secret and one store secret each")
-	flag.IntVar(&o.serviceAccounts, "service-accounts", 4, "ServiceAccounts the imports log in as (round robin)")
+	flag.IntVar(&o.serviceAccounts, "service-accounts", 4, "ServiceAccounts the imports log in as (round robin), in each namespace")
+	flag.IntVar(&o.namespaces, "namespaces", 1, "namespaces the imports are spread over (round robin)")
 	flag.DurationVar(&o.refresh, "refresh", 30*time.Second, "refreshInterval of every import")
 	flag.IntVar(&o.intervals, "intervals", 3, "refresh intervals measured with nothing changed in the store")
 	flag.IntVar(&o.workers, "workers", 4, "the controller's --workers")
 	flag.Parse()
-	if o.imports < 1 || o.serviceAccounts < 1 || o.intervals < 1 || o.workers < 1 || o.refresh < 30*time.Second {
-		bench.Usage("-imports, -service-accounts, -intervals and -workers must be at least 1, -refresh at least 30s (the CRD's minimum)")
+	if o.imports < 1 || o.serviceAccounts < 1 || o.intervals < 1 || o.workers < 1 || o.namespaces < 1 || o.refresh < 30*time.Second {
+		bench.Usage("-imports, -service-accounts, -intervals, -workers and -namespaces must be at least 1, -refresh at least 30s (the CRD's minimum)")
 	}
 	cmd.Run(func(ctx context.Context) (string, error) { return run(ctx, cmd, o) })
 }
@@ -83,5 +88,5 @@ func run(ctx context.Context, cmd *bench.Command, o options) (report string, err
 	if err != nil {
 		return "", err
 	}
-	return markdown(cmd, o, res), nil
+	return markdown(cmd, o, res), cmd.WriteJSON(newResultsJSON(cmd.Info(), o, res))
 }

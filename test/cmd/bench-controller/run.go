@@ -33,17 +33,30 @@ func importName(i int) string     { return fmt.Sprintf("s%03d", i) }
 func secretPath(i int) string     { return fmt.Sprintf("bench/s%03d", i) }
 func serviceAccount(i int) string { return fmt.Sprintf("sa-%d", i) }
 
+// namespaceOf spreads the imports over n namespaces, round robin.
+func namespaceOf(i, n int) string {
+	if n == 1 {
+		return namespace
+	}
+	return fmt.Sprintf("%s-%03d", namespace, i%n)
+}
+
 // prepare writes one KV v2 secret per import and a role every ServiceAccount
-// of the namespace may log in as.
+// of the namespaces may log in as.
 func prepare(ctx context.Context, env *testenv.Env, o options) error {
-	for i := range o.serviceAccounts {
-		if _, err := env.CreateServiceAccount(ctx, namespace, serviceAccount(i)); err != nil {
-			return err
+	var namespaces []string
+	for n := range o.namespaces {
+		ns := namespaceOf(n, o.namespaces)
+		namespaces = append(namespaces, ns)
+		for i := range o.serviceAccounts {
+			if _, err := env.CreateServiceAccount(ctx, ns, serviceAccount(i)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := env.GrantRead(ctx, testenv.ReadGrant{
 		Role: role, Policy: policy, Path: "secret/data/bench/*",
-		Namespace: namespace, ServiceAccounts: []string{"*"}, TTL: 30 * time.Minute,
+		Namespaces: namespaces, ServiceAccounts: []string{"*"}, TTL: 30 * time.Minute,
 	}); err != nil {
 		return err
 	}
@@ -100,7 +113,7 @@ func (b *setup) measure(ctx context.Context) (results, error) {
 	bench.Step(fmt.Sprintf("creating %d imports (refreshInterval %s) and waiting for every Secret", b.o.imports, b.o.refresh))
 	began := time.Now()
 	for i := range b.o.imports {
-		if err := components.ApplyImport(ctx, b.env, namespace, importName(i), map[string]any{
+		if err := components.ApplyImport(ctx, b.env, namespaceOf(i, b.o.namespaces), importName(i), map[string]any{
 			"type": "KubernetesSecret", "role": role, "serviceAccountName": serviceAccount(i % b.o.serviceAccounts),
 			"refreshInterval": b.o.refresh.String(), "secret": map[string]any{"name": importName(i)},
 			"files": []any{map[string]any{"name": "value", "source": map[string]any{"path": "secret/data/" + secretPath(i), "key": "value"}}},
@@ -152,7 +165,7 @@ func (b *setup) measure(ctx context.Context) (results, error) {
 // waitValues polls the Secrets until each value starts with round.
 func (b *setup) waitValues(ctx context.Context, round string) error {
 	for {
-		list, err := b.env.Kube.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{LabelSelector: "secrets-store.deckhouse.io/managed=true"})
+		list, err := b.env.Kube.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: "secrets-store.deckhouse.io/managed=true"})
 		if err != nil {
 			return fmt.Errorf("list Secrets: %w", err)
 		}
@@ -174,7 +187,7 @@ func (b *setup) waitValues(ctx context.Context, round string) error {
 // waitReady polls the imports until each is Ready.
 func (b *setup) waitReady(ctx context.Context, dyn dynamic.Interface) error {
 	for {
-		list, err := dyn.Resource(ssiResource).Namespace(namespace).List(ctx, metav1.ListOptions{})
+		list, err := dyn.Resource(ssiResource).Namespace(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return fmt.Errorf("list imports: %w", err)
 		}
@@ -277,8 +290,8 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 func markdown(cmd *bench.Command, o options, r results) string {
 	var b strings.Builder
 	b.WriteString(cmd.Header("the controller's Secret sync"))
-	fmt.Fprintf(&b, "%d KubernetesSecret imports (one key of its own KV v2 secret each), %d ServiceAccounts, refreshInterval %s, --workers %d.\n\n",
-		o.imports, o.serviceAccounts, o.refresh, o.workers)
+	fmt.Fprintf(&b, "%d KubernetesSecret imports (one key of its own KV v2 secret each) in %d namespace(s), %d ServiceAccounts each, refreshInterval %s, --workers %d.\n\n",
+		o.imports, o.namespaces, o.serviceAccounts, o.refresh, o.workers)
 	b.WriteString("| phase | wall s | reconciles (errors) | store reads | store logins | other store requests | TokenRequests | Secret writes | syncs | sync mean ms | sync p50 / p99 ms (bucket bound) | RSS MiB | heap in use MiB |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, p := range r.phases {
@@ -287,4 +300,47 @@ func markdown(cmd *bench.Command, o options, r results) string {
 			p.writes, p.syncs, bench.Ms(p.syncMean), bench.Ms(p.syncP50), bench.Ms(p.syncP99), bench.MiB(p.rss), bench.MiB(p.heap))
 	}
 	return b.String()
+}
+
+// phaseJSON is a phase as -json writes it, for the charts.
+type phaseJSON struct {
+	Phase           string  `json:"phase"`
+	WallSeconds     float64 `json:"wall_seconds"`
+	Reconciles      float64 `json:"reconciles"`
+	ReconcileErrors float64 `json:"reconcile_errors"`
+	StoreReads      float64 `json:"store_reads"`
+	StoreLogins     float64 `json:"store_logins"`
+	StoreOther      float64 `json:"store_other_requests"`
+	TokenRequests   float64 `json:"token_requests"`
+	SecretWrites    float64 `json:"secret_writes"`
+	Syncs           float64 `json:"syncs"`
+	SyncMeanMs      float64 `json:"sync_mean_ms"`
+	SyncP50Ms       float64 `json:"sync_p50_ms_bucket_bound"`
+	SyncP99Ms       float64 `json:"sync_p99_ms_bucket_bound"`
+	RSSMiB          float64 `json:"rss_mib"`
+	HeapMiB         float64 `json:"heap_in_use_mib"`
+}
+
+// resultsJSON is what -json writes.
+type resultsJSON struct {
+	bench.RunInfo
+	Imports         int         `json:"imports"`
+	Namespaces      int         `json:"namespaces"`
+	ServiceAccounts int         `json:"service_accounts_per_namespace"`
+	RefreshSeconds  float64     `json:"refresh_seconds"`
+	Workers         int         `json:"workers"`
+	Phases          []phaseJSON `json:"phases"`
+}
+
+func newResultsJSON(info bench.RunInfo, o options, r results) resultsJSON {
+	ms := bench.Millis
+	var phases []phaseJSON
+	for _, p := range r.phases {
+		phases = append(phases, phaseJSON{Phase: p.name, WallSeconds: p.wall.Seconds(), Reconciles: p.reconciles,
+			ReconcileErrors: p.reconcileErrors, StoreReads: p.reads, StoreLogins: p.logins, StoreOther: p.otherStore,
+			TokenRequests: p.tokens, SecretWrites: p.writes, Syncs: p.syncs, SyncMeanMs: ms(p.syncMean),
+			SyncP50Ms: ms(p.syncP50), SyncP99Ms: ms(p.syncP99), RSSMiB: bench.Mebibytes(p.rss), HeapMiB: bench.Mebibytes(p.heap)})
+	}
+	return resultsJSON{RunInfo: info, Imports: o.imports, Namespaces: o.namespaces, ServiceAccounts: o.serviceAccounts,
+		RefreshSeconds: o.refresh.Seconds(), Workers: o.workers, Phases: phases}
 }

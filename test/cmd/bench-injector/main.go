@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/deckhouse/secrets-store-integration/test/bench"
+	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -102,20 +103,12 @@ func run(ctx context.Context, cmd *bench.Command, o options) (report string, err
 	return b.String(), nil
 }
 
-// strippedSize builds the injector as its image does (static, no symbol
-// tables) and returns the binary's size: what every mutated pod copies.
+// strippedSize builds the injector as its image does and returns the
+// binary's size: what every mutated pod copies.
 func strippedSize(ctx context.Context, dir string) (int64, error) {
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		return 0, err
-	}
 	out := filepath.Join(dir, "env-injector-stripped")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out,
-		"github.com/deckhouse/secrets-store-integration/images/env-injector")
-	cmd.Dir = root
-	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("go build env-injector: %w\n%s", err, b)
+	if err := components.BuildStrippedInjector(ctx, out); err != nil {
+		return 0, err
 	}
 	info, err := os.Stat(out)
 	if err != nil {
