@@ -15,7 +15,6 @@ package compatmodule
 import (
 	"encoding/base64"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/suite"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -51,31 +51,13 @@ func TestCompatModule(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
-	if os.Geteuid() != 0 {
-		Skip("the driver mounts tmpfs: run as root")
-	}
-	root, err := testenv.RepoRoot()
-	Expect(err).NotTo(HaveOccurred())
-	work, err = os.MkdirTemp("", "ssi-compatmodule-*")
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() {
-		Expect(components.UnmountAll(work)).To(Succeed())
-		Expect(os.RemoveAll(work)).To(Succeed())
-	})
-	bins, err = components.Build(ctx, work)
-	Expect(err).NotTo(HaveOccurred())
-
-	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
-	_, err = env.ApplyFile(ctx, filepath.Join(root, "crds", "secrets-store-import.yaml"))
-	Expect(err).NotTo(HaveOccurred())
+	s := suite.Start(ctx, suite.Options{Name: "compatmodule", Mounts: true, ImportCRD: true})
+	work, env, bins = s.Work, s.Env, s.Bins
 
 	By("the store as the page prepares it")
 	setUpStore(ctx)
 
-	key := filepath.Join(work, "version.key")
-	Expect(os.WriteFile(key, []byte("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"), 0o600)).To(Succeed())
+	key := s.VersionKey()
 	prov, err := components.StartProvider(ctx, components.ProviderConfig{
 		Binary: bins.Provider, Socket: filepath.Join(work, "providers", "vault.sock"),
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath, VersionKeyFile: key, Log: GinkgoWriter,

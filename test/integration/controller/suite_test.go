@@ -30,6 +30,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/test/badstore"
 	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/helmchart"
+	"github.com/deckhouse/secrets-store-integration/test/suite"
 	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -57,20 +58,13 @@ func TestController(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
+	s := suite.Start(ctx, suite.Options{Name: "controller", ImportCRD: true})
+	env = s.Env
+	work, bins := s.Work, s.Bins
 	var err error
 	root, err = testenv.RepoRoot()
 	Expect(err).NotTo(HaveOccurred())
-	work := GinkgoT().TempDir()
-	By("building the controller")
-	bins, err := components.Build(ctx, work)
-	Expect(err).NotTo(HaveOccurred())
-
-	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
 	dyn, err = dynamic.NewForConfig(env.Config)
-	Expect(err).NotTo(HaveOccurred())
-	err = env.ApplyImportCRD(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	createNamespace(ctx, controllerNamespace)
 	kubeconfig := asChartServiceAccount(ctx, work)

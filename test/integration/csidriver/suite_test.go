@@ -9,7 +9,6 @@
 package csidriver
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/suite"
 	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -45,31 +45,12 @@ func TestCSIDriver(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
-	if os.Geteuid() != 0 {
-		Skip("the driver mounts tmpfs: run as root")
-	}
+	s := suite.Start(ctx, suite.Options{Name: "csidriver", Mounts: true, ImportCRD: true})
+	work, env, bins := s.Work, s.Env, s.Bins
+	key := s.VersionKey()
 	var err error
 	root, err = testenv.RepoRoot()
 	Expect(err).NotTo(HaveOccurred())
-	work, err = os.MkdirTemp("", "ssi-csidriver-*")
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() {
-		Expect(components.UnmountAll(work)).To(Succeed())
-		Expect(os.RemoveAll(work)).To(Succeed())
-	})
-
-	By("building the driver and the provider")
-	bins, err := components.Build(ctx, work)
-	Expect(err).NotTo(HaveOccurred())
-
-	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
-	err = env.ApplyImportCRD(ctx)
-	Expect(err).NotTo(HaveOccurred())
-
-	key := filepath.Join(work, "version.key")
-	Expect(os.WriteFile(key, []byte("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"), 0o600)).To(Succeed())
 	prov, err = components.StartProvider(ctx, components.ProviderConfig{
 		Binary: bins.Provider, Socket: filepath.Join(work, "providers", "vault.sock"),
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath,

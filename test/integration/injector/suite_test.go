@@ -23,7 +23,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/suite"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -47,14 +47,9 @@ func TestEnvInjector(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
-	var err error
-	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
-
-	dir := GinkgoT().TempDir()
-	bins, err := components.Build(ctx, dir)
-	Expect(err).NotTo(HaveOccurred())
+	s := suite.Start(ctx, suite.Options{Name: "injector"})
+	env = s.Env
+	dir, bins := s.Work, s.Bins
 
 	// The init container: copy the injector into the shared volume.
 	volume := filepath.Join(dir, "volume")

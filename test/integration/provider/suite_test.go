@@ -22,6 +22,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/test/badstore"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/suite"
 	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -40,14 +41,9 @@ func TestVaultProvider(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
-	var err error
-	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
-
-	dir := GinkgoT().TempDir()
-	bins, err := components.Build(ctx, dir)
-	Expect(err).NotTo(HaveOccurred())
+	s := suite.Start(ctx, suite.Options{Name: "provider"})
+	env = s.Env
+	dir, bins := s.Work, s.Bins
 	socket := filepath.Join(dir, "vault.sock")
 	// A stale socket from a crashed run must not stop the provider.
 	stale, err := net.Listen("unix", socket)

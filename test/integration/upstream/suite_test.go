@@ -26,6 +26,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/suite"
 	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -60,20 +61,9 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	crds, err := upstreamCRDs(ctx)
 	Expect(err).NotTo(HaveOccurred())
 
-	work, err = os.MkdirTemp("", "ssi-upstream-*")
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() {
-		Expect(components.UnmountAll(work)).To(Succeed())
-		Expect(os.RemoveAll(work)).To(Succeed())
-	})
-
-	By("building the provider")
-	bins, err := components.Build(ctx, work)
-	Expect(err).NotTo(HaveOccurred())
-
-	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
+	s := suite.Start(ctx, suite.Options{Name: "upstream", Mounts: true})
+	work, env = s.Work, s.Env
+	bins := s.Bins
 
 	By("installing the upstream CRDs from " + crds)
 	for _, name := range []string{

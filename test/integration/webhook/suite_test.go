@@ -25,6 +25,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/ociregistry"
+	"github.com/deckhouse/secrets-store-integration/test/suite"
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
 
@@ -63,14 +64,10 @@ func TestWebhook(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
+	s := suite.Start(ctx, suite.Options{Name: "webhook"})
+	env, binaries = s.Env, s.Bins
+	dir := s.Work
 	var err error
-	env, err = testenv.Start(ctx, testenv.Options{Log: GinkgoWriter})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
-
-	dir := GinkgoT().TempDir()
-	binaries, err = components.Build(ctx, dir)
-	Expect(err).NotTo(HaveOccurred())
 
 	reg, err = ociregistry.Start(dir)
 	Expect(err).NotTo(HaveOccurred())
