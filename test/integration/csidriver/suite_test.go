@@ -46,7 +46,8 @@ func TestCSIDriver(t *testing.T) {
 
 var _ = BeforeSuite(func(ctx SpecContext) {
 	s := suite.Start(ctx, suite.Options{Name: "csidriver", Mounts: true, ImportCRD: true})
-	work, env, bins := s.Work, s.Env, s.Bins
+	work, env = s.Work, s.Env
+	bins := s.Bins
 	key := s.VersionKey()
 	var err error
 	root, err = testenv.RepoRoot()
