@@ -13,7 +13,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -174,7 +173,7 @@ func (b *setup) run(ctx context.Context, n int, s spec) (res result, err error) 
 	if err != nil {
 		return res, err
 	}
-	sampler := startRSSSampler(b.driver.PID(), b.provider.PID())
+	sampler := supervisor.StartPeakRSS(20*time.Millisecond, b.driver.PID(), b.provider.PID())
 
 	publishErrs := make([]error, len(reqs))
 	latencies := make([]time.Duration, len(reqs))
@@ -188,7 +187,7 @@ func (b *setup) run(ctx context.Context, n int, s spec) (res result, err error) 
 
 	after, err := b.provider.Scrape(ctx)
 	if err != nil {
-		sampler.stop()
+		sampler.Stop()
 		return res, err
 	}
 	const requests = "secrets_store_vault_provider_store_requests_total"
@@ -204,7 +203,7 @@ func (b *setup) run(ctx context.Context, n int, s spec) (res result, err error) 
 	// A check that the run delivered what it claims to.
 	if publishErrs[0] == nil {
 		if got, err := countFiles(vols[0].Target); err != nil || got != s.files {
-			sampler.stop()
+			sampler.Stop()
 			return res, fmt.Errorf("volume %s holds %d files, want %d (%v)", vols[0].Target, got, s.files, err)
 		}
 	}
@@ -213,11 +212,11 @@ func (b *setup) run(ctx context.Context, n int, s spec) (res result, err error) 
 	res.unpublishWall = bench.Parallel(ctx, len(vols), s.concurrency, func(i int) {
 		unpublishErrs[i] = b.kubelet.Unpublish(ctx, vols[i])
 	})
-	res.driverPeak, res.providerPeak = sampler.stop()
 	res.driverRSS, _ = b.driver.RSS()
 	res.providerRSS, _ = b.provider.RSS()
-	// The last sample may predate the reading after the run.
-	res.driverPeak, res.providerPeak = max(res.driverPeak, res.driverRSS), max(res.providerPeak, res.providerRSS)
+	// The reading above counts too: it may fall between two samples.
+	peaks := sampler.Stop()
+	res.driverPeak, res.providerPeak = max(peaks[0], res.driverRSS), max(peaks[1], res.providerRSS)
 
 	for _, e := range publishErrs {
 		if e != nil {
@@ -252,47 +251,6 @@ func countFiles(dir string) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// rssSampler records the highest RSS of two processes while a run goes on:
-// VmRSS every 20 ms.
-type rssSampler struct {
-	done chan struct{}
-	wg   sync.WaitGroup
-	a, b int64
-}
-
-func startRSSSampler(pidA, pidB int) *rssSampler {
-	s := &rssSampler{done: make(chan struct{})}
-	s.wg.Go(func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			if rss, err := supervisor.RSS(pidA); err == nil {
-				s.a = max(s.a, rss)
-			}
-			if rss, err := supervisor.RSS(pidB); err == nil {
-				s.b = max(s.b, rss)
-			}
-			select {
-			case <-tick.C:
-			case <-s.done:
-				return
-			}
-		}
-	})
-	return s
-}
-
-// stop ends the sampling and returns the two peaks.
-func (s *rssSampler) stop() (int64, int64) {
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-	}
-	s.wg.Wait()
-	return s.a, s.b
 }
 
 func firstError(results []result) error {
