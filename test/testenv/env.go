@@ -247,14 +247,10 @@ type binaries struct{ etcd, apiServer, vault string }
 
 func findBinaries(dir string, withVault bool) (binaries, error) {
 	if dir == "" {
-		dir = os.Getenv("SSI_TEST_BIN_DIR")
-	}
-	if dir == "" {
-		root, err := RepoRoot()
-		if err != nil {
+		var err error
+		if dir, err = BinDir(); err != nil {
 			return binaries{}, err
 		}
-		dir = filepath.Join(root, ".cache", "bin")
 	}
 	b := binaries{
 		etcd:      filepath.Join(dir, "etcd"),
@@ -271,6 +267,20 @@ func findBinaries(dir string, withVault bool) (binaries, error) {
 		}
 	}
 	return b, nil
+}
+
+// BinDir is where the test servers are (etcd, kube-apiserver, vault,
+// containerd, runc, ...): $SSI_TEST_BIN_DIR, else .cache/bin at the
+// repository root, where test/tools/build.sh links them.
+func BinDir() (string, error) {
+	if dir := os.Getenv("SSI_TEST_BIN_DIR"); dir != "" {
+		return dir, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, ".cache", "bin"), nil
 }
 
 // RepoRoot walks up from the working directory to the folder that holds

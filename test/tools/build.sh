@@ -5,7 +5,7 @@
 # second run or a fresh clone on the same machine reuses it. The clone gets
 # symlinks in .cache/bin, which the test environment reads.
 #
-# Usage: test/tools/build.sh [etcd|kube-apiserver|vault|secrets-store-csi-driver|addon-operator]...   (default: all)
+# Usage: test/tools/build.sh [etcd|kube-apiserver|vault|secrets-store-csi-driver|addon-operator|containerd|runc]...   (default: all)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,25 +24,27 @@ etcd_version=v3.6.16
 vault_version=v1.19.5
 secrets_store_csi_driver_version=v1.5.4
 addon_operator_version=v1.9.1
+containerd_version=v2.4.2
+runc_version=v1.3.3
 
 key() { # hash of what decides the binary: the module's go.mod and Go files (nested ones too) and the Go version
 	(cd "$here/$1" && find . \( -name go.mod -o -name '*.go' \) | LC_ALL=C sort | xargs cat; go version) | sha256sum | cut -c1-16
 }
 
 build() {
-	local name=$1 pkg=$2 ldflags=$3
+	local name=$1 pkg=$2 ldflags=$3 bin=${4:-$1}
 	local dir="$cache/bin/$name-$(key "$name")"
-	if [ -x "$dir/$name" ]; then
-		echo "build: $name is cached at $dir"
+	if [ -x "$dir/$bin" ]; then
+		echo "build: $bin is cached at $dir"
 	else
-		echo "build: building $name into $dir (this takes minutes the first time)"
+		echo "build: building $bin into $dir (this takes minutes the first time)"
 		local start=$SECONDS tmp
 		tmp=$(mktemp -d "$cache/bin/.$name.XXXXXX")
-		(cd "$here/$name" && go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$name" "$pkg")
-		rm -rf "$dir" && mv "$tmp" "$dir"
-		echo "build: $name built in $((SECONDS - start))s"
+		(cd "$here/$name" && go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$bin" "$pkg")
+		mkdir -p "$dir" && mv "$tmp/$bin" "$dir/$bin" && rmdir "$tmp"
+		echo "build: $bin built in $((SECONDS - start))s"
 	fi
-	ln -sfn "$dir/$name" "$links/$name"
+	ln -sfn "$dir/$bin" "$links/$bin"
 }
 
 build_etcd() { build etcd . ""; }
@@ -70,8 +72,25 @@ build_addon_operator() {
 		"-X github.com/flant/addon-operator/pkg/app.Version=$addon_operator_version"
 }
 
+# The container runtime of test/integration/nri: containerd with its CRI and NRI,
+# the runc shim it starts for each pod and ctr, which imports the locally built
+# images, in one tools module...
+build_containerd() {
+	local v=github.com/containerd/containerd/v2/version b
+	for b in containerd containerd-shim-runc-v2 ctr; do
+		build containerd "github.com/containerd/containerd/v2/cmd/$b" "-X $v.Version=$containerd_version" "$b"
+	done
+}
+
+# ...and runc in its own: the two need different runtime-spec versions. runc's
+# nsenter is C, so cgo is on; without the seccomp build tag it needs no
+# libseccomp (the tests ask for no seccomp profile).
+build_runc() {
+	CGO_ENABLED=1 build runc github.com/opencontainers/runc "-X main.version=${runc_version#v}"
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(etcd kube-apiserver vault secrets-store-csi-driver addon-operator)
+[ ${#targets[@]} -gt 0 ] || targets=(etcd kube-apiserver vault secrets-store-csi-driver addon-operator containerd runc)
 for t in "${targets[@]}"; do
 	case $t in
 	etcd) build_etcd ;;
@@ -79,7 +98,9 @@ for t in "${targets[@]}"; do
 	vault) build_vault ;;
 	secrets-store-csi-driver) build_secrets_store_csi_driver ;;
 	addon-operator) build_addon_operator ;;
-	*) echo "build: unknown server $t (want etcd, kube-apiserver, vault, secrets-store-csi-driver or addon-operator)" >&2; exit 2 ;;
+	containerd) build_containerd ;;
+	runc) build_runc ;;
+	*) echo "build: unknown server $t (want etcd, kube-apiserver, vault, secrets-store-csi-driver, addon-operator, containerd or runc)" >&2; exit 2 ;;
 	esac
 done
-echo "build: etcd $etcd_version, kube-apiserver $kube_version, vault $vault_version, secrets-store-csi-driver $secrets_store_csi_driver_version, addon-operator $addon_operator_version ready in $links"
+echo "build: etcd $etcd_version, kube-apiserver $kube_version, vault $vault_version, secrets-store-csi-driver $secrets_store_csi_driver_version, addon-operator $addon_operator_version, containerd $containerd_version, runc $runc_version ready in $links"
