@@ -31,10 +31,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/deckhouse/secrets-store-integration/images/env-injector/internal/environ"
 	"github.com/deckhouse/secrets-store-integration/images/env-injector/internal/supervise"
 	"github.com/deckhouse/secrets-store-integration/images/env-injector/internal/watch"
 	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
+	"github.com/deckhouse/secrets-store-integration/images/internal/environ"
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )

@@ -4,6 +4,7 @@
 package injection
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,7 @@ const (
 	AnnotationSkipMutateContainers  = "skip-mutate-containers"
 	AnnotationRestartOnSecretChange = "restart-on-secret-change"
 	annotationTokenPath             = "service-account-token-path"
+	AnnotationDelivery              = "delivery"
 )
 
 // Enabled reports whether the pod opted in to injection.
@@ -50,7 +52,13 @@ func FromAnnotations(ann map[string]string, d params.Defaults) (Settings, []stri
 
 	warnings := unknownAnnotations(ann)
 	w, err := read(&s, func(row setting) string { return row.annotation }, field, lookup, &d)
-	return s, append(warnings, w...), err
+	warnings = append(warnings, w...)
+	if s.Delivery == DeliveryContainerd {
+		w, cerr := checkContainerd(&s, lookup, field)
+		warnings = append(warnings, w...)
+		err = errors.Join(err, cerr)
+	}
+	return s, warnings, err
 }
 
 // unknownAnnotations warns of the module's annotations that no row reads.

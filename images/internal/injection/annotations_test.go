@@ -44,7 +44,7 @@ func TestFromAnnotations(t *testing.T) {
 			GracePeriod: DefaultGracePeriod, TerminationLog: DefaultTerminationLog,
 		},
 		TLSSecret: "vault-ca", MutateProbes: true, SkipContainers: []string{"istio-proxy", "log-shipper", "sidecar"}, TokenPathSet: true,
-		PullPolicy: "Never",
+		PullPolicy: "Never", Delivery: DeliveryEntrypoint,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("settings\n got %+v\nwant %+v", s, want)
@@ -102,6 +102,7 @@ func TestFromAnnotationsRefuses(t *testing.T) {
 		{"bad tls secret", ann("role", "app", "tls-secret", "Vault_CA"), moduleDefaults, []string{`tls-secret: "Vault_CA" is not a Secret name`}},
 		{"bad log level", ann("role", "app", "log-level", "trace"), moduleDefaults, []string{`log-level: "trace" is not one of`}},
 		{"bad auth path", ann("role", "app", "auth-path", "../sys"), moduleDefaults, []string{`auth-path: "../sys" is not an auth method path`}},
+		{"bad delivery", ann("role", "app", "delivery", "crio"), moduleDefaults, []string{`delivery: "crio" is not one of entrypoint, containerd`}},
 		{"bad module auth path", ann("role", "app"), params.Defaults{Address: "https://v", AuthMount: "a b"},
 			[]string{`auth-path: "a b" is not an auth method path such as kubernetes; set the annotation or the module's connection.authPath`}},
 	}

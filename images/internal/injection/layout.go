@@ -9,10 +9,15 @@ const (
 	// the injector into; InjectorPath is the copy every container starts.
 	InjectorDir  = "/secrets-store/bin"
 	InjectorPath = InjectorDir + "/env-injector"
-	// TokenDir holds the projected service-account token with the store's
-	// audience; TokenPath is the file.
-	TokenDir  = "/var/run/secrets/secrets-store"
-	TokenPath = TokenDir + "/token"
+	// TokenVolume is the projected volume of the service-account token
+	// with the store's audience, TokenFile its file. Entrypoint delivery
+	// mounts it at TokenDir (TokenPath is the file); containerd delivery
+	// mounts it nowhere: the NRI plugin reads it in the pod's folder on
+	// the node, where kubelet writes it.
+	TokenVolume = "secrets-store-token"
+	TokenFile   = "token"
+	TokenDir    = "/var/run/secrets/secrets-store"
+	TokenPath   = TokenDir + "/" + TokenFile
 	// TLSDir holds the tls-secret's files; CACertPath is its CA bundle.
 	TLSDir     = "/secrets-store/tls"
 	CACertPath = TLSDir + "/ca.crt"

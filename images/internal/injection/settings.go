@@ -86,6 +86,9 @@ type Settings struct {
 	// PullPolicy is the init container's imagePullPolicy (Always,
 	// IfNotPresent, Never); empty: the module's.
 	PullPolicy string
+	// Delivery is how the values reach the containers: DeliveryEntrypoint
+	// or DeliveryContainerd.
+	Delivery string
 }
 
 // FieldError is a bad setting; Field names the annotation or variable.
@@ -166,6 +169,7 @@ var settings = []setting{
 			return "has no effect unless " + AnnotationPrefix + AnnotationRestartOnSecretChange + " is " + RestartWatchForData
 		},
 		carried: func(c *Config) bool { return c.Restart == RestartWatchForData }},
+	{annotation: AnnotationDelivery, def: DeliveryEntrypoint, codec: text(func(s *Settings) *string { return &s.Delivery }, parseDelivery)},
 	{annotation: "env-injector-pull-policy", codec: text(func(s *Settings) *string { return &s.PullPolicy }, parsePullPolicy)},
 	// The pod's terminationGracePeriodSeconds, set by the webhook.
 	{env: EnvGracePeriod, def: DefaultGracePeriod.String(),

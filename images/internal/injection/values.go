@@ -165,4 +165,5 @@ var (
 	parseLogLevel   = oneOf("debug", "info", "warn", "error")
 	parseRestart    = oneOf(RestartNone, RestartWatchForLease, RestartWatchForData)
 	parsePullPolicy = oneOf("Always", "IfNotPresent", "Never")
+	parseDelivery   = oneOf(DeliveryEntrypoint, DeliveryContainerd)
 )

@@ -14,7 +14,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/deckhouse/secrets-store-integration/images/env-injector/internal/environ"
+	"github.com/deckhouse/secrets-store-integration/images/internal/environ"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deckhouse/secrets-store-integration/images/env-injector/internal/environ"
+	"github.com/deckhouse/secrets-store-integration/images/internal/environ"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
 )
 

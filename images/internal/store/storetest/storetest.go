@@ -2,11 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package storetest is a small Vault-like store for unit tests of code that
-// reads through package store: it logs in every role but "refused" and
+// reads through package store: it logs in every role but "refused",
 // answers a KV v2 secret (two versions), a dynamic secret with a lease and a
-// PKI issue, and it counts the requests it got. Integration tests use a real
-// Vault; this is for one function's behaviour, such as which reads a request
-// makes.
+// PKI issue, takes revocations of its token, and counts the requests it
+// got. Integration tests use a real Vault; this is for one function's
+// behaviour, such as which reads a request makes.
 package storetest
 
 import (
@@ -98,6 +98,8 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/v1/" + DynamicPath:
 		json.NewEncoder(w).Encode(map[string]any{"lease_id": DynamicPath + "/1", "lease_duration": 3600,
 			"data": map[string]any{"user": fmt.Sprintf("u%d", seq)}})
+	case "/v1/auth/token/revoke-self":
+		w.WriteHeader(http.StatusNoContent)
 	case "/v1/" + PKIPath:
 		json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"certificate": "CERT", "private_key": "KEY"}})
 	default:

@@ -26,10 +26,8 @@ import (
 const (
 	InitContainerName = "secrets-store-env-injector"
 	InjectorVolume    = "secrets-store-injector"
-	TokenVolume       = "secrets-store-token"
+	TokenVolume       = injection.TokenVolume
 	TLSVolume         = "secrets-store-tls"
-	// tokenFile is the projected token's name inside injection.TokenDir.
-	tokenFile = "token"
 	// caKey is the tls-secret's key with the store's CA bundle.
 	caKey = "ca.crt"
 )
@@ -257,7 +255,7 @@ func volumes(s injection.Settings, o Options) []volume {
 		vols = append(vols, volume{
 			Volume: corev1.Volume{Name: TokenVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
 				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
-					Audience: o.TokenAudience, ExpirationSeconds: &expiry, Path: tokenFile,
+					Audience: o.TokenAudience, ExpirationSeconds: &expiry, Path: injection.TokenFile,
 				}}},
 			}}},
 			mountPath: injection.TokenDir,

@@ -4,6 +4,8 @@
 // Package environ builds the application's environment: it takes the
 // container's variables, drops the injector's own configuration, reads the
 // secrets that references and env-from-path name, and renders the values.
+// The env injector (entrypoint delivery) and the NRI plugin (containerd
+// delivery) both build with it, so a reference means the same in both.
 package environ
 
 import (

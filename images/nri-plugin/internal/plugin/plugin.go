@@ -1,0 +1,310 @@
+// Copyright 2026 The secrets-store-integration Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package plugin is the containerd delivery of environment references: on
+// containerd's CreateContainer (through NRI) it resolves the secrets-store:
+// references of a container of an opted-in pod and returns the changed
+// variables, which containerd writes into the container's OCI spec.
+//
+// It logs in to the store as the pod, with the projected service-account
+// token that kubelet wrote into the pod's folder on the node (the webhook
+// adds the volume, mounted into no container), and revokes its store token
+// when done. It needs no Kubernetes API access.
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/containerd/nri/pkg/api"
+
+	"github.com/deckhouse/secrets-store-integration/images/internal/environ"
+	"github.com/deckhouse/secrets-store-integration/images/internal/envref"
+	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
+	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+)
+
+// Results of one CreateContainer, the label of the requests metric.
+const (
+	Untouched = "untouched" // not opted in to containerd delivery, or a skipped container
+	Adjusted  = "adjusted"  // references resolved (or none to resolve)
+	Failed    = "failed"    // container creation refused
+)
+
+// Bounds of what one container may ask for, so that a hostile or broken pod
+// spec cannot hold the plugin (and containerd's request) for long or make it
+// read without end: every secret is one sequential request to the store.
+const (
+	// MaxReferences bounds the variables holding references plus the
+	// env-from-path secrets of one container.
+	MaxReferences = 200
+	// MaxReferenceBytes bounds the text of those variables, together.
+	MaxReferenceBytes = 256 << 10
+	// maxTokenBytes bounds the token file read: a service-account JWT is
+	// a few KiB.
+	maxTokenBytes = 64 << 10
+	// revokeTimeout bounds the revocation of the store token, apart from
+	// the request's deadline, which may have run out.
+	revokeTimeout = 2 * time.Second
+)
+
+// Config of the plugin.
+type Config struct {
+	// KubeletRoot is kubelet's --root-dir on the node, as the plugin sees
+	// it (the chart mounts <root>/pods read-only at the same path).
+	KubeletRoot string
+	// Defaults are the module's store, for pods that name none.
+	Defaults params.Defaults
+	// RequestTimeout bounds one container's whole resolution; containerd's
+	// own plugin_request_timeout bounds it too.
+	RequestTimeout time.Duration
+	// Observer gets the store's requests, for metrics; nil: none.
+	Observer store.Observer
+	Log      *slog.Logger
+}
+
+// Plugin handles containerd's CreateContainer.
+type Plugin struct {
+	cfg     Config
+	metrics *Metrics
+}
+
+// New returns the plugin; m may be nil.
+func New(cfg Config, m *Metrics) *Plugin {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Plugin{cfg: cfg, metrics: m}
+}
+
+// CreateContainer is the NRI stub's handler: it returns the adjusted
+// environment, or an error that makes containerd refuse the container.
+func (p *Plugin) CreateContainer(ctx context.Context, pod *api.PodSandbox, ctr *api.Container) (*api.ContainerAdjustment, []*api.ContainerUpdate, error) {
+	start := time.Now()
+	adj, result, err := p.Adjust(ctx, pod, ctr)
+	took := time.Since(start)
+	p.metrics.observe(result, took)
+	log := p.cfg.Log.With("namespace", pod.GetNamespace(), "pod", pod.GetName(), "container", ctr.GetName())
+	switch result {
+	case Failed:
+		// err names variables, paths and the store's answer, never a value.
+		log.Warn("container refused", "error", err.Error(), "took", took.String())
+	case Adjusted:
+		log.Info("container environment resolved", "variables", len(adj.GetEnv()), "took", took.String())
+	default:
+		log.Debug("container untouched")
+	}
+	return adj, nil, err
+}
+
+// Adjust resolves the references of ctr, a container of pod, and says which
+// result it counts as. The error names the pod, the container and what
+// failed (variable, path, the store's answer); it never holds a value.
+func (p *Plugin) Adjust(ctx context.Context, pod *api.PodSandbox, ctr *api.Container) (*api.ContainerAdjustment, string, error) {
+	ann := pod.GetAnnotations()
+	if !injection.Enabled(ann) || !injection.Containerd(ann) {
+		return nil, Untouched, nil
+	}
+	fail := func(err error) (*api.ContainerAdjustment, string, error) {
+		return nil, Failed, fmt.Errorf("secrets-store: pod %s/%s, container %q: %w", pod.GetNamespace(), pod.GetName(), ctr.GetName(), err)
+	}
+	settings, _, err := injection.FromAnnotations(ann, p.cfg.Defaults)
+	if err != nil {
+		return fail(err)
+	}
+	if slices.Contains(settings.SkipContainers, ctr.GetName()) {
+		return nil, Untouched, nil
+	}
+	if err := checkBounds(ctr.GetEnv(), settings.EnvFromPath); err != nil {
+		return fail(err)
+	}
+	jwt, err := p.token(pod.GetUid())
+	if err != nil {
+		return fail(err)
+	}
+	ns, sa, err := store.ServiceAccountOf(jwt)
+	if err != nil {
+		return fail(fmt.Errorf("the projected token: %w", err))
+	}
+	if ns != pod.GetNamespace() {
+		// Names only: the token itself stays out of the error.
+		return fail(fmt.Errorf("the projected token is of namespace %q, not the pod's", ns))
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
+	defer cancel()
+	// A store of its own per container: its token cache then holds this
+	// pod's login only, which no other container's revocation can pull
+	// away, and every container's login proves its own pod's token.
+	st := store.New(store.Options{RequestTimeout: p.cfg.RequestTimeout, Observer: p.cfg.Observer, TokenMaxReuse: -1, LoginBurst: -1})
+	defer st.Close(context.Background())
+	sess, err := st.Session(settings.StoreConfig(), store.Login{
+		AuthMount: settings.AuthPath, Role: settings.Role, JWT: jwt, PodNamespace: ns, ServiceAccount: sa,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("store %s: %w", settings.Address, err))
+	}
+	if err := sess.LogIn(ctx); err != nil {
+		return fail(fmt.Errorf("store %s: %w", settings.Address, err))
+	}
+	// No Token: secrets-store:login would put the store token into the
+	// container's spec on the node's disk; the webhook refuses it, and
+	// Build fails on it here.
+	res, err := environ.Build(ctx, sess, ctr.GetEnv(), environ.Options{
+		EnvFromPath: settings.EnvFromPath, IgnoreMissing: settings.IgnoreMissing, Log: p.cfg.Log,
+	})
+	p.revoke(ctx, sess, err == nil && leased(res.Leases))
+	if err != nil {
+		return fail(err)
+	}
+	return changes(ctr.GetEnv(), res.Env), Adjusted, nil
+}
+
+// token reads the pod's projected token through an os.Root opened at the
+// volume's folder: kubelet's token -> ..data/token links resolve inside it,
+// and nothing the pod's name or a link says can reach a file outside it.
+func (p *Plugin) token(uid string) (string, error) {
+	if !isUID(uid) {
+		return "", fmt.Errorf("pod UID %q is not a UUID", truncate(uid))
+	}
+	dir := filepath.Join(p.cfg.KubeletRoot, "pods", uid, "volumes", "kubernetes.io~projected", injection.TokenVolume)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return "", fmt.Errorf("open the projected token volume %s (is kubelet's root %s, and does the pod have the volume the webhook adds?): %w",
+			injection.TokenVolume, p.cfg.KubeletRoot, err)
+	}
+	defer root.Close()
+	f, err := root.Open(injection.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("read the projected token: %w", err)
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxTokenBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("read the projected token: %w", err)
+	}
+	if len(raw) > maxTokenBytes {
+		return "", fmt.Errorf("the projected token is over %d bytes", maxTokenBytes)
+	}
+	jwt := strings.TrimSpace(string(raw))
+	if jwt == "" {
+		return "", errors.New("the projected token is empty")
+	}
+	return jwt, nil
+}
+
+// revoke revokes the session's store token, and with it the leases read
+// with it, unless keep: a dynamic secret's lease dies with the token, and
+// the container is about to use what was read under it.
+func (p *Plugin) revoke(ctx context.Context, sess *store.Session, keep bool) {
+	if keep {
+		p.cfg.Log.Warn("keeping the store token: revoking it would revoke the leases of the dynamic secrets the container gets; they end with the token's TTL",
+			"role", sess.Identity().Role, "service_account", sess.Identity().PodNamespace+"/"+sess.Identity().ServiceAccount)
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
+	if err := sess.RevokeToken(rctx); err != nil {
+		// Not fatal: the token ends with its TTL.
+		p.cfg.Log.Warn("revoke the store token", "error", err.Error())
+		return
+	}
+	p.cfg.Log.Debug("store token revoked")
+}
+
+func leased(leases []environ.Lease) bool {
+	return slices.ContainsFunc(leases, func(l environ.Lease) bool { return l.ID != "" })
+}
+
+// checkBounds refuses a container that asks for more than MaxReferences
+// secrets or MaxReferenceBytes of reference text.
+func checkBounds(env []string, fromPath []envref.Secret) error {
+	refs, size := len(fromPath), 0
+	for _, kv := range env {
+		if _, v, _ := strings.Cut(kv, "="); envref.Has(v) {
+			refs++
+			size += len(v)
+		}
+	}
+	if refs > MaxReferences {
+		return fmt.Errorf("%d references (variables and env-from-path secrets); at most %d are read for one container", refs, MaxReferences)
+	}
+	if size > MaxReferenceBytes {
+		return fmt.Errorf("the variables with references hold %d bytes; at most %d are read for one container", size, MaxReferenceBytes)
+	}
+	return nil
+}
+
+// changes is the adjustment from the container's environment before to the
+// one environ built: each variable whose value changed or that is new, and
+// the removal of each reference left out (ignore-missing-secrets). Other
+// variables environ drops (the env injector's own settings) are not ours
+// to remove here: no injector runs in this way.
+func changes(before, after []string) *api.ContainerAdjustment {
+	old := map[string]string{}
+	for _, kv := range before {
+		k, v, _ := strings.Cut(kv, "=")
+		old[k] = v
+	}
+	adj := &api.ContainerAdjustment{}
+	kept := map[string]bool{}
+	for _, kv := range after {
+		k, v, _ := strings.Cut(kv, "=")
+		kept[k] = true
+		if was, ok := old[k]; !ok || was != v {
+			adj.AddEnv(k, v)
+		}
+	}
+	var removed []string
+	for k, v := range old {
+		if !kept[k] && envref.Has(v) {
+			removed = append(removed, k)
+		}
+	}
+	slices.Sort(removed)
+	for _, k := range removed {
+		adj.RemoveEnv(k)
+	}
+	if len(adj.Env) == 0 {
+		return nil
+	}
+	return adj
+}
+
+// isUID accepts the canonical text of a UUID, the form of a pod's UID: it
+// becomes a path component.
+func isUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func truncate(s string) string {
+	const max = 64
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}
