@@ -32,6 +32,8 @@ type Binaries struct {
 	Controller string
 	// Webhook is the mutating admission webhook of env injection.
 	Webhook string
+	// NRIPlugin is containerd delivery's NRI plugin.
+	NRIPlugin string
 }
 
 // InjectorBuildTags are the env injector image's build tags: HTTP/1.1 only,
@@ -52,7 +54,7 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 	// One go invocation builds them all: the shared packages compile once. With a
 	// trailing slash -o names each binary after its package folder.
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
-		module+"/csi-driver", module+"/vault-provider", module+"/controller", module+"/webhook")
+		module+"/csi-driver", module+"/vault-provider", module+"/controller", module+"/webhook", module+"/nri-plugin")
 	// From the repository root go.work ties the product modules together.
 	cmd.Dir = root
 	// Static, as the images build them: the injector runs in any image.
@@ -73,6 +75,7 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 		Injector:   filepath.Join(dir, "env-injector"),
 		Controller: filepath.Join(dir, "controller"),
 		Webhook:    filepath.Join(dir, "webhook"),
+		NRIPlugin:  filepath.Join(dir, "nri-plugin"),
 	}, nil
 }
 

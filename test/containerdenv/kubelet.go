@@ -23,7 +23,8 @@ func PodOf(p *corev1.Pod) Pod {
 }
 
 // ContainerOf is kubelet's CreateContainer input for container name of p:
-// its image and its literal env values (valueFrom is not supported here).
+// its image, command, args and literal env values (valueFrom is not
+// supported here).
 func ContainerOf(p *corev1.Pod, name string) (Container, error) {
 	for _, c := range p.Spec.Containers {
 		if c.Name != name {
@@ -36,7 +37,7 @@ func ContainerOf(p *corev1.Pod, name string) (Container, error) {
 			}
 			env = append(env, &runtimeapi.KeyValue{Key: e.Name, Value: []byte(e.Value)})
 		}
-		return Container{Name: c.Name, Image: c.Image, Env: env}, nil
+		return Container{Name: c.Name, Image: c.Image, Command: c.Command, Args: c.Args, Env: env}, nil
 	}
 	return Container{}, fmt.Errorf("pod %s/%s has no container %s", p.Namespace, p.Name, name)
 }

@@ -33,7 +33,9 @@ type Sandbox struct {
 type Container struct {
 	Name  string
 	Image string
-	Env   []*runtimeapi.KeyValue
+	// Command and Args replace the image's entrypoint and cmd when set.
+	Command, Args []string
+	Env           []*runtimeapi.KeyValue
 }
 
 // RunPod runs a host-network sandbox for p, as kubelet does (labels and log
@@ -72,6 +74,8 @@ func ContainerConfig(s *Sandbox, c Container) *runtimeapi.ContainerConfig {
 	return &runtimeapi.ContainerConfig{
 		Metadata: &runtimeapi.ContainerMetadata{Name: c.Name},
 		Image:    &runtimeapi.ImageSpec{Image: c.Image},
+		Command:  c.Command,
+		Args:     c.Args,
 		Envs:     c.Env,
 		LogPath:  filepath.Join(c.Name, "0.log"),
 		Labels: map[string]string{
