@@ -18,6 +18,7 @@ export GONOSUMDB := sigs.k8s.io/secrets-store-csi-driver,github.com/flant,github
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
 .PHONY: all demo test test-servers test-tools vet fmt-check fuzz bench bench-controller bench-injector bench-webhook bench-startup bench-node bench-cluster
+.PHONY: bench-nri
 .PHONY: docs docs-build docs-tools bench-charts
 .PHONY: generate
 
@@ -107,6 +108,13 @@ bench-cluster: test-servers
 # The webhook's admission latency through the real API server.
 bench-webhook: test-servers
 	cd test && go run ./cmd/bench-webhook
+
+# Container creation through a real containerd and runc with and without the
+# NRI plugin (0, 1 and 10 references; NRI_FLAGS, e.g. -runs 100). As root.
+# Writes docs/benchmarks/nri.json.
+bench-nri: test-servers
+	mkdir -p docs/benchmarks
+	cd test && go run ./cmd/bench-nri $(NRI_FLAGS) -json ../docs/benchmarks/nri.json
 
 # Draws docs/images/bench-*.svg from the result tables in docs/BENCHMARKS.md
 # (or BENCH_RESULTS: the -out files of the bench commands, comma-separated).
