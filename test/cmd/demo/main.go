@@ -14,7 +14,9 @@
 // (publish, republish after a change in Vault, unpublish) and prints what
 // the volume holds. Then way 3: it runs the mutating webhook, creates an
 // annotated pod through the API server and starts its mutated container,
-// which prints the variables the env injector gave it. Last, way 4: it runs
+// which prints the variables the env injector gave it, and then its second
+// stage: a real containerd with the module's NRI plugin gives a container of
+// an annotated pod its secrets as it creates it. Last, way 4: it runs
 // the controller, which copies the secret into a Kubernetes Secret and
 // keeps it fresh. It stops everything and unmounts what it mounted, also on
 // error or Ctrl-C. Run it as root with `make demo` (the driver mounts
@@ -105,6 +107,9 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	if err := injectEnv(ctx, env, n.bins); err != nil {
+		return err
+	}
+	if err := deliverThroughContainerd(ctx, env, n.bins); err != nil {
 		return err
 	}
 	return syncSecret(ctx, env, n.bins)
