@@ -5,8 +5,8 @@
 // creation: the time from kubelet's CreateContainer call to the end of its
 // StartContainer call in a real containerd (test/containerdenv) with runc,
 // without the NRI plugin and with it, for a pod not opted in and for
-// containers with 1 and 10 references (each one read from the real Vault
-// with the pod's own login, then the token revoked). The cases take turns
+// containers with 1 and 10 references (each a secret of its own, read from
+// the real Vault with the pod's own login, then the token revoked). The cases take turns
 // run by run, so that all see the same machine; the case without the plugin
 // runs first, before the plugin connects. It runs as root.
 //
@@ -36,8 +36,8 @@ const (
 	namespace = "bench-nri"
 	account   = "app"
 	role      = "bench-nri"
-	// secretPath holds keys k0, k1, ...
-	secretPath = "bench-nri/app"
+	// secretPrefix holds the secrets s00, s01, ..., each with key "value".
+	secretPrefix = "bench-nri"
 )
 
 func main() {
@@ -152,21 +152,21 @@ func run(ctx context.Context, cmd *bench.Command, runs int, refs []int) (report 
 	return markdown(cmd, res), nil
 }
 
-// prepareStore writes a secret of n keys and a role of the bench's service
-// account that reads it.
+// prepareStore writes n secrets, one per reference as in the env
+// injector's benchmarks (each is one read), and a role of the bench's
+// service account that reads them.
 func prepareStore(ctx context.Context, env *testenv.Env, n int) error {
 	if _, err := env.CreateServiceAccount(ctx, namespace, account); err != nil {
 		return err
 	}
-	data := map[string]any{}
 	for i := range n {
-		data[fmt.Sprintf("k%d", i)] = fmt.Sprintf("value-%d", i)
-	}
-	if _, err := env.Vault.KVv2(testenv.KVMount).Put(ctx, secretPath, data); err != nil {
-		return fmt.Errorf("write %s: %w", secretPath, err)
+		path := fmt.Sprintf("%s/s%02d", secretPrefix, i)
+		if _, err := env.Vault.KVv2(testenv.KVMount).Put(ctx, path, map[string]any{"value": fmt.Sprintf("value-%d", i)}); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
 	}
 	return env.GrantRead(ctx, testenv.ReadGrant{
-		Role: role, Policy: role, Path: "secret/data/" + secretPath, Namespace: namespace,
+		Role: role, Policy: role, Path: "secret/data/" + secretPrefix + "/*", Namespace: namespace,
 		ServiceAccounts: []string{account}, TTL: time.Hour,
 	})
 }
@@ -183,7 +183,7 @@ func newCase(ctx context.Context, env *testenv.Env, rt *containerdenv.Runtime, r
 	}
 	for i := range refs {
 		pod.Spec.Containers[0].Env = append(pod.Spec.Containers[0].Env,
-			corev1.EnvVar{Name: fmt.Sprintf("V%d", i), Value: fmt.Sprintf("secrets-store:secret/data/%s#k%d", secretPath, i)})
+			corev1.EnvVar{Name: fmt.Sprintf("V%d", i), Value: fmt.Sprintf("secrets-store:secret/data/%s/s%02d#value", secretPrefix, i)})
 	}
 	if row.OptedIn {
 		pod.Annotations = map[string]string{"secrets-store.deckhouse.io/role": role, "secrets-store.deckhouse.io/delivery": "containerd"}
