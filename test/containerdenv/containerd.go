@@ -169,8 +169,9 @@ func (r *Runtime) runtimeReady(ctx context.Context) error {
 
 // config is containerd's configuration (version 3, containerd 2.x): its
 // folders and sockets in r.Dir, the CRI with the overlayfs snapshotter, the
-// local pause image and runc with cgroupfs, NRI on with its socket here and
-// no plugin started by containerd itself (the tests start theirs).
+// local pause image and runc with cgroupfs, NRI on with its socket here, its
+// default validator on and no plugin started by containerd itself (the
+// tests start theirs).
 func (r *Runtime) config(runc string, pluginTimeout time.Duration) string {
 	q := func(s string) string { return fmt.Sprintf("%q", s) }
 	return strings.Join([]string{
@@ -206,6 +207,11 @@ func (r *Runtime) config(runc string, pluginTimeout time.Duration) string {
 		`  plugin_config_path = ` + q(filepath.Join(r.Dir, "nri-conf")),
 		`  plugin_registration_timeout = "5s"`,
 		`  plugin_request_timeout = ` + q(pluginTimeout.String()),
+		// The default validator refuses a container whose pod names a
+		// required plugin (required-plugins.noderesource.dev) that is not
+		// connected: creation fails closed while the plugin is down.
+		`  [plugins.'io.containerd.nri.v1.nri'.default_validator]`,
+		`    enable = true`,
 		``,
 	}, "\n")
 }

@@ -9,6 +9,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/deckhouse/secrets-store-integration/test/containerdenv"
 )
 
 var _ = Describe("containerd delivery", func() {
@@ -96,3 +98,53 @@ func untouchedLogged(pod *corev1.Pod) bool {
 	}
 	return false
 }
+
+var _ = Describe("the plugin down", func() {
+	// stopPlugin stops the plugin until the spec ends.
+	stopPlugin := func() {
+		GinkgoHelper()
+		Expect(plugin.Stop()).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) error {
+			if exited, _ := plugin.Exited(); exited {
+				return plugin.Start(ctx)
+			}
+			return nil
+		})
+	}
+
+	It("fails an opted-in container's creation (required-plugins), and kubelet's next attempt succeeds once the plugin is back", func(ctx SpecContext) {
+		pod := admit(ctx, annotations(role), envVar("DB_PASSWORD", "secrets-store:secret/data/nri/db#password"))
+		Expect(pod.Annotations).To(HaveKey(HavePrefix("required-plugins.noderesource.dev")))
+		stopPlugin()
+		// The pod's RunPodSandbox is an NRI request: at its end containerd
+		// drops the plugin whose connection closed.
+		s := start(ctx, pod)
+		c := container(pod)
+		_, err := rt.CreateContainer(ctx, s, c)
+		Expect(err).To(MatchError(ContainSubstring(`required plugin "secrets-store"`)))
+		Expect(rt.Containers(ctx, s)).To(BeEmpty(), "no container with the literal references")
+
+		Expect(plugin.Start(ctx)).To(Succeed())
+		out, err := rt.RunContainer(ctx, s, c)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(ContainElement("DB_PASSWORD=" + dbPassword))
+	})
+
+	// A limit of the runtime, pinned so that the docs can state it and an
+	// NRI upgrade that closes it shows here: NRI v0.12.3 keeps a plugin
+	// whose connection closed in its list until the end of the next NRI
+	// request; a CreateContainer that is that request finds it closed, goes
+	// on without it, and counts it as present for required-plugins. The
+	// container of an existing sandbox (a restart) then starts with its
+	// references as literal text: no secret leaks, but the app gets none.
+	It("NRI v0.12.3: the first CreateContainer after the plugin went away, with no NRI request between, goes on without it", func(ctx SpecContext) {
+		pod := admit(ctx, annotations(role), envVar("DB_PASSWORD", "secrets-store:secret/data/nri/db#password"))
+		s := start(ctx, pod)
+		stopPlugin()
+		out, err := rt.RunContainer(ctx, s, container(pod))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(ContainElement("DB_PASSWORD=secrets-store:secret/data/nri/db#password"))
+		_, err = rt.CreateContainer(ctx, s, containerdenv.Container{Name: "again", Image: rt.EnvImage})
+		Expect(err).To(MatchError(ContainSubstring(`required plugin "secrets-store"`)), "the next one fails closed")
+	})
+})
