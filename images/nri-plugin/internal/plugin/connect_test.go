@@ -35,7 +35,9 @@ func runtime(t *testing.T, socket string) *adaptation.Adaptation {
 		_, err := cb(ctx, nil, nil)
 		return err
 	}
-	update := func(context.Context, []*adaptation.ContainerUpdate) ([]*adaptation.ContainerUpdate, error) { return nil, nil }
+	update := func(context.Context, []*adaptation.ContainerUpdate) ([]*adaptation.ContainerUpdate, error) {
+		return nil, nil
+	}
 	r, err := adaptation.New("containerd", "v2.4.2", sync, update,
 		adaptation.WithSocketPath(socket), adaptation.WithPluginPath(t.TempDir()), adaptation.WithPluginConfigPath(t.TempDir()),
 		adaptation.WithDefaultValidator(&validator.DefaultValidatorConfig{Enable: true}))
