@@ -212,3 +212,10 @@ func (l *lru[V]) put(key string, val V) {
 }
 
 func (l *lru[V]) len() int { return l.order.Len() }
+
+// each calls f on every value, most recent first.
+func (l *lru[V]) each(f func(V)) {
+	for e := l.order.Front(); e != nil; e = e.Next() {
+		f(e.Value.(*lruEntry[V]).val)
+	}
+}

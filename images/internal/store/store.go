@@ -142,13 +142,20 @@ func (s *Store) revokeDropped(d dropped) {
 }
 
 // Close revokes every cached token that holds no lease and waits, at most
-// until ctx ends, for the revocations under way.
+// until ctx ends, for the revocations under way; then it lets the idle
+// connections go (a Store per request, as the NRI plugin keeps, would
+// otherwise leave them open until their idle timeout).
 func (s *Store) Close(ctx context.Context) error {
 	s.tokens.Close()
 	done := make(chan struct{})
 	go func() {
 		s.revoking.Wait()
 		close(done)
+	}()
+	defer func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.clients.each((*httpClient).closeIdle)
 	}()
 	select {
 	case <-done:

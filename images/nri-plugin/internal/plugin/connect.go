@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,8 @@ type Connection struct {
 	// Retry is the wait before connecting again after containerd went away
 	// or was not there yet.
 	Retry time.Duration
+	// Dial connects to Socket; nil: a unix socket connection.
+	Dial func(socket string) (net.Conn, error)
 }
 
 // Server keeps the plugin registered with the runtime.
@@ -78,8 +81,12 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) session(ctx context.Context) error {
 	closed := make(chan struct{})
 	var once sync.Once
-	st, err := stub.New(&handler{s}, stub.WithSocketPath(s.conn.Socket), stub.WithPluginName(s.conn.Name),
-		stub.WithPluginIdx(s.conn.Index), stub.WithOnClose(func() { once.Do(func() { close(closed) }) }))
+	opts := []stub.Option{stub.WithSocketPath(s.conn.Socket), stub.WithPluginName(s.conn.Name),
+		stub.WithPluginIdx(s.conn.Index), stub.WithOnClose(func() { once.Do(func() { close(closed) }) })}
+	if s.conn.Dial != nil {
+		opts = append(opts, stub.WithDialer(s.conn.Dial))
+	}
+	st, err := stub.New(&handler{s}, opts...)
 	if err != nil {
 		return fmt.Errorf("make the NRI stub: %w", err)
 	}

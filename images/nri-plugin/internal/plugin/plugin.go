@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/nri/pkg/api"
@@ -52,8 +53,8 @@ const (
 	// maxTokenBytes bounds the token file read: a service-account JWT is
 	// a few KiB.
 	maxTokenBytes = 64 << 10
-	// revokeTimeout bounds the revocation of the store token, apart from
-	// the request's deadline, which may have run out.
+	// revokeTimeout bounds the revocation of the store token, which runs
+	// after the answer to containerd.
 	revokeTimeout = 2 * time.Second
 )
 
@@ -74,8 +75,9 @@ type Config struct {
 
 // Plugin handles containerd's CreateContainer.
 type Plugin struct {
-	cfg     Config
-	metrics *Metrics
+	cfg      Config
+	metrics  *Metrics
+	revoking sync.WaitGroup
 }
 
 // New returns the plugin; m may be nil.
@@ -140,13 +142,12 @@ func (p *Plugin) Adjust(ctx context.Context, pod *api.PodSandbox, ctr *api.Conta
 		return fail(fmt.Errorf("the projected token is of namespace %q, not the pod's", ns))
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.budget(ctx))
 	defer cancel()
 	// A store of its own per container: its token cache then holds this
 	// pod's login only, which no other container's revocation can pull
 	// away, and every container's login proves its own pod's token.
 	st := store.New(store.Options{RequestTimeout: p.cfg.RequestTimeout, Observer: p.cfg.Observer, TokenMaxReuse: -1, LoginBurst: -1})
-	defer st.Close(context.Background())
 	sess, err := st.Session(settings.StoreConfig(), store.Login{
 		AuthMount: settings.AuthPath, Role: settings.Role, JWT: jwt, PodNamespace: ns, ServiceAccount: sa,
 	})
@@ -154,6 +155,7 @@ func (p *Plugin) Adjust(ctx context.Context, pod *api.PodSandbox, ctr *api.Conta
 		return fail(fmt.Errorf("store %s: %w", settings.Address, err))
 	}
 	if err := sess.LogIn(ctx); err != nil {
+		p.release(st, sess, false)
 		return fail(fmt.Errorf("store %s: %w", settings.Address, err))
 	}
 	// No Token: secrets-store:login would put the store token into the
@@ -162,7 +164,7 @@ func (p *Plugin) Adjust(ctx context.Context, pod *api.PodSandbox, ctr *api.Conta
 	res, err := environ.Build(ctx, sess, ctr.GetEnv(), environ.Options{
 		EnvFromPath: settings.EnvFromPath, IgnoreMissing: settings.IgnoreMissing, Log: p.cfg.Log,
 	})
-	p.revoke(ctx, sess, err == nil && leased(res.Leases))
+	p.release(st, sess, err == nil && leased(res.Leases))
 	if err != nil {
 		return fail(err)
 	}
@@ -202,24 +204,48 @@ func (p *Plugin) token(uid string) (string, error) {
 	return jwt, nil
 }
 
-// revoke revokes the session's store token, and with it the leases read
+// budget is how long one container's resolution may take: RequestTimeout,
+// and a fifth less than what is left of the runtime's deadline. containerd
+// treats a plugin that misses its deadline as gone and creates the
+// container without the plugin's adjustment, so the plugin must answer,
+// with an error if need be, before then.
+func (p *Plugin) budget(ctx context.Context) time.Duration {
+	b := p.cfg.RequestTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		b = min(b, left-left/5)
+	}
+	return b
+}
+
+// release revokes the session's store token, and with it the leases read
 // with it, unless keep: a dynamic secret's lease dies with the token, and
-// the container is about to use what was read under it.
-func (p *Plugin) revoke(ctx context.Context, sess *store.Session, keep bool) {
+// the container is about to use what was read under it. It runs after the
+// answer to containerd, whose deadline the revocation must not eat into;
+// Wait waits for it.
+func (p *Plugin) release(st *store.Store, sess *store.Session, keep bool) {
 	if keep {
 		p.cfg.Log.Warn("keeping the store token: revoking it would revoke the leases of the dynamic secrets the container gets; they end with the token's TTL",
 			"role", sess.Identity().Role, "service_account", sess.Identity().PodNamespace+"/"+sess.Identity().ServiceAccount)
-		return
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
-	defer cancel()
-	if err := sess.RevokeToken(rctx); err != nil {
-		// Not fatal: the token ends with its TTL.
-		p.cfg.Log.Warn("revoke the store token", "error", err.Error())
-		return
-	}
-	p.cfg.Log.Debug("store token revoked")
+	p.revoking.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), revokeTimeout)
+		defer cancel()
+		if !keep {
+			if err := sess.RevokeToken(ctx); err != nil {
+				// Not fatal: the token ends with its TTL.
+				p.cfg.Log.Warn("revoke the store token", "error", err.Error())
+			} else {
+				p.cfg.Log.Debug("store token revoked")
+			}
+		}
+		// Drops what the store kept (a leased token stays valid).
+		_ = st.Close(ctx)
+	})
 }
+
+// Wait waits for the revocations under way.
+func (p *Plugin) Wait() { p.revoking.Wait() }
 
 func leased(leases []environ.Lease) bool {
 	return slices.ContainsFunc(leases, func(l environ.Lease) bool { return l.ID != "" })

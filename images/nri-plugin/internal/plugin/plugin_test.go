@@ -182,6 +182,7 @@ func TestAdjust(t *testing.T) {
 			ctr := &api.Container{Name: "app", Env: tt.env}
 			adj, _, err := p.CreateContainer(context.Background(), pod, ctr)
 			_, result, _ := p.Adjust(context.Background(), pod, ctr)
+			p.Wait()
 			if result != tt.result {
 				t.Errorf("result %s, want %s", result, tt.result)
 			}
@@ -237,6 +238,24 @@ func TestMetrics(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.latency); n != 3 {
 		t.Errorf("%d duration series, want one per result", n)
+	}
+}
+
+// TestBudget: the plugin answers before the runtime gives up on it.
+func TestBudget(t *testing.T) {
+	p := New(Config{RequestTimeout: 8 * time.Second}, nil)
+	if got := p.budget(context.Background()); got != 8*time.Second {
+		t.Errorf("no deadline: %s, want --request-timeout", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if got := p.budget(ctx); got > 1600*time.Millisecond || got < time.Second {
+		t.Errorf("2s to the runtime's deadline: %s, want a fifth less", got)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if got := p.budget(ctx); got != 8*time.Second {
+		t.Errorf("a minute to the runtime's deadline: %s, want --request-timeout", got)
 	}
 }
 
