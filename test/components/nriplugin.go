@@ -11,6 +11,10 @@ import (
 	"github.com/deckhouse/secrets-store-integration/test/supervisor"
 )
 
+// NRIPluginName is the plugin as containerd names it with the default
+// --plugin-index and --plugin-name: "<index>-<name>".
+const NRIPluginName = "50-secrets-store"
+
 // NRIPluginConfig is how the NRI plugin runs on a node.
 type NRIPluginConfig struct {
 	// Binary is the plugin (Binaries.NRIPlugin).

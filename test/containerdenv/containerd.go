@@ -255,3 +255,33 @@ func findBinaries(dir string) (map[string]string, error) {
 	}
 	return bins, nil
 }
+
+// PluginRegistrations counts the times containerd has logged NRI plugin
+// name ("<index>-<name>") as connected and synchronized: from then on it
+// calls the plugin for every container.
+func (r *Runtime) PluginRegistrations(name string) int {
+	line := fmt.Sprintf(`plugin \"%s\" connected and synchronized`, name)
+	n := 0
+	for _, l := range r.Process.Logs() {
+		if strings.Contains(l, line) {
+			n++
+		}
+	}
+	return n
+}
+
+// WaitPluginRegistered waits until containerd has registered plugin name
+// more than before times: a plugin logs that it is connected when containerd
+// configures it, a moment before containerd adds it to the plugins it calls.
+func (r *Runtime) WaitPluginRegistered(ctx context.Context, name string, before int) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for r.PluginRegistrations(name) <= before {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("containerd has not registered NRI plugin %s: %w", name, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}

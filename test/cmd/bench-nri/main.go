@@ -111,6 +111,7 @@ func run(ctx context.Context, cmd *bench.Command, runs int, refs []int) (report 
 	}
 
 	bench.Step("starting the NRI plugin")
+	before := rt.PluginRegistrations(components.NRIPluginName)
 	plugin, err := components.StartNRIPlugin(ctx, components.NRIPluginConfig{
 		Binary: h.Bins.NRIPlugin, Socket: rt.NRISocket, KubeletRoot: rt.KubeletRoot,
 		StoreAddr: h.Env.VaultAddr, StoreCAFile: h.Env.VaultCAPath, Args: []string{"--log-level", "info"},
@@ -119,6 +120,9 @@ func run(ctx context.Context, cmd *bench.Command, runs int, refs []int) (report 
 		return "", err
 	}
 	defer func() { err = errors.Join(err, plugin.Stop()) }()
+	if err := rt.WaitPluginRegistered(ctx, components.NRIPluginName, before); err != nil {
+		return "", err
+	}
 	cases := []*benchCase{}
 	c, err := newCase(ctx, h.Env, rt, Row{Case: "plugin, pod not opted in", Plugin: true}, 0)
 	if err != nil {

@@ -57,6 +57,7 @@ func deliverThroughContainerd(ctx context.Context, env *testenv.Env, bins compon
 		return err
 	}
 	defer func() { err = errors.Join(err, rt.Stop()) }()
+	before := rt.PluginRegistrations(components.NRIPluginName)
 	plugin, err := components.StartNRIPlugin(ctx, components.NRIPluginConfig{
 		Binary: bins.NRIPlugin, Socket: rt.NRISocket, KubeletRoot: rt.KubeletRoot,
 		StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath, Args: []string{"--log-level", "info"},
@@ -65,6 +66,9 @@ func deliverThroughContainerd(ctx context.Context, env *testenv.Env, bins compon
 		return err
 	}
 	defer func() { err = errors.Join(err, plugin.Stop()) }()
+	if err := rt.WaitPluginRegistered(ctx, components.NRIPluginName, before); err != nil {
+		return err
+	}
 	fmt.Println("   the NRI plugin is connected to containerd")
 
 	caBundle, certFile, keyFile, err := testenv.ServingCertificate(work, "webhook")

@@ -106,7 +106,7 @@ var _ = Describe("the plugin down", func() {
 		Expect(plugin.Stop()).To(Succeed())
 		DeferCleanup(func(ctx SpecContext) error {
 			if exited, _ := plugin.Exited(); exited {
-				return plugin.Start(ctx)
+				return restartPlugin(ctx)
 			}
 			return nil
 		})
@@ -124,7 +124,7 @@ var _ = Describe("the plugin down", func() {
 		Expect(err).To(MatchError(ContainSubstring(`required plugin "secrets-store"`)))
 		Expect(rt.Containers(ctx, s)).To(BeEmpty(), "no container with the literal references")
 
-		Expect(plugin.Start(ctx)).To(Succeed())
+		Expect(restartPlugin(ctx)).To(Succeed())
 		out, err := rt.RunContainer(ctx, s, c)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(out).To(ContainElement("DB_PASSWORD=" + dbPassword))

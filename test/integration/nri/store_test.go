@@ -6,6 +6,8 @@ package nri
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/deckhouse/secrets-store-integration/test/badstore"
 )
 
 var _ = Describe("a store that is down", func() {
@@ -28,5 +30,23 @@ var _ = Describe("a store that is down", func() {
 		out, err := rt.RunContainer(ctx, s, c)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(out).To(ContainElement("DB_PASSWORD=" + dbPassword))
+	})
+
+	// NRI drops a plugin that misses containerd's plugin_request_timeout
+	// and creates the container unadjusted (its references literal): the
+	// plugin must answer first.
+	It("refuses the container of a store that never answers before containerd's deadline, and stays connected", func(ctx SpecContext) {
+		hung, err := badstore.StartSilent()
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(hung.Close)
+		pod := admit(ctx, annotations(role, "secrets-store.deckhouse.io/addr", hung.URL()),
+			envVar("DB_PASSWORD", "secrets-store:secret/data/nri/db#password"))
+		s := start(ctx, pod)
+		_, err = rt.CreateContainer(ctx, s, container(pod))
+		Expect(err).To(MatchError(SatisfyAll(ContainSubstring("pod "+ns+"/"+pod.Name), ContainSubstring(`container "app"`))))
+		Expect(rt.Containers(ctx, s)).To(BeEmpty(), "not created without its secrets")
+
+		ok := admit(ctx, annotations(role), envVar("DB_PASSWORD", "secrets-store:secret/data/nri/db#password"))
+		Expect(run(ctx, ok)).To(ContainElement("DB_PASSWORD="+dbPassword), "the plugin is still connected")
 	})
 })

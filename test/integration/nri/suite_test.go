@@ -37,6 +37,10 @@ const (
 	// role reads secret/data/nri/*; deniedRole logs in and reads nothing.
 	role, deniedRole = "nri-app", "nri-denied"
 	registration     = "secrets-store-env-injection"
+	pluginName       = components.NRIPluginName
+	// pluginRequestTimeout is containerd's bound of one NRI call: a hung
+	// store's spec waits most of it.
+	pluginRequestTimeout = 10 * time.Second
 	// injectorImage is never pulled: containerd delivery adds no init container.
 	injectorImage = "registry.example/secrets-store/env-injector:test"
 )
@@ -56,7 +60,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	s := suite.Start(ctx, suite.Options{Name: "nri", Mounts: true})
 	env = s.Env
 	var err error
-	rt, err = containerdenv.Start(ctx, containerdenv.Options{Dir: s.Work, Log: GinkgoWriter})
+	rt, err = containerdenv.Start(ctx, containerdenv.Options{Dir: s.Work, Log: GinkgoWriter, PluginRequestTimeout: pluginRequestTimeout})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(rt.Stop)
 
@@ -92,6 +96,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(plugin.Stop)
+	Expect(rt.WaitPluginRegistered(ctx, pluginName, 0)).To(Succeed())
 }, NodeTimeout(8*time.Minute))
 
 // Secret values are unlike anything else in the logs, so that a search for
@@ -171,3 +176,13 @@ func run(ctx context.Context, pod *corev1.Pod) []string {
 }
 
 func envVar(name, value string) corev1.EnvVar { return corev1.EnvVar{Name: name, Value: value} }
+
+// restartPlugin starts the stopped plugin and returns once containerd calls
+// it.
+func restartPlugin(ctx context.Context) error {
+	before := rt.PluginRegistrations(pluginName)
+	if err := plugin.Start(ctx); err != nil {
+		return err
+	}
+	return rt.WaitPluginRegistered(ctx, pluginName, before)
+}
