@@ -179,6 +179,7 @@ node-driver-registrar: {cpu: 5m, memory: 16Mi, limit: 64Mi}
 livenessprobe: {cpu: 5m, memory: 16Mi, limit: 64Mi}
 webhook: {cpu: 20m, memory: 48Mi, limit: 256Mi}
 controller: {cpu: 20m, memory: 96Mi, limit: 512Mi}
+nri-plugin: {cpu: 10m, memory: 32Mi, limit: 192Mi}
 {{- end -}}
 
 {{- /* resources: of container (tuple . "name"). */ -}}
@@ -224,3 +225,16 @@ CSI node pod alone gets a SecurityPolicyException
 {{- $global := .Values.global | default dict -}}
 {{- if has "admission-policy-engine-crd" ($global.enabledModules | default list) -}}true{{- end -}}
 {{- end -}}
+
+{{- /*
+ssi.containerdDelivery: "true" or "": the containerdDelivery.enabled setting.
+ssi.containerdNodeLabel: the node label (key=value) of the nodes where
+containerd's NRI is set up for the module (the NodeGroupConfiguration sets
+it); the NRI plugin runs there and the webhook keeps pods of containerd
+delivery there.
+*/ -}}
+{{- define "ssi.containerdDelivery" -}}
+{{- $s := include "ssi.settings" . | fromJson -}}
+{{- if dig "containerdDelivery" "enabled" false $s }}true{{ end -}}
+{{- end -}}
+{{- define "ssi.containerdNodeLabel" -}}secrets-store.deckhouse.io/containerd-delivery=enabled{{- end -}}

@@ -92,6 +92,8 @@ func TestSettingsAccepted(t *testing.T) {
 			"nodeSelector:\n  kubernetes.io/os: linux\n  node-role.kubernetes.io/worker: \"\"\ntolerations:\n- operator: Exists\n- key: dedicated\n  operator: Equal\n  value: x\n  effect: NoExecute\n  tolerationSeconds: 30",
 		"allowlists": "allowedStoreAddresses: [https://vault-b.example.com:8200, http://10.0.0.6:8200/v]\nallowSkipTLSVerify: true\n" +
 			"allowedAudiences: [vault, team-a-store]",
+		"containerd delivery":               "containerdDelivery:\n  enabled: true\n  nodeGroups: [worker, system]",
+		"containerd delivery off, defaults": "containerdDelivery: {}",
 	}
 	for name, text := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -155,6 +157,12 @@ func TestSettingsRefused(t *testing.T) {
 			"allowedAudiences should be at least 1 chars long"},
 		{"allowSkipTLSVerify not boolean", "allowSkipTLSVerify: \"yes\"",
 			"allowSkipTLSVerify must be of type boolean"},
+		{"containerd delivery not boolean", "containerdDelivery:\n  enabled: \"yes\"",
+			"containerdDelivery.enabled must be of type boolean"},
+		{"containerd delivery on no node group", "containerdDelivery:\n  nodeGroups: []",
+			"containerdDelivery.nodeGroups should have at least 1 items"},
+		{"containerd delivery unknown field", "containerdDelivery:\n  requestTimeout: 5s",
+			"containerdDelivery.requestTimeout is a forbidden property"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -57,6 +58,8 @@ type options struct {
 	cacheSize             int
 	cacheTTL              time.Duration
 	logLevel              string
+	containerd            mutate.Containerd
+	containerdNodeLabel   string
 }
 
 func main() {
@@ -80,6 +83,10 @@ func main() {
 	flag.IntVar(&o.cacheSize, "image-cache-size", 1000, "image configs kept; 0 turns the cache off")
 	flag.DurationVar(&o.cacheTTL, "image-cache-ttl", 10*time.Minute, "how long an image config is kept: a moved tag is seen after at most this long")
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	flag.BoolVar(&o.containerd.Enabled, "containerd-delivery", false, "accept pods of containerd delivery (the module runs the NRI plugin)")
+	flag.StringVar(&o.containerdNodeLabel, "containerd-node-label", "secrets-store.deckhouse.io/containerd-delivery=enabled",
+		"label (key=value) of the nodes where containerd's NRI is set up and the plugin runs; pods of containerd delivery get it as a nodeSelector")
+	flag.StringVar(&o.containerd.PluginName, "nri-plugin-name", "secrets-store", "the NRI plugin's name (its --plugin-name), required by pods of containerd delivery")
 	o.policy.AddFlags(flag.CommandLine)
 	buildinfo.AddFlag(flag.CommandLine, "webhook")
 	flag.Parse()
@@ -108,6 +115,11 @@ func (o *options) check() error {
 	o.injector.TokenExpirationSeconds = int64(o.tokenExpiration / time.Second)
 	if o.registryTimeout <= 0 || o.registryTimeout >= webhookTimeout {
 		errs = append(errs, fmt.Errorf("--registry-timeout %s: want more than 0 and less than the webhook's %s, so that a refusal says why", o.registryTimeout, webhookTimeout))
+	}
+	var ok bool
+	o.containerd.NodeLabel, o.containerd.NodeLabelValue, ok = strings.Cut(o.containerdNodeLabel, "=")
+	if !ok || o.containerd.NodeLabel == "" {
+		errs = append(errs, fmt.Errorf("--containerd-node-label %q: want key=value", o.containerdNodeLabel))
 	}
 	// The injector gets the CA inline: the file is not in the app's pod.
 	if err := o.defaults.LoadCA(); err != nil {
@@ -144,8 +156,9 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	m := metrics.New()
 	tlsCerts := certs.New(o.certFile, o.keyFile, log, m.CertificateLoaded)
 	handler := &admission.Handler{
-		Defaults: o.defaults,
-		Options:  o.injector,
+		Defaults:   o.defaults,
+		Options:    o.injector,
+		Containerd: o.containerd,
 		Images: entrypoint.New(entrypoint.Config{
 			Client: client, Transport: transport, DefaultPlatform: *platform, Timeout: o.registryTimeout,
 			CacheSize: o.cacheSize, CacheTTL: o.cacheTTL, Observer: m,
@@ -183,7 +196,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	}()
 	log.Info("serving webhook", "addr", ln.Addr().String(), "injector_image", o.injector.InjectorImage,
 		"store_addr", o.defaults.Address, "default_platform", platform.String(), "registry_timeout", o.registryTimeout.String(),
-		"image_cache_size", o.cacheSize, "image_cache_ttl", o.cacheTTL.String())
+		"image_cache_size", o.cacheSize, "image_cache_ttl", o.cacheTTL.String(), "containerd_delivery", o.containerd.Enabled)
 
 	select {
 	case <-ctx.Done():

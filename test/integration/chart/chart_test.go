@@ -9,7 +9,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"regexp"
 	"slices"
+	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -35,7 +38,7 @@ const (
 
 // images are the module's images, as named in
 // global.modulesImages.digests.secretsStoreIntegration.
-var images = []string{"csiDriver", "vaultProvider", "webhook", "controller", "envInjector", "nodeDriverRegistrar", "livenessprobe"}
+var images = []string{"csiDriver", "vaultProvider", "webhook", "controller", "envInjector", "nodeDriverRegistrar", "livenessprobe", "nriPlugin"}
 
 // digest is a made-up image digest, distinct per image.
 func digest(image string) string {
@@ -95,7 +98,11 @@ type chartCase struct {
 	// CSI node pod gets a SecurityPolicyException instead of a privileged
 	// namespace.
 	policyEngine bool
-	check        func(objs []*unstructured.Unstructured)
+	// containerd: containerdDelivery.enabled, so the NRI plugin's
+	// DaemonSet (and with monitoring, whose list of CRDs holds Deckhouse's
+	// NodeGroupConfiguration, its node configuration) is rendered.
+	containerd bool
+	check      func(objs []*unstructured.Unstructured)
 }
 
 var _ = Describe("the module's chart", func() {
@@ -129,6 +136,9 @@ var _ = Describe("the module's chart", func() {
 			}
 			if c.policyEngine {
 				want = append(want, "SecurityPolicyException/"+moduleNamespace+"/csi-secrets-store")
+			}
+			if c.containerd {
+				want = append(want, nriKeys(c.monitoring, c.policyEngine)...)
 			}
 			Expect(keys(objs)).To(ConsistOf(want))
 
@@ -306,6 +316,83 @@ var _ = Describe("the module's chart", func() {
 				Expect(tokenAudiences(objs)).To(Equal([]string{"vault", "team-a-store"}))
 			},
 		}),
+		Entry("containerd delivery on: the NRI plugin without API rights, its node configuration, the webhook told", chartCase{
+			monitoring: true, policyEngine: true, containerd: true,
+			values: func() map[string]any {
+				return withPolicyEngine(deckhouseValues(false, map[string]any{
+					"containerdDelivery": map[string]any{"enabled": true, "nodeGroups": []any{"worker"}},
+					"internal": map[string]any{
+						"webhookCert": webhookCert,
+						"connection":  map[string]any{"url": strongholdURL, "authPath": "kubernetes", "discovered": false},
+					},
+				}))
+			},
+			check: func(objs []*unstructured.Unstructured) {
+				const label = "secrets-store.deckhouse.io/containerd-delivery"
+				ds := find(objs, "DaemonSet", "secrets-store-nri-plugin")
+				plugin := container(ds, "nri-plugin")
+				Expect(plugin["image"]).To(Equal(registryBase + "@" + digest("nriPlugin")))
+				Expect(field(ds.Object, "spec", "template", "spec", "nodeSelector")).To(Equal(map[string]any{label: "enabled"}))
+
+				By("giving the plugin no API rights and no token")
+				Expect(field(ds.Object, "spec", "template", "spec", "serviceAccountName")).To(Equal("secrets-store-nri-plugin"))
+				Expect(field(ds.Object, "spec", "template", "spec", "automountServiceAccountToken")).To(BeFalse())
+				Expect(field(find(objs, "ServiceAccount", "secrets-store-nri-plugin").Object, "automountServiceAccountToken")).To(BeFalse())
+				for _, obj := range objs {
+					if k := obj.GetKind(); k == "RoleBinding" || k == "ClusterRoleBinding" {
+						subjects, _, _ := unstructured.NestedSlice(obj.Object, "subjects")
+						for _, sub := range subjects {
+							Expect(sub.(map[string]any)["name"]).NotTo(Equal("secrets-store-nri-plugin"), key(obj))
+						}
+					}
+				}
+
+				By("running it as root without privilege: one capability to read tokens, kubelet's pods read-only")
+				Expect(field(plugin, "securityContext", "runAsUser")).To(BeNumerically("==", 0))
+				Expect(field(plugin, "securityContext", "allowPrivilegeEscalation")).To(BeFalse())
+				Expect(field(plugin, "securityContext", "readOnlyRootFilesystem")).To(BeTrue())
+				Expect(field(plugin, "securityContext", "capabilities", "add")).To(Equal([]any{"DAC_OVERRIDE"}))
+				Expect(hostPaths(ds)).To(ConsistOf("/var/run/nri", "/var/lib/kubelet/pods"))
+				mounts, _, _ := unstructured.NestedSlice(plugin, "volumeMounts")
+				Expect(mounts).To(ContainElement(And(HaveKeyWithValue("mountPath", "/var/lib/kubelet/pods"), HaveKeyWithValue("readOnly", true))))
+				Expect(args(ds, "nri-plugin")).To(ContainElements("--nri-socket=/var/run/nri/nri.sock", "--plugin-name=secrets-store",
+					"--kubelet-root-dir=/var/lib/kubelet", "--vault-addr="+strongholdURL, "--vault-auth-mount=kubernetes", "--health-address=:9810"))
+				spe := find(objs, "SecurityPolicyException", "secrets-store-nri-plugin")
+				paths, _, _ := unstructured.NestedSlice(spe.Object, "spec", "volumes", "hostPath", "allowedValues")
+				var allowed []string
+				for _, p := range paths {
+					allowed = append(allowed, p.(map[string]any)["path"].(string))
+				}
+				Expect(allowed).To(ConsistOf(hostPaths(ds)), "the exception allows exactly the plugin's hostPath volumes")
+
+				By("telling the webhook, with the plugin's name and the label of its nodes")
+				webhook := find(objs, "Deployment", "secrets-store-integration-webhook")
+				Expect(args(webhook, "webhook")).To(ContainElements("--containerd-delivery",
+					"--containerd-node-label="+label+"=enabled", "--nri-plugin-name=secrets-store"))
+
+				By("configuring containerd's NRI on the chosen node groups, its timeout above the plugin's")
+				ngc := find(objs, "NodeGroupConfiguration", "secrets-store-integration-nri.sh")
+				Expect(field(ngc.Object, "spec", "nodeGroups")).To(Equal([]any{"worker"}))
+				Expect(field(ngc.Object, "spec", "weight")).To(BeNumerically("<", 32), "before bashible's containerd step")
+				content := field(ngc.Object, "spec", "content").(string)
+				Expect(content).To(And(ContainSubstring(`[plugins."io.containerd.nri.v1.nri"]`), ContainSubstring("disable = false"),
+					ContainSubstring(`[plugins."io.containerd.nri.v1.nri".default_validator]`), ContainSubstring("enable = true"),
+					ContainSubstring("/etc/containerd/conf.d/"), ContainSubstring("label node \"$D8_NODE_HOSTNAME\" --overwrite "+label+"=enabled")))
+				containerdTimeout := regexp.MustCompile(`plugin_request_timeout = "([0-9a-z]+)"`).FindStringSubmatch(content)
+				Expect(containerdTimeout).To(HaveLen(2))
+				var pluginTimeout string
+				for _, a := range args(ds, "nri-plugin") {
+					if v, ok := strings.CutPrefix(a, "--request-timeout="); ok {
+						pluginTimeout = v
+					}
+				}
+				ct, err := time.ParseDuration(containerdTimeout[1])
+				Expect(err).NotTo(HaveOccurred())
+				pt, err := time.ParseDuration(pluginTimeout)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(pt).To(BeNumerically("<", ct), "the plugin answers before containerd drops it")
+			},
+		}),
 		Entry("installed from a module source: its registry and pull Secret", chartCase{
 			moduleSource: true,
 			values: func() map[string]any {
@@ -425,6 +512,7 @@ var _ = Describe("the module's chart", func() {
 				Expect(tokenAudiences(objs)).To(Equal([]string{"vault"}))
 				Expect(args(webhook, "webhook")).To(ContainElement(
 					"--injector-image=registry.example/secrets-store-integration/env-injector:0.1.0"))
+				Expect(args(webhook, "webhook")).NotTo(ContainElement("--containerd-delivery"), "containerd delivery is off by default")
 
 				// genCA/genSignedCert: a serving certificate for the
 				// Service's names, signed by the caBundle's CA.
@@ -441,6 +529,32 @@ var _ = Describe("the module's chart", func() {
 		}),
 	)
 })
+
+// nriKeys are the objects of containerd delivery.
+func nriKeys(monitoring, policyEngine bool) []string {
+	ns := moduleNamespace + "/"
+	want := []string{"DaemonSet/" + ns + "secrets-store-nri-plugin", "ServiceAccount/" + ns + "secrets-store-nri-plugin"}
+	if monitoring {
+		want = append(want, "PodMonitor/"+ns+"secrets-store-nri-plugin", "VerticalPodAutoscaler/"+ns+"secrets-store-nri-plugin",
+			"NodeGroupConfiguration/secrets-store-integration-nri.sh")
+	}
+	if policyEngine {
+		want = append(want, "SecurityPolicyException/"+ns+"secrets-store-nri-plugin")
+	}
+	return want
+}
+
+// hostPaths are the hostPath folders of obj's pod template.
+func hostPaths(obj *unstructured.Unstructured) []string {
+	var used []string
+	vols, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "volumes")
+	for _, v := range vols {
+		if hp, ok := v.(map[string]any)["hostPath"].(map[string]any); ok {
+			used = append(used, hp["path"].(string))
+		}
+	}
+	return used
+}
 
 // expectedKeys is what the chart renders besides templates/monitoring.yaml.
 func expectedKeys(monitoring, storeCA bool) []string {

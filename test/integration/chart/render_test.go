@@ -17,6 +17,8 @@ var monitoringAPIs = []string{
 	"autoscaling.k8s.io/v1/VerticalPodAutoscaler",
 	"deckhouse.io/v1",
 	"deckhouse.io/v1/GrafanaDashboardDefinition",
+	"deckhouse.io/v1alpha1",
+	"deckhouse.io/v1alpha1/NodeGroupConfiguration",
 }
 
 // capabilities are the API versions the cluster adds to Helm's defaults:

@@ -44,9 +44,11 @@ type Images interface {
 type Handler struct {
 	Defaults params.Defaults
 	Options  mutate.Options
-	Images   Images
-	Metrics  *metrics.Metrics
-	Log      *slog.Logger
+	// Containerd are the settings of containerd delivery (the NRI plugin).
+	Containerd mutate.Containerd
+	Images     Images
+	Metrics    *metrics.Metrics
+	Log        *slog.Logger
 }
 
 // ServeHTTP answers one AdmissionReview.
@@ -132,6 +134,9 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 		log.Info("pod refused", "reason", "invalid", "fields", mutate.Fields(err))
 		return deny(http.StatusBadRequest, "secrets-store: "+err.Error()), metrics.Refused
 	}
+	if settings.Delivery == injection.DeliveryContainerd {
+		return h.containerd(log, req, &pod, warnings)
+	}
 	images, err := h.images(ctx, req.Namespace, &pod, settings.SkipContainers)
 	if err != nil {
 		log.Info("pod refused", "reason", "image", "error", err.Error())
@@ -142,14 +147,36 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 		log.Info("pod refused", "reason", "patch", "error", err.Error())
 		return deny(http.StatusBadRequest, "secrets-store: "+err.Error()), metrics.Refused
 	}
+	return h.allow(log, req, ops, warnings, "delivery", injection.DeliveryEntrypoint,
+		"containers", len(mutate.Targets(&pod, settings.SkipContainers)), "image_lookups", len(images))
+}
+
+// containerd prepares a pod for containerd delivery: no image lookup, no
+// container changed.
+func (h *Handler) containerd(log *slog.Logger, req *admissionv1.AdmissionRequest, pod *corev1.Pod, warnings []string) (*admissionv1.AdmissionResponse, string) {
+	if !h.Containerd.Enabled {
+		log.Info("pod refused", "reason", "containerd delivery off")
+		return deny(http.StatusBadRequest, fmt.Sprintf("secrets-store: annotation %s%s: %s is not enabled in this cluster "+
+			"(the module's setting containerdDelivery.enabled); remove the annotation to use entrypoint delivery",
+			injection.AnnotationPrefix, injection.AnnotationDelivery, injection.DeliveryContainerd)), metrics.Refused
+	}
+	ops, err := mutate.PatchContainerd(pod, h.Options, h.Containerd)
+	if err != nil {
+		log.Info("pod refused", "reason", "patch", "error", err.Error())
+		return deny(http.StatusBadRequest, "secrets-store: "+err.Error()), metrics.Refused
+	}
+	return h.allow(log, req, ops, warnings, "delivery", injection.DeliveryContainerd)
+}
+
+// allow answers with the patch ops.
+func (h *Handler) allow(log *slog.Logger, req *admissionv1.AdmissionRequest, ops []mutate.Op, warnings []string, attrs ...any) (*admissionv1.AdmissionResponse, string) {
 	patch, err := json.Marshal(ops)
 	if err != nil {
 		log.Error("encode patch", "error", err.Error())
 		return deny(http.StatusInternalServerError, "secrets-store: encode patch"), metrics.Error
 	}
 	pt := admissionv1.PatchTypeJSONPatch
-	log.Info("pod mutated", "containers", len(mutate.Targets(&pod, settings.SkipContainers)),
-		"image_lookups", len(images), "warnings", len(warnings), "dry_run", req.DryRun != nil && *req.DryRun)
+	log.Info("pod mutated", append(attrs, "warnings", len(warnings), "dry_run", req.DryRun != nil && *req.DryRun)...)
 	return &admissionv1.AdmissionResponse{Allowed: true, Patch: patch, PatchType: &pt, Warnings: warnings}, metrics.Mutated
 }
 

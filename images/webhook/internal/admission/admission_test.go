@@ -57,9 +57,10 @@ func newHarness() *harness {
 	images := &fakeImages{images: map[string]mutate.Image{"nginx:1.27": {Entrypoint: []string{"/docker-entrypoint.sh"}, Cmd: []string{"nginx"}}}}
 	return &harness{
 		h: &Handler{
-			Defaults: params.Defaults{Address: "https://vault.example:8200"},
-			Options:  mutate.Options{InjectorImage: "injector:v1", InjectorBinary: "/env-injector", TokenAudience: "vault", TokenExpirationSeconds: 600},
-			Images:   images, Metrics: metrics.New(),
+			Defaults:   params.Defaults{Address: "https://vault.example:8200"},
+			Options:    mutate.Options{InjectorImage: "injector:v1", InjectorBinary: "/env-injector", TokenAudience: "vault", TokenExpirationSeconds: 600},
+			Containerd: mutate.Containerd{Enabled: true, NodeLabel: "secrets-store.deckhouse.io/containerd-delivery", NodeLabelValue: "enabled", PluginName: "secrets-store"},
+			Images:     images, Metrics: metrics.New(),
 			Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		},
 		images: images, logs: logs,
@@ -130,6 +131,7 @@ func TestReview(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		req      *admissionv1.AdmissionRequest
+		off      bool // containerd delivery not enabled
 		result   string
 		allowed  bool
 		patched  bool
@@ -150,9 +152,17 @@ func TestReview(t *testing.T) {
 			message: []string{`container "app", variable DB`, "has no key"}, noInLogs: "hunter2"},
 		{name: "image not readable", req: podRequest(t, pod("priv", role(), web, private)), result: metrics.Refused, lookups: 2,
 			message: []string{`container "worker"`, `image "private:v1"`, "UNAUTHORIZED", "set the container's command"}},
+		{name: "containerd delivery: no image lookup", req: podRequest(t, pod("nri", role("delivery", "containerd"), web, private)),
+			result: metrics.Mutated, allowed: true, patched: true},
+		{name: "containerd delivery off", req: podRequest(t, pod("nri-off", role("delivery", "containerd"), app)), off: true, result: metrics.Refused,
+			message: []string{"annotation secrets-store.deckhouse.io/delivery: containerd is not enabled", "containerdDelivery.enabled"}},
+		{name: "containerd delivery with an injector annotation", req: podRequest(t, pod("nri-ann", role("delivery", "containerd", "service-account-token-path", "/t"), app)),
+			result:  metrics.Refused,
+			message: []string{"annotation secrets-store.deckhouse.io/service-account-token-path: cannot be used with secrets-store.deckhouse.io/delivery: containerd"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hs := newHarness()
+			hs.h.Containerd.Enabled = !tc.off
 			resp := hs.post(t, tc.req)
 			if resp.Allowed != tc.allowed || (len(resp.Patch) > 0) != tc.patched {
 				t.Fatalf("allowed %v, patch %s; want allowed %v, patched %v (%+v)", resp.Allowed, resp.Patch, tc.allowed, tc.patched, resp.Result)

@@ -57,13 +57,17 @@ func Check(pod *corev1.Pod, d params.Defaults) (injection.Settings, []string, er
 				v, err := envref.Parse(e.Value)
 				if err != nil {
 					errs = append(errs, &EnvError{Container: c.Name, Variable: e.Name, Err: err})
+				} else if v.UsesLogin() && s.Delivery == injection.DeliveryContainerd {
+					errs = append(errs, &EnvError{Container: c.Name, Variable: e.Name, Err: fmt.Errorf(
+						"%s%s cannot be used with %s%s: %s: the store token would be written into the container's spec on the node",
+						envref.Prefix, envref.Login, injection.AnnotationPrefix, injection.AnnotationDelivery, injection.DeliveryContainerd)})
 				} else if v.UsesLogin() {
 					warnings = append(warnings, fmt.Sprintf("container %q, variable %s takes the injector's store token (%s%s): "+
 						"the application gets a live token with every policy of the role, and the injector does not revoke it; it ends with its TTL",
 						c.Name, e.Name, envref.Prefix, envref.Login))
 				}
 			}
-			if !skipped && injection.IsConfigVar(e.Name) {
+			if !skipped && injection.IsConfigVar(e.Name) && s.Delivery == injection.DeliveryEntrypoint {
 				warnings = append(warnings, fmt.Sprintf("container %q sets %s, which the injection sets for itself and hides from the app", c.Name, e.Name))
 			}
 		}

@@ -251,15 +251,7 @@ func volumes(s injection.Settings, o Options) []volume {
 		mountPath: injection.InjectorDir,
 	}}
 	if !s.TokenPathSet {
-		expiry := o.TokenExpirationSeconds
-		vols = append(vols, volume{
-			Volume: corev1.Volume{Name: TokenVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
-				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
-					Audience: o.TokenAudience, ExpirationSeconds: &expiry, Path: injection.TokenFile,
-				}}},
-			}}},
-			mountPath: injection.TokenDir,
-		})
+		vols = append(vols, tokenVolume(o))
 	}
 	if s.TLSSecret != "" {
 		vols = append(vols, volume{
@@ -270,6 +262,20 @@ func volumes(s injection.Settings, o Options) []volume {
 		})
 	}
 	return vols
+}
+
+// tokenVolume is the projected service-account token with the store's
+// audience that the pod logs in with.
+func tokenVolume(o Options) volume {
+	expiry := o.TokenExpirationSeconds
+	return volume{
+		Volume: corev1.Volume{Name: TokenVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+			Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
+				Audience: o.TokenAudience, ExpirationSeconds: &expiry, Path: injection.TokenFile,
+			}}},
+		}}},
+		mountPath: injection.TokenDir,
+	}
 }
 
 func mountsFor(vols []volume) []corev1.VolumeMount {
