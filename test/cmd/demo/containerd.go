@@ -78,6 +78,7 @@ func deliverThroughContainerd(ctx context.Context, env *testenv.Env, bins compon
 	hook, err := components.StartWebhook(ctx, components.WebhookConfig{
 		Binary: bins.Webhook, Kubeconfig: env.Kubeconfig, CertFile: certFile, KeyFile: keyFile,
 		InjectorImage: "registry.example/secrets-store/env-injector:demo", StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath,
+		Args: []string{"--containerd-delivery"},
 	})
 	if err != nil {
 		return err

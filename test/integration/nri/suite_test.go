@@ -84,6 +84,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	hook, err := components.StartWebhook(ctx, components.WebhookConfig{
 		Binary: s.Bins.Webhook, Kubeconfig: env.Kubeconfig, CertFile: certFile, KeyFile: keyFile,
 		InjectorImage: injectorImage, StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath, Log: GinkgoWriter,
+		Args: []string{"--containerd-delivery"},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(hook.Stop)
