@@ -105,8 +105,18 @@ func deliverThroughContainerd(ctx context.Context, env *testenv.Env, bins compon
 		defer cancel()
 		err = errors.Join(err, env.Kube.CoreV1().Pods(namespace).Delete(cctx, p.Name, metav1.DeleteOptions{}))
 	}()
-	fmt.Printf("   init containers: %d, container command: %q\n", len(created.Spec.InitContainers), created.Spec.Containers[0].Command)
-	showMutation(created)
+	fmt.Printf("   init containers: %d, container command: %q (the image's entrypoint runs)\n", len(created.Spec.InitContainers), created.Spec.Containers[0].Command)
+	for _, v := range created.Spec.Volumes {
+		if v.Name == "secrets-store-token" && v.Projected != nil && len(v.Projected.Sources) > 0 && v.Projected.Sources[0].ServiceAccountToken != nil {
+			fmt.Printf("   volume %s: service-account token, audience %s, mounted into no container: the plugin reads it on the node\n",
+				v.Name, v.Projected.Sources[0].ServiceAccountToken.Audience)
+		}
+	}
+	for k, v := range created.Annotations {
+		if strings.HasPrefix(k, "required-plugins.") {
+			fmt.Printf("   annotation %s: %s (containerd refuses the container while the plugin is away)\n", k, v)
+		}
+	}
 
 	step("Playing kubelet over CRI: projected token on the node, host-network sandbox, CreateContainer, StartContainer")
 	if err := rt.WriteProjectedTokens(ctx, env.Kube, created); err != nil {
