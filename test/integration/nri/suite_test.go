@@ -14,6 +14,7 @@ package nri
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,10 @@ func TestNRI(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
+	if os.Geteuid() != 0 {
+		Skip(containerdenv.ErrNotRoot.Error())
+	}
+	// Mounts: containerd mounts the containers' snapshots in the work folder.
 	s := suite.Start(ctx, suite.Options{Name: "nri", Mounts: true})
 	env = s.Env
 	var err error
