@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -58,8 +59,30 @@ func (r *Runtime) importImages(ctx context.Context, ctr string) error {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("import image %s into containerd: %w: %s", img.ref, err, out)
 		}
+		if err := r.waitImage(ctx, img.ref); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// waitImage returns once the CRI's image service knows ref: it learns of
+// images imported into its namespace from containerd's events.
+func (r *Runtime) waitImage(ctx context.Context, ref string) error {
+	for {
+		st, err := r.Images.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: ref}})
+		if err != nil {
+			return fmt.Errorf("status of image %s: %w", ref, err)
+		}
+		if st.Image != nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the CRI does not list image %s: %w", ref, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // buildGuest compiles containerdenv/guest static, as an image's only file.
