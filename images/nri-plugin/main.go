@@ -106,9 +106,10 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		return nil
 	case <-ctx.Done():
 		log.Info("stopping")
-		return nil
 	}
+	// Revocations under way end within their own bound.
+	p.Wait()
+	return nil
 }

@@ -35,6 +35,7 @@ var Owners = map[string]string{
 	"secrets_store_vault_provider_": "vault-provider",
 	"secrets_store_webhook_":        "webhook",
 	"secrets_store_controller_":     "controller",
+	"secrets_store_nri_":            "nri-plugin",
 	"d8_secrets_store_integration_": "hooks",
 }
 

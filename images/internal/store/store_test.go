@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -757,5 +758,44 @@ func TestReadRequests(t *testing.T) {
 				t.Errorf("requests\n%s\nwant\n%s", strings.Join(fv.calls, "\n"), strings.Join(c.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestCloseLetsIdleConnectionsGo: a Store made for one request (the NRI
+// plugin's) leaves no connection open behind it once closed.
+func TestCloseLetsIdleConnectionsGo(t *testing.T) {
+	var open sync.WaitGroup
+	srv := httptest.NewUnstartedServer(&fakeVault{valid: map[string]bool{}})
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Done()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	st := New(Options{})
+	sess, err := st.Session(Config{Address: srv.URL}, appLogin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := sess.Read(ctx, Request{Path: "secret/app"}); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if err := st.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Without Close letting them go, the idle connection would stay for
+	// the transport's idle timeout (90s), past the test's deadline.
+	done := make(chan struct{})
+	go func() { open.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("a connection to the store is still open after Close")
 	}
 }

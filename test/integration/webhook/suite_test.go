@@ -89,7 +89,9 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		InjectorImage: injectorImage, StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath,
 		RegistryCAFile: reg.CAFile, Log: GinkgoWriter,
 		// What imports may name besides the module's store (imports_test.go).
-		Args: []string{"--allowed-audiences", "vault," + otherAudience, "--allowed-store-addresses", allowedAddress},
+		Args: []string{"--allowed-audiences", "vault," + otherAudience, "--allowed-store-addresses", allowedAddress,
+			// Pods of containerd delivery (containerd_test.go).
+			"--containerd-delivery"},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	// SIGTERM: the webhook must stop cleanly.

@@ -93,6 +93,12 @@ func (s *Server) session(ctx context.Context) error {
 	if err := st.Start(ctx); err != nil {
 		return err
 	}
+	if rt := st.RequestTimeout(); rt > 0 && rt <= s.plugin.cfg.RequestTimeout {
+		// Not fatal: each answer still comes a fifth before containerd's
+		// deadline, which the request carries.
+		s.plugin.cfg.Log.Warn("containerd's NRI plugin_request_timeout is not above --request-timeout: a slow store leaves less time than configured",
+			"plugin_request_timeout", rt.String(), "request_timeout", s.plugin.cfg.RequestTimeout.String())
+	}
 	select {
 	case <-ctx.Done():
 		st.Stop()
