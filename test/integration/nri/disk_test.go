@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -40,7 +41,10 @@ var _ = Describe("where a delivered value lives on the node", func() {
 		Expect(err).NotTo(HaveOccurred())
 		_, err = rt.WaitExited(ctx, id)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(filesHolding(dbPassword, id, s.ID)).To(ConsistOf(metaDB), "exited: the bundle is gone")
+		// containerd deletes the task, and with it the bundle, as it handles
+		// the exit: a moment after the status says exited.
+		Eventually(func() []string { return filesHolding(dbPassword, id, s.ID) }).WithTimeout(10*time.Second).
+			Should(ConsistOf(metaDB), "exited: the bundle is gone")
 
 		Expect(rt.RemovePod(ctx, s.ID)).To(Succeed())
 		// Not asserted for meta.db: bolt frees the record's pages without
