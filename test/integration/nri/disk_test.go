@@ -75,6 +75,10 @@ func filesHolding(value, container, sandbox string) []string {
 				return nil
 			}
 			b, err := os.ReadFile(path)
+			if os.IsNotExist(err) {
+				// Removed while the walk went on: a task's bundle going.
+				return nil
+			}
 			if err != nil {
 				return err
 			}
