@@ -74,8 +74,9 @@ var _ = Describe("containerd delivery", func() {
 	})
 
 	It("never writes a secret value to its log, at debug level", func(ctx SpecContext) {
-		// The specs above ran first (Ginkgo runs them in order here) and
-		// so did their containers; the check reads everything logged.
+		// The specs before this one in this container ran first, and
+		// whatever other containers Ginkgo ran before; the suite's end
+		// checks the whole log again (suite_test.go).
 		pod := admit(ctx, annotations(role, "secrets-store.deckhouse.io/env-from-path", "secret/data/nri/common"),
 			envVar("DB_PASSWORD", "secrets-store:secret/data/nri/db#password"))
 		Expect(run(ctx, pod)).To(ContainElement("DB_PASSWORD=" + dbPassword))

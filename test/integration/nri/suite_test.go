@@ -103,6 +103,14 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(plugin.Stop)
 	Expect(rt.WaitPluginRegistered(ctx, pluginName, 0)).To(Succeed())
+	// Run at the suite's end, after every spec: the plugin logged at debug
+	// level all along, across refusals, restarts and a sealed store.
+	DeferCleanup(func() {
+		logs := strings.Join(plugin.Logs(), "\n")
+		for _, v := range values {
+			Expect(logs).NotTo(ContainSubstring(v), "the plugin's log holds a secret value")
+		}
+	})
 }, NodeTimeout(8*time.Minute))
 
 // Secret values are unlike anything else in the logs, so that a search for
