@@ -18,7 +18,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -71,6 +73,10 @@ type Runtime struct {
 	// KubeletRoot stands for kubelet's root folder (/var/lib/kubelet):
 	// pods/<uid>/volumes/... under it.
 	KubeletRoot string
+	// Snapshotter unpacks the images: overlayfs, as on nodes, unless Dir
+	// is itself on overlayfs (a container's file system), where it cannot
+	// mount; then native, which copies.
+	Snapshotter string
 	// PauseImage is the sandbox image; EnvImage prints its environment.
 	PauseImage, EnvImage string
 
@@ -103,7 +109,7 @@ func Start(ctx context.Context, o Options) (_ *Runtime, err error) {
 		Dir: dir, Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"),
 		Socket: filepath.Join(dir, "containerd.sock"), NRISocket: filepath.Join(dir, "nri.sock"),
 		Logs: filepath.Join(dir, "pods"), KubeletRoot: filepath.Join(dir, "kubelet"),
-		PauseImage: PauseImage, EnvImage: EnvImage,
+		PauseImage: PauseImage, EnvImage: EnvImage, Snapshotter: snapshotterFor(dir),
 	}
 	defer func() {
 		if err != nil {
@@ -168,7 +174,7 @@ func (r *Runtime) runtimeReady(ctx context.Context) error {
 }
 
 // config is containerd's configuration (version 3, containerd 2.x): its
-// folders and sockets in r.Dir, the CRI with the overlayfs snapshotter, the
+// folders and sockets in r.Dir, the CRI with r.Snapshotter, the
 // local pause image and runc with cgroupfs, NRI on with its socket here, its
 // default validator on and no plugin started by containerd itself (the
 // tests start theirs).
@@ -182,8 +188,13 @@ func (r *Runtime) config(runc string, pluginTimeout time.Duration) string {
 		`  address = ` + q(r.Socket),
 		`[ttrpc]`,
 		`  address = ` + q(r.Socket+".ttrpc"),
+		// ctr import unpacks through the transfer service, for the
+		// platforms and snapshotter listed here (default: overlayfs only).
+		`[[plugins.'io.containerd.transfer.v1.local'.unpack_config]]`,
+		`  platform = ` + q("linux/"+runtime.GOARCH),
+		`  snapshotter = ` + q(r.Snapshotter),
 		`[plugins.'io.containerd.cri.v1.images']`,
-		`  snapshotter = "overlayfs"`,
+		`  snapshotter = ` + q(r.Snapshotter),
 		`  [plugins.'io.containerd.cri.v1.images'.pinned_images]`,
 		`    sandbox = ` + q(PauseImage),
 		`[plugins.'io.containerd.cri.v1.runtime']`,
@@ -284,4 +295,16 @@ func (r *Runtime) WaitPluginRegistered(ctx context.Context, name string, before 
 		}
 	}
 	return nil
+}
+
+// overlayfsMagic is statfs's f_type of an overlay file system.
+const overlayfsMagic = 0x794c7630
+
+// snapshotterFor picks the snapshotter for a root folder in dir.
+func snapshotterFor(dir string) string {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err == nil && st.Type == overlayfsMagic {
+		return "native"
+	}
+	return "overlayfs"
 }

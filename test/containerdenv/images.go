@@ -55,7 +55,7 @@ func (r *Runtime) importImages(ctx context.Context, ctr string) error {
 			return err
 		}
 		cmd := exec.CommandContext(ctx, ctr, "--address", r.Socket, "--namespace", criNamespace,
-			"images", "import", "--snapshotter", "overlayfs", archive)
+			"images", "import", "--snapshotter", r.Snapshotter, archive)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("import image %s into containerd: %w: %s", img.ref, err, out)
 		}
