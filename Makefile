@@ -135,6 +135,7 @@ FUZZ_TARGETS := \
 	images/internal/injection:FuzzFromAnnotations \
 	images/internal/injection:FuzzFromEnv \
 	images/webhook/internal/mutate:FuzzPatch \
+	images/webhook/internal/mutate:FuzzPatchContainerd \
 	images/internal/secretdata:FuzzParse \
 	images/csi-driver/internal/atomicwriter:FuzzWriter
 

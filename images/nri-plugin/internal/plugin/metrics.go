@@ -28,7 +28,7 @@ func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "requests_total",
-			Help: "CreateContainer requests by result: adjusted (references resolved), untouched (not opted in, or a skipped container), failed (creation refused)."},
+			Help: "CreateContainer requests by result: adjusted (references resolved), untouched (not opted in, a skipped container, or no references), failed (creation refused)."},
 			[]string{"result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "request_duration_seconds",
 			Help:    "Time to answer one CreateContainer, store requests included, by result.",

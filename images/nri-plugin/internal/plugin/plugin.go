@@ -36,8 +36,8 @@ import (
 
 // Results of one CreateContainer, the label of the requests metric.
 const (
-	Untouched = "untouched" // not opted in to containerd delivery, or a skipped container
-	Adjusted  = "adjusted"  // references resolved (or none to resolve)
+	Untouched = "untouched" // not opted in to containerd delivery, a skipped container, or one without references
+	Adjusted  = "adjusted"  // references resolved
 	Failed    = "failed"    // container creation refused
 )
 
@@ -117,7 +117,9 @@ func (p *Plugin) Adjust(ctx context.Context, pod *api.PodSandbox, ctr *api.Conta
 		return nil, Untouched, nil
 	}
 	fail := func(err error) (*api.ContainerAdjustment, string, error) {
-		return nil, Failed, fmt.Errorf("secrets-store: pod %s/%s, container %q: %w", pod.GetNamespace(), pod.GetName(), ctr.GetName(), err)
+		// One line: kubelet shows it as the pod's event.
+		return nil, Failed, fmt.Errorf("secrets-store: pod %s/%s, container %q: %s", pod.GetNamespace(), pod.GetName(), ctr.GetName(),
+			strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	settings, _, err := injection.FromAnnotations(ann, p.cfg.Defaults)
 	if err != nil {
@@ -126,8 +128,14 @@ func (p *Plugin) Adjust(ctx context.Context, pod *api.PodSandbox, ctr *api.Conta
 	if slices.Contains(settings.SkipContainers, ctr.GetName()) {
 		return nil, Untouched, nil
 	}
-	if err := checkBounds(ctr.GetEnv(), settings.EnvFromPath); err != nil {
+	refs, err := checkBounds(ctr.GetEnv(), settings.EnvFromPath)
+	if err != nil {
 		return fail(err)
+	}
+	if refs == 0 {
+		// A sidecar without references needs neither the token nor the
+		// store: it starts even while the store is down.
+		return nil, Untouched, nil
 	}
 	jwt, err := p.token(pod.GetUid())
 	if err != nil {
@@ -251,9 +259,10 @@ func leased(leases []environ.Lease) bool {
 	return slices.ContainsFunc(leases, func(l environ.Lease) bool { return l.ID != "" })
 }
 
-// checkBounds refuses a container that asks for more than MaxReferences
-// secrets or MaxReferenceBytes of reference text.
-func checkBounds(env []string, fromPath []envref.Secret) error {
+// checkBounds counts the variables with references and the env-from-path
+// secrets of a container, and refuses more than MaxReferences of them or
+// more than MaxReferenceBytes of reference text.
+func checkBounds(env []string, fromPath []envref.Secret) (int, error) {
 	refs, size := len(fromPath), 0
 	for _, kv := range env {
 		if _, v, _ := strings.Cut(kv, "="); envref.Has(v) {
@@ -262,12 +271,12 @@ func checkBounds(env []string, fromPath []envref.Secret) error {
 		}
 	}
 	if refs > MaxReferences {
-		return fmt.Errorf("%d references (variables and env-from-path secrets); at most %d are read for one container", refs, MaxReferences)
+		return refs, fmt.Errorf("%d references (variables and env-from-path secrets); at most %d are read for one container", refs, MaxReferences)
 	}
 	if size > MaxReferenceBytes {
-		return fmt.Errorf("the variables with references hold %d bytes; at most %d are read for one container", size, MaxReferenceBytes)
+		return refs, fmt.Errorf("the variables with references hold %d bytes; at most %d are read for one container", size, MaxReferenceBytes)
 	}
-	return nil
+	return refs, nil
 }
 
 // changes is the adjustment from the container's environment before to the

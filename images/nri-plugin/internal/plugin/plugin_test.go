@@ -127,7 +127,9 @@ func TestAdjust(t *testing.T) {
 			env:    []string{"PATH=/bin", "PASSWORD=" + ref, "OLD=" + ref + "#1", "DSN=pg://app:${" + ref + "}@db", "PLAIN=x"},
 			result: Adjusted, want: []string{"DSN=pg://app:" + storetest.Password + "@db", "OLD=" + storetest.OldPassword, "PASSWORD=" + storetest.Password},
 			logins: 1, revoke: 1},
-		{name: "no references", ann: optedIn(), env: []string{"PATH=/bin"}, result: Adjusted, logins: 1, revoke: 1},
+		{name: "no references: no token read, no store", ann: optedIn("addr", down), uid: "66666666-2222-4333-8444-555555555555", env: []string{"PATH=/bin"}, result: Untouched},
+		{name: "multi-line error on one line", ann: optedIn(), env: []string{"A=secrets-store:secret/data/gone#x", "B=secrets-store:secret/data/gone2#x"}, result: Failed,
+			errs: []string{"variable A: read secret/data/gone", "; variable B: read secret/data/gone2"}, logins: 1, revoke: 1},
 		{name: "env-from-path", ann: optedIn("env-from-path", storetest.KVPath), env: []string{"PATH=/bin", "password=mine"},
 			result: Adjusted, want: []string{"password=" + storetest.Password}, logins: 1, revoke: 1},
 		{name: "skipped container", ann: optedIn("skip-mutate-containers", "sidecar, app"), env: []string{"A=" + ref}, result: Untouched},
@@ -194,6 +196,9 @@ func TestAdjust(t *testing.T) {
 				t.Errorf("error: %v", err)
 			case len(tt.errs) > 0 && err == nil:
 				t.Errorf("no error, want one with %q", tt.errs)
+			}
+			if err != nil && strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q spans lines; kubelet shows one", err)
 			}
 			for _, e := range tt.errs {
 				if err != nil && !strings.Contains(err.Error(), e) {

@@ -4,6 +4,7 @@
 package mutate
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -63,6 +64,46 @@ func FuzzPatch(f *testing.F) {
 		}
 		if probes != (app.LivenessProbe.Exec.Command[0] == injection.InjectorPath) {
 			t.Fatalf("mutate-probes %v, probe %q", probes, app.LivenessProbe.Exec.Command)
+		}
+	})
+}
+
+// FuzzPatchContainerd: whatever the pod's own annotations and nodeSelector
+// hold (keys with "/" and "~" included), the patch for containerd
+// delivery either is refused or applies, leaves the containers alone, and
+// gives the pod the node label and a required-plugins list with the plugin.
+func FuzzPatchContainerd(f *testing.F) {
+	f.Add("required-plugins.noderesource.dev", `["a"]`, "team/x~y", "v")
+	f.Add("required-plugins.noderesource.dev/pod", `["secrets-store"]`, nri.NodeLabel, "enabled")
+	f.Add("required-plugins.noderesource.dev/container.app", `[]`, "", "")
+	f.Add("a~1b/c", "{", nri.NodeLabel, "disabled")
+	f.Fuzz(func(t *testing.T, annKey, annValue, selKey, selValue string) {
+		pod := nriPod(annotated("delivery", "containerd"))
+		pod.Annotations[annKey] = annValue
+		if selKey != "" {
+			pod.Spec.NodeSelector = map[string]string{selKey: selValue}
+		}
+		ops, err := PatchContainerd(pod, opts, nri)
+		if err != nil {
+			return
+		}
+		got := apply(t, pod, ops)
+		if !slices.EqualFunc(got.Spec.Containers, pod.Spec.Containers, func(a, b corev1.Container) bool {
+			return a.Name == b.Name && slices.Equal(a.Command, b.Command) && len(a.Env) == len(b.Env) && len(a.VolumeMounts) == len(b.VolumeMounts)
+		}) || len(got.Spec.InitContainers) != len(pod.Spec.InitContainers) {
+			t.Fatalf("containers changed")
+		}
+		if got.Spec.NodeSelector[nri.NodeLabel] != nri.NodeLabelValue {
+			t.Fatalf("nodeSelector %v", got.Spec.NodeSelector)
+		}
+		var required []string
+		if err := json.Unmarshal([]byte(got.Annotations[RequiredPlugins]), &required); err != nil || !slices.Contains(required, nri.PluginName) {
+			t.Fatalf("%s = %q", RequiredPlugins, got.Annotations[RequiredPlugins])
+		}
+		for k, v := range pod.Annotations {
+			if k != RequiredPlugins && got.Annotations[k] != v {
+				t.Fatalf("annotation %q changed", k)
+			}
 		}
 	})
 }
