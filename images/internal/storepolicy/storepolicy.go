@@ -7,7 +7,8 @@
 // skipping TLS verification, token audiences. Writing an import must not
 // give more than its writer already has, so every component that sends a
 // token (the provider, the controller) and the admission webhook apply the
-// same Policy, from the same flags.
+// same Policy, from the same flags. So does the NRI plugin for the pods of
+// containerd delivery, whose tokens it sends on their behalf.
 package storepolicy
 
 import (
@@ -51,6 +52,12 @@ var ImportFields = Fields{Address: "spec.address", SkipTLSVerify: "spec.skipTLSV
 
 // AttributeFields name the attributes of a SecretProviderClass.
 var AttributeFields = Fields{Address: params.VaultAddress, SkipTLSVerify: params.VaultSkipTLSVerify, Audience: params.Audience}
+
+// AnnotationFields name the annotations of a pod of containerd delivery,
+// whose token the module's NRI plugin, not the pod itself, sends to the
+// store the annotations name.
+var AnnotationFields = Fields{Address: "annotation secrets-store.deckhouse.io/addr",
+	SkipTLSVerify: "annotation secrets-store.deckhouse.io/tls-skip-verify", Audience: "the webhook's token audience"}
 
 // Flag names, the same in every binary.
 const (

@@ -356,7 +356,8 @@ var _ = Describe("the module's chart", func() {
 				mounts, _, _ := unstructured.NestedSlice(plugin, "volumeMounts")
 				Expect(mounts).To(ContainElement(And(HaveKeyWithValue("mountPath", "/var/lib/kubelet/pods"), HaveKeyWithValue("readOnly", true))))
 				Expect(args(ds, "nri-plugin")).To(ContainElements("--nri-socket=/var/run/nri/nri.sock", "--plugin-name=secrets-store",
-					"--kubelet-root-dir=/var/lib/kubelet", "--vault-addr="+strongholdURL, "--vault-auth-mount=kubernetes", "--health-address=:9810"))
+					"--kubelet-root-dir=/var/lib/kubelet", "--vault-addr="+strongholdURL, "--vault-auth-mount=kubernetes", "--health-address=:9810",
+					"--allowed-audiences=vault"), "the store policy: the plugin sends pods' tokens")
 				spe := find(objs, "SecurityPolicyException", "secrets-store-nri-plugin")
 				paths, _, _ := unstructured.NestedSlice(spe.Object, "spec", "volumes", "hostPath", "allowedValues")
 				var allowed []string
