@@ -20,8 +20,6 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/secretmodel"
@@ -195,12 +193,17 @@ func normalize(address string) (string, bool) {
 	return scheme + "://" + net.JoinHostPort(host, port) + strings.TrimRight(u.EscapedPath(), "/"), true
 }
 
+// serviceAccountTokenType is corev1.SecretTypeServiceAccountToken, spelled
+// here so that the binaries without the core API types (the NRI plugin)
+// need not link them for one string.
+const serviceAccountTokenType = "kubernetes.io/service-account-token"
+
 // CheckSecretType refuses a Secret type the controller must never write: a
 // service-account-token Secret makes the API server fill in a token of the
 // ServiceAccount it names, which the import's writer may not be allowed to
 // have.
 func CheckSecretType(ssi *v1alpha1.SecretsStoreImport) error {
-	if ssi.Spec.Secret != nil && ssi.Spec.Secret.Type == string(corev1.SecretTypeServiceAccountToken) {
+	if ssi.Spec.Secret != nil && ssi.Spec.Secret.Type == serviceAccountTokenType {
 		return fmt.Errorf("%s %s/%s: spec.secret.type %q is not allowed: the API server would put a token of a ServiceAccount into it",
 			v1alpha1.Kind, ssi.Namespace, ssi.Name, ssi.Spec.Secret.Type)
 	}
