@@ -29,6 +29,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/healthserver"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/storemetrics"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 	"github.com/deckhouse/secrets-store-integration/images/nri-plugin/internal/plugin"
 )
 
@@ -37,6 +38,7 @@ type options struct {
 	index                                       int
 	requestTimeout, retry                       time.Duration
 	defaults                                    params.Defaults
+	policy                                      storepolicy.Policy
 }
 
 func main() {
@@ -51,8 +53,10 @@ func main() {
 	flag.StringVar(&o.health, "health-address", ":9810", "HTTP address of /metrics, /healthz and /readyz; empty: none")
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	o.defaults.AddFlags(flag.CommandLine)
+	o.policy.AddFlags(flag.CommandLine)
 	buildinfo.AddFlag(flag.CommandLine, "nri-plugin")
 	flag.Parse()
+	o.policy.DefaultAddress = o.defaults.Address
 	daemon.Main("nri-plugin", o.logLevel, func(ctx context.Context, log *slog.Logger) error { return run(ctx, o, log) })
 }
 
@@ -82,7 +86,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	}
 	m := plugin.NewMetrics()
 	p := plugin.New(plugin.Config{
-		KubeletRoot: o.kubeletRoot, Defaults: o.defaults, RequestTimeout: o.requestTimeout,
+		KubeletRoot: o.kubeletRoot, Defaults: o.defaults, Policy: o.policy, RequestTimeout: o.requestTimeout,
 		Observer: storemetrics.New(m.Registry, plugin.Namespace), Log: log,
 	}, m)
 	idx := strconv.Itoa(o.index)

@@ -159,6 +159,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		Defaults:   o.defaults,
 		Options:    o.injector,
 		Containerd: o.containerd,
+		Policy:     o.policy,
 		Images: entrypoint.New(entrypoint.Config{
 			Client: client, Transport: transport, DefaultPlatform: *platform, Timeout: o.registryTimeout,
 			CacheSize: o.cacheSize, CacheTTL: o.cacheTTL, Observer: m,

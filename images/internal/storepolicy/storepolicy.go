@@ -7,7 +7,8 @@
 // skipping TLS verification, token audiences. Writing an import must not
 // give more than its writer already has, so every component that sends a
 // token (the provider, the controller) and the admission webhook apply the
-// same Policy, from the same flags.
+// same Policy, from the same flags. So does the NRI plugin for the pods of
+// containerd delivery, whose tokens it sends on their behalf.
 package storepolicy
 
 import (
@@ -18,8 +19,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/deckhouse/secrets-store-integration/images/api/v1alpha1"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
@@ -51,6 +50,12 @@ var ImportFields = Fields{Address: "spec.address", SkipTLSVerify: "spec.skipTLSV
 
 // AttributeFields name the attributes of a SecretProviderClass.
 var AttributeFields = Fields{Address: params.VaultAddress, SkipTLSVerify: params.VaultSkipTLSVerify, Audience: params.Audience}
+
+// AnnotationFields name the annotations of a pod of containerd delivery,
+// whose token the module's NRI plugin, not the pod itself, sends to the
+// store the annotations name.
+var AnnotationFields = Fields{Address: "annotation secrets-store.deckhouse.io/addr",
+	SkipTLSVerify: "annotation secrets-store.deckhouse.io/tls-skip-verify", Audience: "the webhook's token audience"}
 
 // Flag names, the same in every binary.
 const (
@@ -188,12 +193,17 @@ func normalize(address string) (string, bool) {
 	return scheme + "://" + net.JoinHostPort(host, port) + strings.TrimRight(u.EscapedPath(), "/"), true
 }
 
+// serviceAccountTokenType is corev1.SecretTypeServiceAccountToken, spelled
+// here so that the binaries without the core API types (the NRI plugin)
+// need not link them for one string.
+const serviceAccountTokenType = "kubernetes.io/service-account-token"
+
 // CheckSecretType refuses a Secret type the controller must never write: a
 // service-account-token Secret makes the API server fill in a token of the
 // ServiceAccount it names, which the import's writer may not be allowed to
 // have.
 func CheckSecretType(ssi *v1alpha1.SecretsStoreImport) error {
-	if ssi.Spec.Secret != nil && ssi.Spec.Secret.Type == string(corev1.SecretTypeServiceAccountToken) {
+	if ssi.Spec.Secret != nil && ssi.Spec.Secret.Type == serviceAccountTokenType {
 		return fmt.Errorf("%s %s/%s: spec.secret.type %q is not allowed: the API server would put a token of a ServiceAccount into it",
 			v1alpha1.Kind, ssi.Namespace, ssi.Name, ssi.Spec.Secret.Type)
 	}

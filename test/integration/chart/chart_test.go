@@ -347,16 +347,19 @@ var _ = Describe("the module's chart", func() {
 					}
 				}
 
-				By("running it as root without privilege: one capability to read tokens, kubelet's pods read-only")
+				By("running it as root without privilege: one capability to read tokens, both host folders read-only")
 				Expect(field(plugin, "securityContext", "runAsUser")).To(BeNumerically("==", 0))
 				Expect(field(plugin, "securityContext", "allowPrivilegeEscalation")).To(BeFalse())
 				Expect(field(plugin, "securityContext", "readOnlyRootFilesystem")).To(BeTrue())
 				Expect(field(plugin, "securityContext", "capabilities", "add")).To(Equal([]any{"DAC_OVERRIDE"}))
 				Expect(hostPaths(ds)).To(ConsistOf("/var/run/nri", "/var/lib/kubelet/pods"))
 				mounts, _, _ := unstructured.NestedSlice(plugin, "volumeMounts")
-				Expect(mounts).To(ContainElement(And(HaveKeyWithValue("mountPath", "/var/lib/kubelet/pods"), HaveKeyWithValue("readOnly", true))))
+				for _, path := range []string{"/var/lib/kubelet/pods", "/var/run/nri"} {
+					Expect(mounts).To(ContainElement(And(HaveKeyWithValue("mountPath", path), HaveKeyWithValue("readOnly", true))), path)
+				}
 				Expect(args(ds, "nri-plugin")).To(ContainElements("--nri-socket=/var/run/nri/nri.sock", "--plugin-name=secrets-store",
-					"--kubelet-root-dir=/var/lib/kubelet", "--vault-addr="+strongholdURL, "--vault-auth-mount=kubernetes", "--health-address=:9810"))
+					"--kubelet-root-dir=/var/lib/kubelet", "--vault-addr="+strongholdURL, "--vault-auth-mount=kubernetes", "--health-address=:9810",
+					"--allowed-audiences=vault"), "the store policy: the plugin sends pods' tokens")
 				spe := find(objs, "SecurityPolicyException", "secrets-store-nri-plugin")
 				paths, _, _ := unstructured.NestedSlice(spe.Object, "spec", "volumes", "hostPath", "allowedValues")
 				var allowed []string

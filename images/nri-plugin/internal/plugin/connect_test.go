@@ -24,6 +24,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store/storetest"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 // runtime is the runtime's side of NRI as containerd embeds it (the NRI
@@ -93,7 +94,8 @@ func TestServer(t *testing.T) {
 
 	var logs syncBuffer
 	m := NewMetrics()
-	p := New(Config{KubeletRoot: kubelet, Defaults: params.Defaults{Address: srv.URL, AuthMount: "kubernetes"}, RequestTimeout: 5 * time.Second,
+	p := New(Config{KubeletRoot: kubelet, Defaults: params.Defaults{Address: srv.URL, AuthMount: "kubernetes"},
+		Policy: storepolicy.Policy{DefaultAddress: srv.URL}, RequestTimeout: 5 * time.Second,
 		Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, m)
 	// Dial keeps the connection, so that the test can cut it as a
 	// containerd restart does.
@@ -185,7 +187,8 @@ func TestServerAnswersInTime(t *testing.T) {
 	r := runtime(t, socket)
 	defer r.Stop()
 
-	p := New(Config{KubeletRoot: kubelet, Defaults: params.Defaults{Address: hang.URL, AuthMount: "kubernetes"}, RequestTimeout: time.Minute}, nil)
+	p := New(Config{KubeletRoot: kubelet, Defaults: params.Defaults{Address: hang.URL, AuthMount: "kubernetes"},
+		Policy: storepolicy.Policy{DefaultAddress: hang.URL}, RequestTimeout: time.Minute}, nil)
 	defer p.Wait()
 	s := NewServer(p, Connection{Socket: socket, Name: "secrets-store", Index: "50", Retry: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -32,6 +32,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 // Results of one CreateContainer, the label of the requests metric.
@@ -65,6 +66,8 @@ type Config struct {
 	KubeletRoot string
 	// Defaults are the module's store, for pods that name none.
 	Defaults params.Defaults
+	// Policy is which other stores a pod may name (addr, tls-skip-verify).
+	Policy storepolicy.Policy
 	// RequestTimeout bounds one container's whole resolution; containerd's
 	// own plugin_request_timeout bounds it too.
 	RequestTimeout time.Duration
@@ -123,6 +126,11 @@ func (p *Plugin) Adjust(ctx context.Context, pod *api.PodSandbox, ctr *api.Conta
 	}
 	settings, _, err := injection.FromAnnotations(ann, p.cfg.Defaults)
 	if err != nil {
+		return fail(err)
+	}
+	// The plugin, not the pod, sends the pod's token from the node: only
+	// to the stores the module's settings allow, as for imports.
+	if err := p.cfg.Policy.Check("", storepolicy.AnnotationFields, settings.Address, settings.SkipVerify, ""); err != nil {
 		return fail(err)
 	}
 	if slices.Contains(settings.SkipContainers, ctr.GetName()) {

@@ -22,6 +22,7 @@ import (
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
 	"github.com/deckhouse/secrets-store-integration/images/internal/store/storetest"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 )
 
 const (
@@ -144,6 +145,10 @@ func TestAdjust(t *testing.T) {
 			errs: []string{`pod demo/web, container "app"`, "variable A", "secret/data/gone"}, logins: 1, revoke: 1},
 		{name: "store down", ann: optedIn("addr", down), env: []string{"A=" + ref}, result: Failed,
 			errs: []string{`pod demo/web, container "app"`, "store " + down}},
+		{name: "a store the settings do not allow", ann: optedIn("addr", "https://elsewhere.example:8200"), env: []string{"A=" + ref}, result: Failed,
+			errs: []string{`pod demo/web, container "app"`, `annotation secrets-store.deckhouse.io/addr "https://elsewhere.example:8200" is not allowed by the module settings`}},
+		{name: "TLS verification off, not allowed", ann: optedIn("tls-skip-verify", "true"), env: []string{"A=" + ref}, result: Failed,
+			errs: []string{"annotation secrets-store.deckhouse.io/tls-skip-verify \"true\" is not allowed by the module settings (allowSkipTLSVerify is false"}},
 		{name: "the store token asked for", ann: optedIn(), env: []string{"T=secrets-store:login"}, result: Failed,
 			errs: []string{`pod demo/web, container "app"`, "secrets-store:login"}, logins: 1, revoke: 1},
 		// The fake store answers u<n> for its n-th request: login, mounts, read.
@@ -174,6 +179,7 @@ func TestAdjust(t *testing.T) {
 			var logs bytes.Buffer
 			p := New(Config{
 				KubeletRoot: kubelet, Defaults: params.Defaults{Address: srv.URL, AuthMount: "kubernetes"},
+				Policy:         storepolicy.Policy{DefaultAddress: srv.URL, AllowedAddresses: []string{down}},
 				RequestTimeout: 5 * time.Second, Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 			}, nil)
 			podUID := uid
@@ -230,7 +236,8 @@ func TestMetrics(t *testing.T) {
 	kubelet := t.TempDir()
 	writeToken(t, kubelet, uid, storetest.JWT("demo", "app"))
 	m := NewMetrics()
-	p := New(Config{KubeletRoot: kubelet, Defaults: params.Defaults{Address: srv.URL, AuthMount: "kubernetes"}, RequestTimeout: 5 * time.Second}, m)
+	p := New(Config{KubeletRoot: kubelet, Defaults: params.Defaults{Address: srv.URL, AuthMount: "kubernetes"},
+		Policy: storepolicy.Policy{DefaultAddress: srv.URL}, RequestTimeout: 5 * time.Second}, m)
 	pod := &api.PodSandbox{Name: "web", Namespace: "demo", Uid: uid, Annotations: optedIn()}
 	for _, env := range [][]string{{"A=" + ref}, {"A=" + ref}, {"A=secrets-store:secret/data/gone#x"}} {
 		_, _, _ = p.CreateContainer(context.Background(), pod, &api.Container{Name: "app", Env: env})

@@ -27,6 +27,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/entrypoint"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/mutate"
@@ -46,9 +47,12 @@ type Handler struct {
 	Options  mutate.Options
 	// Containerd are the settings of containerd delivery (the NRI plugin).
 	Containerd mutate.Containerd
-	Images     Images
-	Metrics    *metrics.Metrics
-	Log        *slog.Logger
+	// Policy is which stores a pod of containerd delivery may name: the
+	// plugin, not the pod, sends its token there.
+	Policy  storepolicy.Policy
+	Images  Images
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 }
 
 // ServeHTTP answers one AdmissionReview.
@@ -135,7 +139,7 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 		return deny(http.StatusBadRequest, "secrets-store: "+err.Error()), metrics.Refused
 	}
 	if settings.Delivery == injection.DeliveryContainerd {
-		return h.containerd(log, req, &pod, warnings)
+		return h.containerd(log, req, &pod, settings, warnings)
 	}
 	images, err := h.images(ctx, req.Namespace, &pod, settings.SkipContainers)
 	if err != nil {
@@ -153,12 +157,17 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 
 // containerd prepares a pod for containerd delivery: no image lookup, no
 // container changed.
-func (h *Handler) containerd(log *slog.Logger, req *admissionv1.AdmissionRequest, pod *corev1.Pod, warnings []string) (*admissionv1.AdmissionResponse, string) {
+func (h *Handler) containerd(log *slog.Logger, req *admissionv1.AdmissionRequest, pod *corev1.Pod, settings injection.Settings,
+	warnings []string) (*admissionv1.AdmissionResponse, string) {
 	if !h.Containerd.Enabled {
 		log.Info("pod refused", "reason", "containerd delivery off")
 		return deny(http.StatusBadRequest, fmt.Sprintf("secrets-store: annotation %s%s: %s is not enabled in this cluster "+
 			"(the module's setting containerdDelivery.enabled); remove the annotation to use entrypoint delivery",
 			injection.AnnotationPrefix, injection.AnnotationDelivery, injection.DeliveryContainerd)), metrics.Refused
+	}
+	if err := h.Policy.Check("", storepolicy.AnnotationFields, settings.Address, settings.SkipVerify, ""); err != nil {
+		log.Info("pod refused", "reason", "store not allowed", "error", err.Error())
+		return deny(http.StatusBadRequest, "secrets-store: "+err.Error()), metrics.Refused
 	}
 	ops, err := mutate.PatchContainerd(pod, h.Options, h.Containerd)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/injection"
 	"github.com/deckhouse/secrets-store-integration/images/internal/params"
+	"github.com/deckhouse/secrets-store-integration/images/internal/storepolicy"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/entrypoint"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/metrics"
 	"github.com/deckhouse/secrets-store-integration/images/webhook/internal/mutate"
@@ -60,6 +61,7 @@ func newHarness() *harness {
 			Defaults:   params.Defaults{Address: "https://vault.example:8200"},
 			Options:    mutate.Options{InjectorImage: "injector:v1", InjectorBinary: "/env-injector", TokenAudience: "vault", TokenExpirationSeconds: 600},
 			Containerd: mutate.Containerd{Enabled: true, NodeLabel: "secrets-store.deckhouse.io/containerd-delivery", NodeLabelValue: "enabled", PluginName: "secrets-store"},
+			Policy:     storepolicy.Policy{DefaultAddress: "https://vault.example:8200", AllowedAudiences: []string{"vault"}},
 			Images:     images, Metrics: metrics.New(),
 			Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		},
@@ -156,6 +158,9 @@ func TestReview(t *testing.T) {
 			result: metrics.Mutated, allowed: true, patched: true},
 		{name: "containerd delivery off", req: podRequest(t, pod("nri-off", role("delivery", "containerd"), app)), off: true, result: metrics.Refused,
 			message: []string{"annotation secrets-store.deckhouse.io/delivery: containerd is not enabled", "containerdDelivery.enabled"}},
+		{name: "containerd delivery to a store the settings do not allow", req: podRequest(t, pod("nri-addr", role("delivery", "containerd", "addr", "https://elsewhere.example"), app)),
+			result:  metrics.Refused,
+			message: []string{`annotation secrets-store.deckhouse.io/addr "https://elsewhere.example" is not allowed by the module settings`}},
 		{name: "containerd delivery with an injector annotation", req: podRequest(t, pod("nri-ann", role("delivery", "containerd", "service-account-token-path", "/t"), app)),
 			result:  metrics.Refused,
 			message: []string{"annotation secrets-store.deckhouse.io/service-account-token-path: cannot be used with secrets-store.deckhouse.io/delivery: containerd"}},

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -78,6 +79,12 @@ func FuzzPatchContainerd(f *testing.F) {
 	f.Add("required-plugins.noderesource.dev/container.app", `[]`, "", "")
 	f.Add("a~1b/c", "{", nri.NodeLabel, "disabled")
 	f.Fuzz(func(t *testing.T, annKey, annValue, selKey, selValue string) {
+		// The API server holds valid UTF-8 only; JSON would change the rest.
+		for _, v := range []string{annKey, annValue, selKey, selValue} {
+			if !utf8.ValidString(v) {
+				return
+			}
+		}
 		pod := nriPod(annotated("delivery", "containerd"))
 		pod.Annotations[annKey] = annValue
 		if selKey != "" {
