@@ -6,8 +6,6 @@ package nri
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-
-	"github.com/deckhouse/secrets-store-integration/test/badstore"
 )
 
 var _ = Describe("a store that is down", func() {
@@ -36,13 +34,10 @@ var _ = Describe("a store that is down", func() {
 	// and creates the container unadjusted (its references literal): the
 	// plugin must answer first.
 	It("refuses the container of a store that never answers before containerd's deadline, and stays connected", func(ctx SpecContext) {
-		hung, err := badstore.StartSilent()
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(hung.Close)
 		pod := admit(ctx, annotations(role, "secrets-store.deckhouse.io/addr", hung.URL()),
 			envVar("DB_PASSWORD", "secrets-store:secret/data/nri/db#password"))
 		s := start(ctx, pod)
-		_, err = rt.CreateContainer(ctx, s, container(pod))
+		_, err := rt.CreateContainer(ctx, s, container(pod))
 		Expect(err).To(MatchError(SatisfyAll(ContainSubstring("pod "+ns+"/"+pod.Name), ContainSubstring(`container "app"`))))
 		Expect(rt.Containers(ctx, s)).To(BeEmpty(), "not created without its secrets")
 

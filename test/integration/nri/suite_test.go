@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 
+	"github.com/deckhouse/secrets-store-integration/test/badstore"
 	"github.com/deckhouse/secrets-store-integration/test/components"
 	"github.com/deckhouse/secrets-store-integration/test/containerdenv"
 	"github.com/deckhouse/secrets-store-integration/test/suite"
@@ -50,6 +51,9 @@ var (
 	env    *testenv.Env
 	rt     *containerdenv.Runtime
 	plugin *supervisor.Process
+	// hung is a store that never answers, allowed to pods by the module's
+	// settings (allowedStoreAddresses), as a store a tenant may name.
+	hung *badstore.Silent
 )
 
 func TestNRI(t *testing.T) {
@@ -84,12 +88,17 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Expect(err).NotTo(HaveOccurred())
 	}
 
+	hung, err = badstore.StartSilent()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(hung.Close)
+	allowHung := "--allowed-store-addresses=" + hung.URL()
+
 	caBundle, certFile, keyFile, err := testenv.ServingCertificate(s.Work, "webhook")
 	Expect(err).NotTo(HaveOccurred())
 	hook, err := components.StartWebhook(ctx, components.WebhookConfig{
 		Binary: s.Bins.Webhook, Kubeconfig: env.Kubeconfig, CertFile: certFile, KeyFile: keyFile,
 		InjectorImage: injectorImage, StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath, Log: GinkgoWriter,
-		Args: []string{"--containerd-delivery"},
+		Args: []string{"--containerd-delivery", allowHung},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(hook.Stop)
@@ -98,7 +107,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 
 	plugin, err = components.StartNRIPlugin(ctx, components.NRIPluginConfig{
 		Binary: s.Bins.NRIPlugin, Socket: rt.NRISocket, KubeletRoot: rt.KubeletRoot,
-		StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath, Log: GinkgoWriter,
+		StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath, Log: GinkgoWriter, Args: []string{allowHung},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(plugin.Stop)
