@@ -71,28 +71,11 @@ func deliverThroughContainerd(ctx context.Context, env *testenv.Env, bins compon
 	}
 	fmt.Println("   the NRI plugin is connected to containerd")
 
-	caBundle, certFile, keyFile, err := testenv.ServingCertificate(work, "webhook")
+	stop, err := serveWebhook(ctx, env, bins, work, "secrets-store-env-injection-containerd", "--containerd-delivery")
 	if err != nil {
 		return err
 	}
-	hook, err := components.StartWebhook(ctx, components.WebhookConfig{
-		Binary: bins.Webhook, Kubeconfig: env.Kubeconfig, CertFile: certFile, KeyFile: keyFile,
-		InjectorImage: "registry.example/secrets-store/env-injector:demo", StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath,
-		Args: []string{"--containerd-delivery"},
-	})
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, hook.Stop()) }()
-	const registration = "secrets-store-env-injection-containerd"
-	if err := hook.Register(ctx, env.Kube, registration, caBundle, namespace, account); err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-		defer cancel()
-		err = errors.Join(err, components.Unregister(cctx, env.Kube, registration))
-	}()
+	defer func() { err = errors.Join(err, stop()) }()
 
 	p := nriPod(rt.EnvImage)
 	step(fmt.Sprintf("Creating pod %s/%s with secrets-store.deckhouse.io/delivery=containerd", p.Namespace, p.Name))

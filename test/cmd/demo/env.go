@@ -46,27 +46,11 @@ func injectEnv(ctx context.Context, env *testenv.Env, bins components.Binaries) 
 		return fmt.Errorf("make the webhook's work folder: %w", err)
 	}
 	defer func() { err = errors.Join(err, os.RemoveAll(work)) }()
-	caBundle, certFile, keyFile, err := testenv.ServingCertificate(work, "webhook")
+	stop, err := serveWebhook(ctx, env, bins, work, "secrets-store-env-injection")
 	if err != nil {
 		return err
 	}
-	hook, err := components.StartWebhook(ctx, components.WebhookConfig{
-		Binary: bins.Webhook, Kubeconfig: env.Kubeconfig, CertFile: certFile, KeyFile: keyFile,
-		InjectorImage: "registry.example/secrets-store/env-injector:demo", StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath,
-	})
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, hook.Stop()) }()
-	const registration = "secrets-store-env-injection"
-	if err := hook.Register(ctx, env.Kube, registration, caBundle, namespace, account); err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-		defer cancel()
-		err = errors.Join(err, components.Unregister(cctx, env.Kube, registration))
-	}()
+	defer func() { err = errors.Join(err, stop()) }()
 
 	step(fmt.Sprintf("Creating pod %s/%s with annotation secrets-store.deckhouse.io/role=%s", envPod.Namespace, envPod.Name, role))
 	for _, e := range envPod.Spec.Containers[0].Env {
@@ -132,4 +116,29 @@ func showMutation(p *corev1.Pod) {
 			fmt.Printf("   volume %s: service-account token, audience %s\n", v.Name, aud)
 		}
 	}
+}
+
+// serveWebhook starts the module's webhook with args and registers it with
+// kube-apiserver as registration; stop unregisters and stops it.
+func serveWebhook(ctx context.Context, env *testenv.Env, bins components.Binaries, work, registration string, args ...string) (stop func() error, err error) {
+	caBundle, certFile, keyFile, err := testenv.ServingCertificate(work, "webhook")
+	if err != nil {
+		return nil, err
+	}
+	hook, err := components.StartWebhook(ctx, components.WebhookConfig{
+		Binary: bins.Webhook, Kubeconfig: env.Kubeconfig, CertFile: certFile, KeyFile: keyFile,
+		InjectorImage: "registry.example/secrets-store/env-injector:demo", StoreAddr: env.VaultAddr, StoreCAFile: env.VaultCAPath,
+		Args: args,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := hook.Register(ctx, env.Kube, registration, caBundle, namespace, account); err != nil {
+		return nil, errors.Join(err, hook.Stop())
+	}
+	return func() error {
+		cctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		return errors.Join(components.Unregister(cctx, env.Kube, registration), hook.Stop())
+	}, nil
 }
