@@ -115,6 +115,8 @@ type phase struct {
 	syncs                             float64
 	syncMean, syncP50, syncP99        time.Duration
 	rss, heap                         float64
+	// peak is the process's VmHWM: the highest RSS since it started.
+	peak float64
 	// latP50, latP99, latMax: per import, from its creation (first sync)
 	// or its store write (a change) until its Secret showed the value,
 	// as the bench saw it through its watch; the slow tenant's not counted.
@@ -294,6 +296,9 @@ func (b *setup) phase(ctx context.Context, name string, wall time.Duration, befo
 		syncs:  delta(ns+"sync_duration_seconds_count", nil),
 		rss:    float64(rss), heap: after.Sum("go_memstats_heap_inuse_bytes", nil),
 	}
+	if p.peak, err = peakRSS(b.ctl.PID()); err != nil {
+		return phase{}, nil, err
+	}
 	w := b.t.writes()
 	p.importWrites, b.importWrites = float64(w-b.importWrites), w
 	p.otherStore = delta(ns+"store_requests_total", nil) - p.logins - p.reads
@@ -347,6 +352,24 @@ func quantile(buckets []bucket, q float64) time.Duration {
 	return 0
 }
 
+// peakRSS returns the VmHWM of process pid in bytes.
+func peakRSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("peak RSS: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			if err != nil {
+				return 0, fmt.Errorf("peak RSS: %q: %w", line, err)
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("peak RSS: no VmHWM in /proc/%d/status", pid)
+}
+
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 func markdown(cmd *bench.Command, o options, r results) string {
@@ -358,7 +381,7 @@ func markdown(cmd *bench.Command, o options, r results) string {
 		fmt.Fprintf(&b, "A slow tenant: %d more imports in namespace %s whose store answers each request after %s (the controller gives up on a request after 15 s); the latencies and the sync histogram count the others only (a failed sync is not in the histogram).\n",
 			o.slowImports, slowNamespace, o.slowDelay)
 	}
-	b.WriteString("\n| phase | wall s | reconciles (errors) | store reads | store logins | other store requests | TokenRequests | Secret writes | import writes (finalizer, status) | syncs | sync mean ms | sync p50 / p99 ms (bucket bound) | until Secret p50 / p99 / max s | slow tenant's Secrets synced | RSS MiB | heap in use MiB |\n")
+	b.WriteString("\n| phase | wall s | reconciles (errors) | store reads | store logins | other store requests | TokenRequests | Secret writes | import writes (finalizer, status) | syncs | sync mean ms | sync p50 / p99 ms (bucket bound) | until Secret p50 / p99 / max s | slow tenant's Secrets synced | RSS (peak) MiB | heap in use MiB |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, p := range r.phases {
 		lat, slow := "", ""
@@ -368,9 +391,9 @@ func markdown(cmd *bench.Command, o options, r results) string {
 		if o.slowImports > 0 && p.latMax > 0 {
 			slow = fmt.Sprintf("%d of %d", p.slowSynced, o.slowImports)
 		}
-		fmt.Fprintf(&b, "| %s | %.1f | %.0f (%.0f) | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s / %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %.1f | %.0f (%.0f) | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s / %s | %s | %s | %s (%s) | %s |\n",
 			p.name, p.wall.Seconds(), p.reconciles, p.reconcileErrors, p.reads, p.logins, p.otherStore, p.tokens,
-			p.writes, p.importWrites, p.syncs, bench.Ms(p.syncMean), bench.Ms(p.syncP50), bench.Ms(p.syncP99), lat, slow, bench.MiB(p.rss), bench.MiB(p.heap))
+			p.writes, p.importWrites, p.syncs, bench.Ms(p.syncMean), bench.Ms(p.syncP50), bench.Ms(p.syncP99), lat, slow, bench.MiB(p.rss), bench.MiB(p.peak), bench.MiB(p.heap))
 	}
 	return b.String()
 }
@@ -392,6 +415,7 @@ type phaseJSON struct {
 	SyncP50Ms       float64 `json:"sync_p50_ms_bucket_bound"`
 	SyncP99Ms       float64 `json:"sync_p99_ms_bucket_bound"`
 	RSSMiB          float64 `json:"rss_mib"`
+	PeakRSSMiB      float64 `json:"peak_rss_mib"`
 	HeapMiB         float64 `json:"heap_in_use_mib"`
 	// Per import until its Secret showed the value (first sync and change
 	// phases only), the slow tenant's not counted.
@@ -421,7 +445,7 @@ func newResultsJSON(info bench.RunInfo, o options, r results) resultsJSON {
 		phases = append(phases, phaseJSON{Phase: p.name, WallSeconds: p.wall.Seconds(), Reconciles: p.reconciles,
 			ReconcileErrors: p.reconcileErrors, StoreReads: p.reads, StoreLogins: p.logins, StoreOther: p.otherStore,
 			TokenRequests: p.tokens, SecretWrites: p.writes, ImportWrites: p.importWrites, Syncs: p.syncs, SyncMeanMs: ms(p.syncMean),
-			SyncP50Ms: ms(p.syncP50), SyncP99Ms: ms(p.syncP99), RSSMiB: bench.Mebibytes(p.rss), HeapMiB: bench.Mebibytes(p.heap),
+			SyncP50Ms: ms(p.syncP50), SyncP99Ms: ms(p.syncP99), RSSMiB: bench.Mebibytes(p.rss), PeakRSSMiB: bench.Mebibytes(p.peak), HeapMiB: bench.Mebibytes(p.heap),
 			UntilSecretP50Ms: ms(p.latP50), UntilSecretP99Ms: ms(p.latP99), UntilSecretMaxMs: ms(p.latMax), SlowSynced: p.slowSynced})
 	}
 	return resultsJSON{RunInfo: info, Imports: o.imports, Namespaces: o.namespaces, ServiceAccounts: o.serviceAccounts,
