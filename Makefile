@@ -109,7 +109,8 @@ bench-webhook: test-servers
 	cd test && go run ./cmd/bench-webhook
 
 # Draws docs/images/bench-*.svg from the result tables in docs/BENCHMARKS.md
-# (or BENCH_RESULTS: the -out files of the bench commands, comma-separated).
+# (or BENCH_RESULTS: the -out files of the bench commands, comma-separated)
+# and from the -json results in docs/benchmarks.
 bench-charts:
 	cd test && go run ./cmd/bench-charts $(if $(BENCH_RESULTS),-in $(BENCH_RESULTS))
 
