@@ -104,6 +104,16 @@ bench-cluster: test-servers
 	mkdir -p docs/benchmarks
 	cd test && go run ./cmd/bench-controller $(CLUSTER_FLAGS) -json ../docs/benchmarks/cluster.json
 
+# One slow namespace's effect on the others: the same imports without and
+# with a tenant (-slow-imports, its own namespace) whose store never answers
+# in time (docs/BENCHMARKS.md). Writes docs/benchmarks/cluster-with*-slow-tenant.json.
+.PHONY: bench-slow-tenant
+SLOW_TENANT_FLAGS ?= -imports 1000 -namespaces 50 -service-accounts 2 -refresh 30s -intervals 1
+bench-slow-tenant: test-servers
+	mkdir -p docs/benchmarks
+	cd test && go run ./cmd/bench-controller $(SLOW_TENANT_FLAGS) -json ../docs/benchmarks/cluster-without-slow-tenant.json
+	cd test && go run ./cmd/bench-controller $(SLOW_TENANT_FLAGS) -slow-imports 20 -json ../docs/benchmarks/cluster-with-slow-tenant.json
+
 # The webhook's admission latency through the real API server.
 bench-webhook: test-servers
 	cd test && go run ./cmd/bench-webhook

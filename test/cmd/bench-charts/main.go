@@ -38,7 +38,7 @@ func run() error {
 	}
 	in := flag.String("in", filepath.Join(root, "docs", "BENCHMARKS.md"), "comma-separated Markdown files holding the bench commands' result tables")
 	dir := flag.String("dir", filepath.Join(root, "docs", "images"), "folder the SVG charts are written to")
-	results := flag.String("results", filepath.Join(root, "docs", "benchmarks"), "folder of the bench commands' -json results (node.json, cluster.json, startup.json, cluster-slow-tenant.json)")
+	results := flag.String("results", filepath.Join(root, "docs", "benchmarks"), "folder of the bench commands' -json results (node.json, cluster.json, startup.json, cluster-with*-slow-tenant.json)")
 	flag.Parse()
 
 	var tables []table

@@ -11,20 +11,25 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // resultCharts are drawn from the -json results of the bench commands in
 // docs/benchmarks (make bench-node, bench-cluster, bench-startup), which
 // hold more than the Markdown tables.
 var resultCharts = []struct {
-	file    string // the SVG
-	results string // the JSON file in the results folder
-	build   func([]byte) ([]chart, error)
+	file    string   // the SVG
+	results []string // the JSON files in the results folder
+	build   func(...[]byte) ([]chart, error)
 }{
-	{"bench-node.svg", "node.json", nodeCharts},
-	{"bench-cluster.svg", "cluster.json", clusterCharts},
-	{"bench-startup.svg", "startup.json", startupCharts},
-	{"bench-cluster-slow-tenant.svg", "cluster-slow-tenant.json", slowTenantCharts},
+	{"bench-node.svg", []string{"node.json"}, one(nodeCharts)},
+	{"bench-cluster.svg", []string{"cluster.json"}, one(clusterCharts)},
+	{"bench-startup.svg", []string{"startup.json"}, one(startupCharts)},
+	{"bench-cluster-slow-tenant.svg", []string{"cluster-without-slow-tenant.json", "cluster-with-slow-tenant.json"}, slowTenantCharts},
+}
+
+func one(build func([]byte) ([]chart, error)) func(...[]byte) ([]chart, error) {
+	return func(b ...[]byte) ([]chart, error) { return build(b[0]) }
 }
 
 // drawResults draws the charts of the JSON results found in dir into out;
@@ -32,16 +37,23 @@ var resultCharts = []struct {
 func drawResults(dir, out string) ([]string, error) {
 	var wrote []string
 	for _, c := range resultCharts {
-		b, err := os.ReadFile(filepath.Join(dir, c.results))
-		if errors.Is(err, fs.ErrNotExist) {
+		var in [][]byte
+		for _, name := range c.results {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+			if err != nil {
+				return wrote, fmt.Errorf("read results: %w", err)
+			}
+			in = append(in, b)
+		}
+		if len(in) < len(c.results) {
 			continue
 		}
+		charts, err := c.build(in...)
 		if err != nil {
-			return wrote, fmt.Errorf("read results: %w", err)
-		}
-		charts, err := c.build(b)
-		if err != nil {
-			return wrote, fmt.Errorf("%s: %w", c.results, err)
+			return wrote, fmt.Errorf("%s: %w", strings.Join(c.results, ", "), err)
 		}
 		files := make([]string, len(charts))
 		for i, ch := range charts {
@@ -166,14 +178,14 @@ func startupCharts(b []byte) ([]chart, error) {
 }
 
 // slowTenantCharts: the other imports' time until their Secret, without
-// and with a slow tenant (bench-controller -slow-imports, two runs in one
-// file: {"without": ..., "with": ...}).
-func slowTenantCharts(b []byte) ([]chart, error) {
-	var r struct {
-		Without clusterPhases `json:"without"`
-		With    clusterPhases `json:"with"`
+// and with a slow tenant (two runs of bench-controller, the second with
+// -slow-imports).
+func slowTenantCharts(b ...[]byte) ([]chart, error) {
+	var r struct{ Without, With clusterPhases }
+	if err := json.Unmarshal(b[0], &r.Without); err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := json.Unmarshal(b[1], &r.With); err != nil {
 		return nil, err
 	}
 	c := chart{title: "The other imports' time until their Secret, without and with a slow tenant (bench-controller)", ylabel: "seconds",
