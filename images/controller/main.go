@@ -127,7 +127,12 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			// Only the Secrets the controller writes: not every Secret of
 			// the cluster in its memory.
 			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{secretsync.LabelManaged: "true"})},
-		}},
+		},
+			// The controller never reads managedFields; every import keeps
+			// two entries of them (the user's apply, the status apply), a
+			// large share of a cached object at 10,000 imports.
+			DefaultTransform: cache.TransformStripManagedFields(),
+		},
 		// Imports are read as unstructured objects: from the cache too.
 		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		// Our own listener serves our metrics; controller-runtime's is off.
