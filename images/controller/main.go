@@ -79,7 +79,7 @@ func main() {
 	flag.StringVar(&o.hmacKeyFile, "hmac-key-file", "", "file with the hex HMAC key of the data digests in Secret annotations; default: --hmac-key-secret")
 	flag.StringVar(&o.hmacKeySecret, "hmac-key-secret", "secrets-store-controller-hmac", "Secret in --namespace holding the HMAC key; created with a random key if missing")
 	flag.DurationVar(&o.tokenTTL, "token-ttl", satoken.MinTTL, "lifetime of the ServiceAccount tokens requested to log in to the store (at least 10m)")
-	flag.IntVar(&o.workers, "workers", 4, "KubernetesSecret imports synced at once")
+	flag.IntVar(&o.workers, "workers", 16, "KubernetesSecret imports synced at once; with --per-namespace-workers 2, it takes 8 namespaces whose stores hang to hold them all")
 	flag.IntVar(&o.perNamespace, "per-namespace-workers", 2, "KubernetesSecret imports of one namespace synced at once; below --workers, so that one namespace's slow store cannot hold every worker")
 	flag.DurationVar(&o.syncTimeUpdate, "last-sync-time-interval", time.Hour, "how old status.lastSyncTime may grow while refreshes find the store's data unchanged; each update is one API write per import")
 	flag.Float64Var(&o.kubeQPS, "kube-api-qps", 50, "requests a second to the Kubernetes API, per kind of object (imports, Secrets, events)")

@@ -53,7 +53,7 @@ func main() {
 	flag.IntVar(&o.namespaces, "namespaces", 1, "namespaces the imports are spread over (round robin)")
 	flag.DurationVar(&o.refresh, "refresh", 30*time.Second, "refreshInterval of every import")
 	flag.IntVar(&o.intervals, "intervals", 3, "refresh intervals measured with nothing changed in the store")
-	flag.IntVar(&o.workers, "workers", 4, "the controller's --workers")
+	flag.IntVar(&o.workers, "workers", 16, "the controller's --workers")
 	flag.IntVar(&o.slowImports, "slow-imports", 0, "imports of a slow tenant, in a namespace of their own, whose store answers after -slow-delay")
 	flag.DurationVar(&o.slowDelay, "slow-delay", time.Minute, "how long the slow tenant's store holds each request (beyond the controller's 15 s --store-timeout: it never answers in time)")
 	flag.Parse()
