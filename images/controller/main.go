@@ -102,10 +102,15 @@ func main() {
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) error {
+	// Zero would give client-go's default of 5 requests a second.
+	if o.kubeQPS <= 0 || o.kubeBurst < 1 || o.syncTimeUpdate < 0 {
+		return fmt.Errorf("--kube-api-qps %v and --kube-api-burst %d must be above 0, --last-sync-time-interval %s not negative",
+			o.kubeQPS, o.kubeBurst, o.syncTimeUpdate)
+	}
 	// controller-runtime registers --kubeconfig on the command line (it
 	// would panic on a second one). Its own GetConfig gave 20 requests a
-	// second: the first sync of 10,000 imports (a finalizer and a status
-	// each) took 1,000 s at that rate.
+	// second: 10 first syncs a second (each writes a finalizer and a
+	// status), 101 s for 1,000 imports against 45 s at 50.
 	config, err := kubeclient.Config(kubeclient.Options{
 		Kubeconfig: flag.Lookup(ctrlconfig.KubeconfigFlagName).Value.String(), Component: "controller", QPS: float32(o.kubeQPS), Burst: o.kubeBurst})
 	if err != nil {
