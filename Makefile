@@ -99,7 +99,7 @@ bench-node: test-servers
 # 500 namespaces (docs/BENCHMARKS.md); scale down with
 # CLUSTER_FLAGS='-imports 2000 -namespaces 100 -service-accounts 2 -refresh 60s -intervals 2'.
 # Writes docs/benchmarks/cluster.json for the charts.
-CLUSTER_FLAGS ?= -imports 10000 -namespaces 500 -service-accounts 2 -refresh 120s -intervals 2 -timeout 90m
+CLUSTER_FLAGS ?= -imports 10000 -namespaces 500 -service-accounts 2 -refresh 120s -intervals 2 -restart -timeout 90m
 bench-cluster: test-servers
 	mkdir -p docs/benchmarks
 	cd test && go run ./cmd/bench-controller $(CLUSTER_FLAGS) -json ../docs/benchmarks/cluster.json

@@ -42,6 +42,7 @@ const (
 type options struct {
 	imports, serviceAccounts, intervals, workers, namespaces, slowImports int
 	refresh, slowDelay                                                    time.Duration
+	restart                                                               bool
 }
 
 func main() {
@@ -55,6 +56,7 @@ func main() {
 	flag.IntVar(&o.intervals, "intervals", 3, "refresh intervals measured with nothing changed in the store")
 	flag.IntVar(&o.workers, "workers", 16, "the controller's --workers")
 	flag.IntVar(&o.slowImports, "slow-imports", 0, "imports of a slow tenant, in a namespace of their own, whose store answers after -slow-delay")
+	flag.BoolVar(&o.restart, "restart", false, "at the end, restart the controller with every import in place and measure until it has read each once more")
 	flag.DurationVar(&o.slowDelay, "slow-delay", time.Minute, "how long the slow tenant's store holds each request (beyond the controller's 15 s --store-timeout: it never answers in time)")
 	flag.Parse()
 	if o.imports < 1 || o.serviceAccounts < 1 || o.intervals < 1 || o.workers < 1 || o.namespaces < 1 || o.slowImports < 0 || o.refresh < 30*time.Second {
@@ -93,15 +95,15 @@ func run(ctx context.Context, cmd *bench.Command, o options) (report string, err
 		args = append(args, "--allowed-store-addresses", s.slow.URL())
 	}
 	bench.Step("starting the controller")
-	ctl, err := components.StartController(ctx, components.ControllerConfig{
+	s.cfg = components.ControllerConfig{
 		Binary: h.Bins.Controller, Kubeconfig: env.Kubeconfig, Namespace: controllerNamespace,
 		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath, Workers: o.workers, Args: args,
-	})
-	if err != nil {
+	}
+	if s.ctl, err = components.StartController(ctx, s.cfg); err != nil {
 		return "", err
 	}
-	defer func() { err = errors.Join(err, ctl.Stop()) }()
-	s.ctl = ctl
+	// The one running at the end: -restart replaces it.
+	defer func() { err = errors.Join(err, s.ctl.Stop()) }()
 
 	res, err := s.measure(ctx)
 	if err != nil {

@@ -95,6 +95,7 @@ func writeValues(ctx context.Context, env *testenv.Env, n int, path func(int) st
 type setup struct {
 	o   options
 	env *testenv.Env
+	cfg components.ControllerConfig
 	ctl *supervisor.Process
 	// slow is the delaying proxy the slow tenant's imports name as their
 	// store; nil without -slow-imports.
@@ -252,7 +253,45 @@ func (b *setup) measure(ctx context.Context) (results, error) {
 	p.latP50, p.latP99, p.latMax = latencies(t, keys, written)
 	p.slowSynced, _ = t.counts(slowKeys)
 	res.phases = append(res.phases, p)
+	if b.o.restart {
+		if p, err = b.restart(ctx); err != nil {
+			return res, err
+		}
+		res.phases = append(res.phases, p)
+	}
 	return res, nil
+}
+
+// restart stops the controller and starts a new one with every import and
+// Secret in place, as a rollout or a crash does: its caches list them all
+// at once. The phase lasts until it has read every import once.
+func (b *setup) restart(ctx context.Context) (phase, error) {
+	bench.Step("restarting the controller with every import in place")
+	if err := b.ctl.Stop(); err != nil {
+		return phase{}, err
+	}
+	began := time.Now()
+	ctl, err := components.StartController(ctx, b.cfg)
+	if err != nil {
+		return phase{}, err
+	}
+	b.ctl = ctl
+	bench.Step(fmt.Sprintf("caches synced in %s; waiting until every import is read", time.Since(began).Round(time.Millisecond)))
+	for {
+		m, err := ctl.Scrape(ctx)
+		if err != nil {
+			return phase{}, err
+		}
+		reads := m.Sum("secrets_store_controller_store_requests_total", map[string]string{"operation": "read"})
+		if reads >= float64(b.o.imports) {
+			break
+		}
+		if err := testenv.Sleep(ctx, time.Second); err != nil {
+			return phase{}, fmt.Errorf("%.0f of %d imports read after the restart: %w", reads, b.o.imports, err)
+		}
+	}
+	p, _, err := b.phase(ctx, "controller restarted, until every import is read again", time.Since(began), nil)
+	return p, err
 }
 
 // latencies returns the p50, p99 and maximum of the time from since[i] to
