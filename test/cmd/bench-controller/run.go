@@ -276,7 +276,7 @@ func (b *setup) restart(ctx context.Context) (phase, error) {
 		return phase{}, err
 	}
 	b.ctl = ctl
-	bench.Step(fmt.Sprintf("caches synced in %s; waiting until every import is read", time.Since(began).Round(time.Millisecond)))
+	bench.Step(fmt.Sprintf("started in %s; waiting until it holds the Lease and has read every import", time.Since(began).Round(time.Millisecond)))
 	for {
 		m, err := ctl.Scrape(ctx)
 		if err != nil {
