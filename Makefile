@@ -100,10 +100,20 @@ bench-node: test-servers
 # 500 namespaces (docs/BENCHMARKS.md); scale down with
 # CLUSTER_FLAGS='-imports 2000 -namespaces 100 -service-accounts 2 -refresh 60s -intervals 2'.
 # Writes docs/benchmarks/cluster.json for the charts.
-CLUSTER_FLAGS ?= -imports 10000 -namespaces 500 -service-accounts 2 -refresh 120s -intervals 2 -timeout 90m
+CLUSTER_FLAGS ?= -imports 10000 -namespaces 500 -service-accounts 2 -refresh 120s -intervals 2 -restart -timeout 90m
 bench-cluster: test-servers
 	mkdir -p docs/benchmarks
 	cd test && go run ./cmd/bench-controller $(CLUSTER_FLAGS) -json ../docs/benchmarks/cluster.json
+
+# One slow namespace's effect on the others: the same imports without and
+# with a tenant (-slow-imports, its own namespace) whose store never answers
+# in time (docs/BENCHMARKS.md). Writes docs/benchmarks/cluster-with*-slow-tenant.json.
+.PHONY: bench-slow-tenant
+SLOW_TENANT_FLAGS ?= -imports 1000 -namespaces 50 -service-accounts 2 -refresh 30s -intervals 1
+bench-slow-tenant: test-servers
+	mkdir -p docs/benchmarks
+	cd test && go run ./cmd/bench-controller $(SLOW_TENANT_FLAGS) -json ../docs/benchmarks/cluster-without-slow-tenant.json
+	cd test && go run ./cmd/bench-controller $(SLOW_TENANT_FLAGS) -slow-imports 20 -json ../docs/benchmarks/cluster-with-slow-tenant.json
 
 # The webhook's admission latency through the real API server.
 bench-webhook: test-servers
@@ -117,7 +127,8 @@ bench-nri: test-servers
 	cd test && go run ./cmd/bench-nri $(NRI_FLAGS) -json ../docs/benchmarks/nri.json
 
 # Draws docs/images/bench-*.svg from the result tables in docs/BENCHMARKS.md
-# (or BENCH_RESULTS: the -out files of the bench commands, comma-separated).
+# (or BENCH_RESULTS: the -out files of the bench commands, comma-separated)
+# and from the -json results in docs/benchmarks.
 bench-charts:
 	cd test && go run ./cmd/bench-charts $(if $(BENCH_RESULTS),-in $(BENCH_RESULTS))
 

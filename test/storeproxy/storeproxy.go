@@ -18,6 +18,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync"
+	"time"
 )
 
 // Proxy forwards to the store and records every request it forwards and
@@ -28,6 +29,7 @@ type Proxy struct {
 	mu       sync.Mutex
 	requests []string // "METHOD /v1/path?query"
 	conns    int
+	delay    time.Duration
 }
 
 // Start forwards to the store at addr, trusting caPEM for it. The proxy
@@ -48,7 +50,15 @@ func Start(addr string, caPEM []byte) (*Proxy, error) {
 	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.requests = append(p.requests, r.Method+" "+r.URL.RequestURI())
+		delay := p.delay
 		p.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return // the client gave up: nothing to forward
+			}
+		}
 		rp.ServeHTTP(w, r)
 	}))
 	p.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -78,6 +88,14 @@ func (p *Proxy) Take() (requests []string, conns int) {
 	requests, conns = p.requests, p.conns
 	p.requests, p.conns = nil, 0
 	return requests, conns
+}
+
+// SetDelay holds every request that long before forwarding it, as a slow
+// store would; a client that gives up first gets no answer.
+func (p *Proxy) SetDelay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
 }
 
 // Close stops the proxy.

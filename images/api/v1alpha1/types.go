@@ -332,7 +332,9 @@ type Status struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
-	// When the store was last read successfully (type `KubernetesSecret`).
+	// When the store was last read successfully (type `KubernetesSecret`). A refresh that finds the
+	// data unchanged updates it only once it is an hour old (the controller's
+	// `--last-sync-time-interval`), so that unchanged imports cost the API server no write.
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 }
 

@@ -4,7 +4,8 @@
 // Command bench-charts draws the benchmark figures as SVG charts from the
 // bench commands' own results: the Markdown tables they print and write
 // with -out (bench-csi, bench-injector, bench-webhook, bench-controller),
-// or the same tables as docs/BENCHMARKS.md records them.
+// or the same tables as docs/BENCHMARKS.md records them, and the -json
+// results in docs/benchmarks (bench-node, bench-cluster, bench-startup).
 //
 //	cd test && go run ./cmd/bench-charts                  # from docs/BENCHMARKS.md
 //	cd test && go run ./cmd/bench-csi -out /tmp/csi.md && go run ./cmd/bench-charts -in /tmp/csi.md
@@ -37,6 +38,7 @@ func run() error {
 	}
 	in := flag.String("in", filepath.Join(root, "docs", "BENCHMARKS.md"), "comma-separated Markdown files holding the bench commands' result tables")
 	dir := flag.String("dir", filepath.Join(root, "docs", "images"), "folder the SVG charts are written to")
+	results := flag.String("results", filepath.Join(root, "docs", "benchmarks"), "folder of the bench commands' -json results (node.json, cluster.json, startup.json, cluster-with*-slow-tenant.json)")
 	flag.Parse()
 
 	var tables []table
@@ -47,7 +49,14 @@ func run() error {
 		}
 		tables = append(tables, parseTables(string(b))...)
 	}
-	drawn := 0
+	wrote, err := drawResults(*results, *dir)
+	for _, f := range wrote {
+		fmt.Println("wrote", f)
+	}
+	if err != nil {
+		return err
+	}
+	drawn := len(wrote)
 	for _, c := range charts {
 		t, ok := find(tables, c.needs)
 		if !ok {

@@ -66,3 +66,26 @@ func TestNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterChartsFromJSON(t *testing.T) {
+	const results = `{"imports": 10, "namespaces": 2, "phases": [
+		{"phase": "first sync", "store_reads": 10, "secret_writes": 10, "import_writes": 20, "rss_mib": 50, "peak_rss_mib": 55, "heap_in_use_mib": 20},
+		{"phase": "refresh interval 1", "store_reads": 10, "secret_writes": 0, "import_writes": 0, "rss_mib": 51, "peak_rss_mib": 56, "heap_in_use_mib": 21}]}`
+	cs, err := clusterCharts([]byte(results))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 {
+		t.Fatalf("%d charts, want 2", len(cs))
+	}
+	wantReqs := []series{{"store reads", []float64{10, 10}}, {"Secret writes", []float64{10, 0}}, {"import writes (finalizer, status)", []float64{20, 0}}}
+	if !reflect.DeepEqual(cs[0].series, wantReqs) {
+		t.Errorf("requests %v, want %v", cs[0].series, wantReqs)
+	}
+	if got := cs[1].series[1].values; !reflect.DeepEqual(got, []float64{55, 56}) {
+		t.Errorf("peak RSS %v, want [55 56]", got)
+	}
+	if _, err := clusterCharts([]byte(`{"phases": []}`)); err == nil {
+		t.Error("no error for results without phases")
+	}
+}

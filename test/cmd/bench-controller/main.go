@@ -24,10 +24,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/deckhouse/secrets-store-integration/test/bench"
 	"github.com/deckhouse/secrets-store-integration/test/components"
+	"github.com/deckhouse/secrets-store-integration/test/storeproxy"
 )
 
 const (
@@ -38,8 +40,9 @@ const (
 )
 
 type options struct {
-	imports, serviceAccounts, intervals, workers, namespaces int
-	refresh                                                  time.Duration
+	imports, serviceAccounts, intervals, workers, namespaces, slowImports int
+	refresh, slowDelay                                                    time.Duration
+	restart                                                               bool
 }
 
 func main() {
@@ -51,10 +54,13 @@ func main() {
 	flag.IntVar(&o.namespaces, "namespaces", 1, "namespaces the imports are spread over (round robin)")
 	flag.DurationVar(&o.refresh, "refresh", 30*time.Second, "refreshInterval of every import")
 	flag.IntVar(&o.intervals, "intervals", 3, "refresh intervals measured with nothing changed in the store")
-	flag.IntVar(&o.workers, "workers", 4, "the controller's --workers")
+	flag.IntVar(&o.workers, "workers", 16, "the controller's --workers")
+	flag.IntVar(&o.slowImports, "slow-imports", 0, "imports of a slow tenant, in a namespace of their own, whose store answers after -slow-delay")
+	flag.BoolVar(&o.restart, "restart", false, "at the end, restart the controller with every import in place and measure until it has read each once more")
+	flag.DurationVar(&o.slowDelay, "slow-delay", time.Minute, "how long the slow tenant's store holds each request (beyond the controller's 15 s --store-timeout: it never answers in time)")
 	flag.Parse()
-	if o.imports < 1 || o.serviceAccounts < 1 || o.intervals < 1 || o.workers < 1 || o.namespaces < 1 || o.refresh < 30*time.Second {
-		bench.Usage("-imports, -service-accounts, -intervals, -workers and -namespaces must be at least 1, -refresh at least 30s (the CRD's minimum)")
+	if o.imports < 1 || o.serviceAccounts < 1 || o.intervals < 1 || o.workers < 1 || o.namespaces < 1 || o.slowImports < 0 || o.refresh < 30*time.Second {
+		bench.Usage("-imports, -service-accounts, -intervals, -workers and -namespaces must be at least 1, -slow-imports at least 0, -refresh at least 30s (the CRD's minimum)")
 	}
 	cmd.Run(func(ctx context.Context) (string, error) { return run(ctx, cmd, o) })
 }
@@ -74,17 +80,32 @@ func run(ctx context.Context, cmd *bench.Command, o options) (report string, err
 	if err := prepare(ctx, env, o); err != nil {
 		return "", err
 	}
+	s := &setup{o: o, env: env}
+	var args []string
+	if o.slowImports > 0 {
+		ca, err := os.ReadFile(env.VaultCAPath)
+		if err != nil {
+			return "", fmt.Errorf("read the store's CA: %w", err)
+		}
+		if s.slow, err = storeproxy.Start(env.VaultAddr, ca); err != nil {
+			return "", err
+		}
+		defer s.slow.Close()
+		s.slow.SetDelay(o.slowDelay)
+		args = append(args, "--allowed-store-addresses", s.slow.URL())
+	}
 	bench.Step("starting the controller")
-	ctl, err := components.StartController(ctx, components.ControllerConfig{
+	s.cfg = components.ControllerConfig{
 		Binary: h.Bins.Controller, Kubeconfig: env.Kubeconfig, Namespace: controllerNamespace,
-		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath, Workers: o.workers,
-	})
-	if err != nil {
+		VaultAddr: env.VaultAddr, VaultCAPath: env.VaultCAPath, Workers: o.workers, Args: args,
+	}
+	if s.ctl, err = components.StartController(ctx, s.cfg); err != nil {
 		return "", err
 	}
-	defer func() { err = errors.Join(err, ctl.Stop()) }()
+	// The one running at the end: -restart replaces it.
+	defer func() { err = errors.Join(err, s.ctl.Stop()) }()
 
-	res, err := (&setup{o: o, env: env, ctl: ctl}).measure(ctx)
+	res, err := s.measure(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -73,22 +73,30 @@ var _ = Describe("bounds of one tenant", Serial, func() {
 		Expect(c.Message).To(ContainSubstring("store answer for secret/data/" + ns + "/huge exceeds 4194304 bytes"))
 	})
 
-	It("syncs another namespace's import while one namespace's imports wait on a store that never answers", func(ctx SpecContext) {
-		slow := newNamespace(ctx, "slow")
-		slowID := newIdentity(ctx, slow, slow+"/db")
-		// More imports than the controller has workers (4).
-		const hung = 6
-		for i := range hung {
-			spec := syncSpec(slowID, fmt.Sprintf("db-%d", i), keyFile("password", slow+"/db", "password"))
-			spec["address"] = silent.URL()
-			applyImport(ctx, slow, fmt.Sprintf("db-%d", i), spec)
-		}
-		DeferCleanup(func(ctx SpecContext) {
-			for i := range hung {
-				deleteImport(ctx, slow, fmt.Sprintf("db-%d", i))
+	It("syncs another namespace's import while three namespaces' imports wait on a store that never answers", func(ctx SpecContext) {
+		// Three imports in each of three namespaces: six syncs at once (two
+		// per namespace, --per-namespace-workers), more than the 4 workers
+		// the controller once had, fewer than its 16.
+		const namespaces, perNamespace = 3, 3
+		for n := range namespaces {
+			slow := newNamespace(ctx, fmt.Sprintf("slow-%d", n))
+			slowID := newIdentity(ctx, slow, slow+"/db")
+			for i := range perNamespace {
+				spec := syncSpec(slowID, fmt.Sprintf("db-%d", i), keyFile("password", slow+"/db", "password"))
+				spec["address"] = silent.URL()
+				applyImport(ctx, slow, fmt.Sprintf("db-%d", i), spec)
 			}
-		})
-		Eventually(ctx, func() int { open, _ := silent.Counts(); return open }).Should(BeNumerically(">=", 1))
+			DeferCleanup(func(ctx SpecContext) {
+				for i := range perNamespace {
+					deleteImport(ctx, slow, fmt.Sprintf("db-%d", i))
+				}
+			})
+		}
+		// The syncs of one namespace share its identity's login: one
+		// connection per namespace whose syncs hold workers. With 4 workers
+		// only two namespaces would get theirs.
+		Eventually(ctx, func() int { open, _ := silent.Counts(); return open }).Should(BeNumerically(">=", namespaces),
+			"namespaces whose syncs wait on the store that never answers")
 
 		other := newNamespace(ctx, "busy-neighbour")
 		id := newIdentity(ctx, other, other+"/db")

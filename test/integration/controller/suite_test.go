@@ -81,7 +81,9 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		// retry that follows its return.
 		RetryMaxDelay: 2 * time.Second, CSICheckInterval: time.Minute, Log: GinkgoWriter,
 		// What imports may name besides the module's store (trust_test.go).
-		Args: []string{"--allowed-audiences", "vault," + otherAudience, "--allowed-store-addresses", localhostVault() + "," + silent.URL()},
+		Args: []string{"--allowed-audiences", "vault," + otherAudience, "--allowed-store-addresses", localhostVault() + "," + silent.URL(),
+			// Above the shortest refresh (30 s), below two (sync_test.go).
+			"--last-sync-time-interval", "45s"},
 	}
 	ctl, err = components.StartController(ctx, controllerConfig)
 	Expect(err).NotTo(HaveOccurred())

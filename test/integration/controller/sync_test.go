@@ -13,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/deckhouse/secrets-store-integration/test/testenv"
 )
@@ -87,10 +89,28 @@ var _ = Describe("SecretsStoreImport of type KubernetesSecret", func() {
 		before, err := getSecret(ctx, ns, "db")
 		Expect(err).NotTo(HaveOccurred())
 
-		By("a refresh of an unchanged secret reads the store and leaves the Secret as it is")
+		By("refreshes of an unchanged secret leave the Secret as it is, and the import's status until lastSyncTime is --last-sync-time-interval old")
 		first := lastSyncTime(ctx, ns, "db")
-		Eventually(ctx, func() time.Time { return lastSyncTime(ctx, ns, "db") }).
-			WithTimeout(75 * time.Second).Should(BeTemporally(">=", first.Add(30*time.Second)))
+		w, err := dyn.Resource(ssiResource).Namespace(ns).Watch(ctx, metav1.ListOptions{
+			FieldSelector: "metadata.name=db", ResourceVersion: getImport(ctx, ns, "db").GetResourceVersion()})
+		Expect(err).NotTo(HaveOccurred())
+		defer w.Stop()
+		// The refresh 30 s after the first sync finds the data unchanged and
+		// lastSyncTime younger than the suite's 45 s: no write. The one at
+		// 60 s writes lastSyncTime, and nothing else.
+		writes := 0
+		for moved := false; !moved; {
+			var ev watch.Event
+			Eventually(ctx, w.ResultChan()).WithTimeout(100*time.Second).Should(Receive(&ev), "no change of the import after %d", writes)
+			Expect(ev.Type).To(Equal(watch.Modified))
+			writes++
+			v, _, _ := unstructured.NestedString(ev.Object.(*unstructured.Unstructured).Object, "status", "lastSyncTime")
+			at, err := time.Parse(time.RFC3339, v)
+			Expect(err).NotTo(HaveOccurred())
+			moved = at.After(first)
+		}
+		Expect(writes).To(Equal(1), "the import was written by refreshes that found nothing changed")
+		Expect(lastSyncTime(ctx, ns, "db")).To(BeTemporally(">=", first.Add(45*time.Second)))
 		after, err := getSecret(ctx, ns, "db")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(after.ResourceVersion).To(Equal(before.ResourceVersion), "the Secret was written without a change")

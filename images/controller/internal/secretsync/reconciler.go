@@ -74,6 +74,9 @@ type Config struct {
 	Log         *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SyncTimeUpdate is how old status.lastSyncTime may grow while the
+	// refreshes find the data unchanged (0: every refresh writes it).
+	SyncTimeUpdate time.Duration
 	// PerNamespace bounds the imports of one namespace synced at once
 	// (0: 1). With more workers than that, a namespace whose store is slow
 	// cannot hold every worker: the others sync other namespaces.

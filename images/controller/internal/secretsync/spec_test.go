@@ -148,3 +148,47 @@ func TestLastSync(t *testing.T) {
 		})
 	}
 }
+
+func TestShownSync(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	imp := func(synced metav1.ConditionStatus, gen, observed int64, last *time.Time) *v1alpha1.SecretsStoreImport {
+		ssi := testImport("")
+		ssi.Generation = 2
+		ssi.Status.ObservedGeneration = observed
+		ssi.Status.Conditions = []metav1.Condition{{Type: status.Synced, Status: synced, ObservedGeneration: gen}}
+		if last != nil {
+			mt := metav1.NewTime(*last)
+			ssi.Status.LastSyncTime = &mt
+		}
+		return ssi
+	}
+	shown := t0
+	cases := []struct {
+		name    string
+		ssi     *v1alpha1.SecretsStoreImport
+		at      time.Time
+		written bool
+		want    time.Time
+	}{
+		{"unchanged refresh, shown time young", imp(status.True, 2, 2, &shown), t0.Add(30 * time.Minute), false, shown},
+		{"unchanged refresh, shown time at the interval", imp(status.True, 2, 2, &shown), t0.Add(time.Hour), false, t0.Add(time.Hour)},
+		{"data written", imp(status.True, 2, 2, &shown), t0.Add(time.Minute), true, t0.Add(time.Minute)},
+		{"never shown", imp(status.Unknown, 0, 0, nil), t0, false, t0},
+		{"last read failed", imp(status.False, 2, 2, &shown), t0.Add(time.Minute), false, t0.Add(time.Minute)},
+		{"status of an older generation", imp(status.True, 1, 1, &shown), t0.Add(time.Minute), false, t0.Add(time.Minute)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := New(Config{SyncTimeUpdate: time.Hour})
+			at := metav1.NewTime(c.at)
+			if got := r.shownSync(c.ssi, &at, c.written); got == nil || !got.Time.Equal(c.want) {
+				t.Errorf("shownSync = %v, want %v", got, c.want)
+			}
+		})
+	}
+	// 0 turns it off: every sync shows its time.
+	at := metav1.NewTime(t0.Add(time.Second))
+	if got := New(Config{}).shownSync(imp(status.True, 2, 2, &shown), &at, false); !got.Time.Equal(at.Time) {
+		t.Errorf("shownSync with SyncTimeUpdate 0 = %v, want %v", got, at)
+	}
+}
