@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/deckhouse/secrets-store-integration/images/internal/buildinfo"
@@ -89,10 +88,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		KubeletRoot: o.kubeletRoot, Defaults: o.defaults, Policy: o.policy, RequestTimeout: o.requestTimeout,
 		Observer: storemetrics.New(m.Registry, plugin.Namespace), Log: log,
 	}, m)
-	idx := strconv.Itoa(o.index)
-	if len(idx) == 1 {
-		idx = "0" + idx
-	}
+	idx := fmt.Sprintf("%02d", o.index) // NRI wants two digits
 	srv := plugin.NewServer(p, plugin.Connection{Socket: o.socket, Name: o.name, Index: idx, Retry: o.retry})
 	errc := make(chan error, 1)
 	if o.health != "" {
